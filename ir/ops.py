@@ -1,0 +1,203 @@
+"""The op table: every op of the IR is declared once, here or in the modules this one loads.
+
+Where it sits: the heart of ir/. A declaration names the op, its kind, its operands, its typed
+attributes (with defaults) and its shape rule. The other stages attach their hooks by op name
+(reference semantics in runtime/ref_ops*.py, gradient rules in compiler/passes/grad_rules*.py,
+kernels in compiler/codegen/); tests/test_op_table.py fails when an op lacks one of them.
+
+Op groups are data: passes test membership (`op in ELEMENTWISE`), never chains of name checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ir.errors import AttrError
+from ir.types import TensorType
+
+
+class Kind(Enum):
+    """Semantic groups; fusion, layout and simplification passes reason per group."""
+
+    ELEMENTWISE = "elementwise"  # out[i] = f(in[i]...) with numpy broadcasting
+    VIEW = "view"  # same bytes, new type: never a kernel
+    CONTRACTION = "contraction"  # sums of products: conv, dense, matmul and their gradients
+    WINDOW = "window"  # pooling and its gradients
+    REDUCE = "reduce"  # reductions over axes
+    NORMALIZE = "normalize"  # softmax-like row operations, batchnorm
+    LOSS = "loss"  # scalar losses and their gradients
+    DATA = "data"  # constants, concat, slices, masks
+    UPDATE = "update"  # optimizer updates, written in place
+
+
+REQUIRED = object()
+"""Sentinel default: the attribute must be given."""
+
+ATTR_KINDS = ("int", "float", "bool", "str", "ints", "dims")
+
+
+@dataclass(frozen=True)
+class AttrSpec:
+    """One typed attribute. `length` fixes the size of an `ints` list; `dims` may hold `N`."""
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    length: int | None = None
+    choices: tuple[str, ...] | None = None
+
+
+ShapeRule = Callable[[Sequence[TensorType], Mapping[str, Any]], TensorType]
+FlopRule = Callable[[Sequence[TensorType], TensorType, Mapping[str, Any]], int]
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """The single declaration of an op.
+
+    operands: names in order; a trailing `?` marks an optional last operand, a leading `*` a
+    variadic list (only as the sole operand). grad: "rule" when autodiff has a gradient rule,
+    "none" when the op is not differentiable (its operands get no gradient from it).
+    """
+
+    name: str
+    kind: Kind
+    operands: tuple[str, ...]
+    attrs: tuple[AttrSpec, ...]
+    infer: ShapeRule
+    doc: str
+    grad: str = "rule"
+    flops: FlopRule | None = None
+    attr_index: dict[str, AttrSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attr_index", {a.name: a for a in self.attrs})
+
+    @property
+    def variadic(self) -> bool:
+        return len(self.operands) == 1 and self.operands[0].startswith("*")
+
+    def arity(self) -> tuple[int, int | None]:
+        """(min, max) operand count; max None for variadic ops."""
+        if self.variadic:
+            return 1, None
+        optional = sum(1 for o in self.operands if o.endswith("?"))
+        return len(self.operands) - optional, len(self.operands)
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def declare(
+    name: str, kind: Kind, operands: Sequence[str], attrs: Sequence[AttrSpec],
+    infer: ShapeRule, doc: str, grad: str = "rule", flops: FlopRule | None = None,
+) -> OpDef:
+    """Registers an op; a second declaration of the same name is a bug in netc."""
+    if name in OPS:
+        raise ValueError(f"op '{name}' declared twice")
+    op = OpDef(name, kind, tuple(operands), tuple(attrs), infer, doc, grad, flops)
+    OPS[name] = op
+    return op
+
+
+def get(name: str) -> OpDef:
+    from ir.suggest import did_you_mean
+
+    try:
+        return OPS[name]
+    except KeyError:
+        raise AttrError(f"unknown op '{name}'{did_you_mean(name, OPS)}") from None
+
+
+def ops_of_kind(*kinds: Kind) -> frozenset[str]:
+    return frozenset(n for n, op in OPS.items() if op.kind in kinds)
+
+
+def check_attr_value(op: str, spec: AttrSpec, value: Any) -> Any:
+    """Validates one attribute value against its spec and returns its canonical form."""
+    kind = spec.kind
+    bad = AttrError(
+        f"op '{op}' attribute '{spec.name}' must be {_describe(spec)}, got {value!r}"
+    )
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return float(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if kind == "str":
+        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
+            raise bad
+        return value
+    return _check_list(spec, value, bad)
+
+
+def _check_list(spec: AttrSpec, value: Any, bad: AttrError) -> tuple[Any, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise bad
+    allowed_str = ("N",) if spec.kind == "dims" else ()
+    for v in value:
+        if isinstance(v, bool) or not (isinstance(v, int) or v in allowed_str):
+            raise bad
+    if spec.length is not None and len(value) != spec.length:
+        raise bad
+    return tuple(value)
+
+
+def _describe(spec: AttrSpec) -> str:
+    if spec.kind == "ints":
+        n = f"{spec.length} " if spec.length else ""
+        return f"a list of {n}integers"
+    if spec.kind == "dims":
+        return "a list of dimensions"
+    if spec.kind == "str" and spec.choices:
+        return "one of " + ", ".join(spec.choices)
+    return {"int": "an integer", "float": "a number", "bool": "true or false",
+            "str": "a string"}[spec.kind]
+
+
+def normalize_attrs(op: OpDef, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks names and types, fills defaults; the result lists attributes in declared order."""
+    from ir.suggest import did_you_mean
+
+    for key in attrs:
+        if key not in op.attr_index:
+            raise AttrError(
+                f"op '{op.name}' has no attribute '{key}'{did_you_mean(key, op.attr_index)}"
+            )
+    out: dict[str, Any] = {}
+    for spec in op.attrs:
+        if spec.name in attrs:
+            out[spec.name] = check_attr_value(op.name, spec, attrs[spec.name])
+        elif spec.default is REQUIRED:
+            raise AttrError(f"op '{op.name}' needs attribute '{spec.name}'")
+        else:
+            out[spec.name] = spec.default
+    return out
+
+
+def _load_declarations() -> None:
+    # The declaration modules register themselves into OPS on import.
+    from ir import ops_backward, ops_forward, ops_train  # noqa: F401
+
+
+_load_declarations()
+
+ELEMENTWISE = ops_of_kind(Kind.ELEMENTWISE)
+VIEW = ops_of_kind(Kind.VIEW)
+CONTRACTION = ops_of_kind(Kind.CONTRACTION)
+WINDOW = ops_of_kind(Kind.WINDOW)
+REDUCE = ops_of_kind(Kind.REDUCE)
+NORMALIZE = ops_of_kind(Kind.NORMALIZE)
+LOSS = ops_of_kind(Kind.LOSS)
+DATA = ops_of_kind(Kind.DATA)
+UPDATE = ops_of_kind(Kind.UPDATE)

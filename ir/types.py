@@ -1,0 +1,116 @@
+"""Tensor types of the IR: dtype, static shape (with an optional symbolic batch dim) and layout.
+
+Where it sits: the vocabulary of ir/. Every SSA value carries a TensorType; shape rules in
+ir/ops*.py compute them, the printer writes them as `f32[N,6,28,28]` (or `f32[64,6,28,28]@nchw8c`
+when the layout pass chose a physical layout other than the logical row-major one).
+
+The batch size is a compile option, not part of a model, so a loaded model keeps its leading
+dimension symbolic (`N`) until `compiler.compile(..., batch=B)` binds it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ir.errors import ShapeError
+
+BATCH = "N"
+"""The one symbolic dimension: the batch size, bound at compile time."""
+
+Dim = int | str
+Shape = tuple[Dim, ...]
+
+DTYPES = ("f32", "f64", "i64")
+FLOAT_DTYPES = ("f32", "f64")
+NUMPY_DTYPE = {"f32": "float32", "f64": "float64", "i64": "int64"}
+ITEMSIZE = {"f32": 4, "f64": 8, "i64": 8}
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """The static type of one value. `layout` is "" for the logical row-major order."""
+
+    dtype: str
+    shape: Shape
+    layout: str = ""
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ShapeError(f"unknown dtype '{self.dtype}' (expected one of {', '.join(DTYPES)})")
+        for d in self.shape:
+            if not (d == BATCH or (isinstance(d, int) and d >= 0)):
+                raise ShapeError(f"bad dimension {d!r} in shape {list(self.shape)}")
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def is_concrete(self) -> bool:
+        """True when no dimension is symbolic (the batch has been bound)."""
+        return all(isinstance(d, int) for d in self.shape)
+
+    def numel(self) -> int:
+        """Number of elements; only defined once the batch is bound."""
+        if not self.is_concrete:
+            raise ShapeError(f"{self} has a symbolic batch dimension; bind the batch first")
+        return math.prod(self.shape)  # type: ignore[arg-type]
+
+    def nbytes(self) -> int:
+        return self.numel() * ITEMSIZE[self.dtype]
+
+    def with_shape(self, shape: Sequence[Dim]) -> TensorType:
+        return TensorType(self.dtype, tuple(shape), self.layout)
+
+    def with_dtype(self, dtype: str) -> TensorType:
+        return TensorType(dtype, self.shape, self.layout)
+
+    def with_layout(self, layout: str) -> TensorType:
+        return TensorType(self.dtype, self.shape, layout)
+
+    def bind(self, batch: int) -> TensorType:
+        """The type with the symbolic batch dimension replaced by `batch`."""
+        if self.is_concrete:
+            return self
+        return TensorType(self.dtype, tuple(bind_dim(d, batch) for d in self.shape), self.layout)
+
+    def __str__(self) -> str:
+        dims = ",".join(str(d) for d in self.shape)
+        suffix = f"@{self.layout}" if self.layout else ""
+        return f"{self.dtype}[{dims}]{suffix}"
+
+
+def format_shape(shape: Sequence[Dim]) -> str:
+    """`[N,6,28,28]` -> `N x 6 x 28 x 28`, the form used in error messages and tables."""
+    return "x".join(str(d) for d in shape) if shape else "scalar"
+
+
+def feature_product(shape: Sequence[Dim]) -> int:
+    """Product of concrete dims (used for per-sample feature counts such as C*H*W)."""
+    out = 1
+    for d in shape:
+        if not isinstance(d, int):
+            raise ShapeError(f"dimension {d} of {list(shape)} is symbolic here")
+        out *= d
+    return out
+
+
+def bind_dim(d: Dim, batch: int) -> int:
+    return batch if d == BATCH else int(d)
+
+
+def broadcast_shapes(a: Shape, b: Shape) -> Shape:
+    """Numpy broadcasting, right-aligned; the symbolic batch only broadcasts with 1 or itself."""
+    out: list[Dim] = []
+    for i in range(max(len(a), len(b))):
+        da = a[len(a) - 1 - i] if i < len(a) else 1
+        db = b[len(b) - 1 - i] if i < len(b) else 1
+        if da == db or db == 1:
+            out.append(da)
+        elif da == 1:
+            out.append(db)
+        else:
+            raise ShapeError(f"shapes {list(a)} and {list(b)} do not broadcast (dim {da} vs {db})")
+    return tuple(reversed(out))

@@ -1,0 +1,75 @@
+"""The CLI through a subprocess, as users run it: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+
+def netc(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "compiler.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_lenet5():
+    out = netc("check", EXAMPLES / "lenet5.yaml")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.split()[:3] == ["flatten", "flatten", "Nx400"] for line in lines)
+    total = next(line for line in lines if line.startswith("total"))
+    assert total.split()[1] == "61,706"
+    conv1 = next(line for line in lines if line.startswith("conv1"))
+    assert conv1.split()[2:5] == ["Nx6x28x28", "156", "239,904"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "dot", "json"])
+def test_dump_formats(fmt):
+    out = netc("dump", EXAMPLES / "lenet5.yaml", "--format", fmt)
+    assert out.returncode == 0, out.stderr
+    if fmt == "text":
+        assert "%flatten = flatten(%pool2) {axis=1} view : f32[N,400]" in out.stdout
+    elif fmt == "json":
+        data = json.loads(out.stdout)
+        assert data["name"] == "lenet5"
+        assert [n["name"] for n in data["nodes"]][:3] == ["conv1", "relu1", "pool1"]
+    else:
+        assert '"conv1.weight"' in out.stdout
+        assert '"fc3"' in out.stdout
+
+
+def test_dot_is_valid_graphviz():
+    dot = shutil.which("dot")
+    assert dot, "graphviz 'dot' must be installed (make test installs it)"
+    for path in sorted(EXAMPLES.glob("*.*")):
+        out = netc("dump", path, "--format", "dot")
+        svg = subprocess.run([dot, "-Tsvg"], input=out.stdout, capture_output=True, text=True)
+        assert svg.returncode == 0, svg.stderr
+        assert "<svg" in svg.stdout
+        assert "fc" in svg.stdout
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("name: m\ninput: {shape: [4]}\nlayers:\n  - dense: {unit: 3}\n",
+     "dense has no attribute 'unit' (did you mean 'units'?)"),
+    ("name: m\ninput: {shape: [4]}\nlayers:\n  - dense: {units: 3\n", "YAML syntax error"),
+])
+def test_errors_are_one_line_exit_1(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    out = netc("check", path)
+    assert out.returncode == 1
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file():
+    out = netc("check", "no/such/model.yaml")
+    assert out.returncode == 1
+    assert "cannot read model file" in out.stderr
