@@ -11,6 +11,24 @@ Where it sits: the one place that ties frontends, passes, codegen and runtime to
 from __future__ import annotations
 
 from compiler.frontend import Builder, load
+from compiler.optim import SGD, Adam
 
 __version__ = "0.1.0"
-__all__ = ["Builder", "__version__", "load"]
+
+
+def compile(  # noqa: A001 - the public name is fixed by the design
+    graph: object, batch: int = 1, train: bool = False, optimizer: SGD | Adam | None = None,
+    backend: str = "reference", seed: int = 0,
+) -> object:
+    """Compiles a loaded model for one batch size; returns a Network.
+
+    train=True also builds `loss_and_grads` and `train_step` (the model needs a loss);
+    optimizer defaults to SGD(lr=0.01). backend: "reference" (numpy oracle); the JIT lands next.
+    """
+    from compiler.build import build_network
+
+    return build_network(graph, batch=batch, train=train, optimizer=optimizer, backend=backend,
+                         seed=seed)
+
+
+__all__ = ["SGD", "Adam", "Builder", "__version__", "compile", "load"]

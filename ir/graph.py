@@ -223,10 +223,25 @@ class Graph:
         self.updates = [(t, new if v is old else v) for t, v in self.updates]
         self._topo = None
 
+    def substitute(self, node: Node, op: str, operands: Sequence[Value],
+                   attrs: Mapping[str, Any] | None = None) -> Value:
+        """Replaces `node` by `op(operands) {attrs}` under the same name and in the same place
+        of the order, rewiring every reader (rewrites keep the user's layer names)."""
+        name, place = node.name, self._order[node.name]
+        new = self.add_op(op, operands, attrs or {}, self.fresh_name(f"{name}.new"),
+                          grad_of=node.grad_of, loc=node.loc)
+        self.replace_uses(node.result, new)
+        self.remove_node(node)
+        self.rename(new, name)
+        self._order[name] = place
+        self._topo = None
+        return new
+
     def remove_node(self, node: Node) -> None:
         if self.users(node.result) or self.is_output(node.result):
             raise VerifyError(f"cannot remove %{node.name}: it is still used")
         del self._values[node.name]
+        del self._order[node.name]
         self._nx.remove_node(node.name)
         self._topo = None
 
@@ -235,6 +250,7 @@ class Graph:
             raise VerifyError(f"cannot remove input %{value.name}: it is still used")
         self._inputs.remove(value)
         del self._values[value.name]
+        del self._order[value.name]
         self._nx.remove_node(value.name)
         self.initializers.pop(value.name, None)
 

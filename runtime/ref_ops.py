@@ -65,17 +65,18 @@ def pad_for_windows(
 
 @ref("conv2d")
 def conv2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
+    """y[n,o] = sum over kernel offsets (ky,kx) of W[o,:,ky,kx] @ (x shifted by the offset)."""
     x, w = xs[0], xs[1]
-    n, c = x.shape[:2]
+    n = x.shape[0]
     o, cg, kh, kw = w.shape
     g = a["groups"]
     ho, wo = out.shape[2], out.shape[3]
     xp = pad_for_windows(x, a["pad"], (kh, kw), a["stride"], a["dilation"], (ho, wo), 0.0)
     wg = w.reshape(g, o // g, cg, kh, kw)
-    y = np.zeros((n, g, o // g, ho, wo), dtype=x.dtype)
+    y = np.zeros((n, g, o // g, ho * wo), dtype=x.dtype)
     for ky, kx, patch in window_slices(xp, (kh, kw), a["stride"], a["dilation"], (ho, wo)):
-        pg = patch.reshape(n, g, cg, ho, wo)
-        y += np.einsum("ngchw,goc->ngohw", pg, wg[:, :, :, ky, kx])
+        # (g, O/g, C/g) @ (n, g, C/g, Ho*Wo) -> (n, g, O/g, Ho*Wo)
+        y += np.matmul(wg[:, :, :, ky, kx], patch.reshape(n, g, cg, ho * wo))
     y = y.reshape(n, o, ho, wo)
     if len(xs) == 3:
         y = y + xs[2].reshape(1, o, 1, 1)
@@ -91,21 +92,25 @@ def maxpool2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Arr
     return np.maximum.reduce(slices)
 
 
-@ref("avgpool2d")
-def avgpool2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
-    (x,) = xs
-    hw = out.shape[2:]
+def avg_divisor(x: Array, a: Mapping[str, Any], hw: Sequence[int]) -> Array:
+    """Per-window divisor [1,1,Ho,Wo] of avgpool2d (PyTorch's rule): the window's positions
+    inside the input, or inside input + padding when count_include_pad; never the ceil_mode
+    overhang."""
     k, s, d, pad = a["kernel"], a["stride"], a["dilation"], a["pad"]
-    xp = pad_for_windows(x, pad, k, s, d, hw, 0.0)
-    # The divisor counts the window's positions inside the input, or inside input + padding
-    # when count_include_pad (never the ceil_mode overhang): PyTorch's rule.
     ones = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
     counted = np.pad(ones, ((0, 0), (0, 0), (pad[0], pad[2]), (pad[1], pad[3])),
                      constant_values=1.0 if a["count_include_pad"] else 0.0)
     mask = pad_for_windows(counted, (0, 0, 0, 0), k, s, d, hw, 0.0)
-    total = sum(p for _, _, p in window_slices(xp, k, s, d, hw))
-    count = sum(p for _, _, p in window_slices(mask, k, s, d, hw))
-    return total / count
+    return sum(p for _, _, p in window_slices(mask, k, s, d, hw))  # type: ignore[return-value]
+
+
+@ref("avgpool2d")
+def avgpool2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
+    (x,) = xs
+    hw = out.shape[2:]
+    xp = pad_for_windows(x, a["pad"], a["kernel"], a["stride"], a["dilation"], hw, 0.0)
+    total = sum(p for _, _, p in window_slices(xp, a["kernel"], a["stride"], a["dilation"], hw))
+    return total / avg_divisor(x, a, hw)
 
 
 @ref("global_avgpool")
@@ -252,3 +257,11 @@ def softmax_cross_entropy(xs: Sequence[Array], a: Mapping[str, Any], out: Tensor
 def mse(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
     diff = xs[0] - xs[1]
     return np.asarray((diff * diff).mean(), dtype=xs[0].dtype)
+
+
+def _load_more_semantics() -> None:
+    # Backward and training ops register into REF on import.
+    from runtime import ref_ops_grad, ref_ops_train  # noqa: F401
+
+
+_load_more_semantics()

@@ -36,3 +36,12 @@ def random_feeds(graph, batch: int = 2, seed: int = 0, dtype=np.float64) -> dict
             scale = 0.5 if v.role == "param" else 1.0
             feeds[v.name] = (rng.standard_normal(shape) * scale).astype(dtype)
     return feeds
+
+
+def network_feeds(graph, batch: int = 2, seed: int = 0) -> dict:
+    """Realistic feeds: PyTorch-style initial parameters and unit-normal inputs."""
+    from compiler.init import initial_values
+
+    feeds = random_feeds(graph, batch=batch, seed=seed)
+    feeds.update({k: v.astype(np.float64) for k, v in initial_values(graph, seed).items()})
+    return feeds

@@ -73,3 +73,38 @@ def test_missing_file():
     out = netc("check", "no/such/model.yaml")
     assert out.returncode == 1
     assert "cannot read model file" in out.stderr
+
+
+def test_dump_train_after_autodiff_shows_provenance():
+    out = netc("dump", EXAMPLES / "lenet5.yaml", "--train", "--after", "autodiff")
+    assert out.returncode == 0, out.stderr
+    assert "%pool2.grad = reshape(%flatten.grad) {shape=[N,16,5,5]} view" in out.stdout
+    assert "# grad of %flatten" in out.stdout
+
+
+def test_dump_after_unknown_pass():
+    out = netc("dump", EXAMPLES / "lenet5.yaml", "--train", "--after", "fuse-all")
+    assert out.returncode == 1
+    assert "pass 'fuse-all' is not in the train pipeline" in out.stderr
+
+
+def test_list_passes():
+    out = netc("dump", "--list-passes")
+    assert out.returncode == 0
+    assert "autodiff" in out.stdout
+    assert "train pipeline:" in out.stdout
+
+
+def test_ir_files_reproduce_a_pipeline(tmp_path):
+    out = netc("dump", EXAMPLES / "lenet5.yaml", "--train", "--after", "canonicalize")
+    path = tmp_path / "lenet5.ir"
+    path.write_text(out.stdout)
+    again = netc("dump", path, "--passes", "autodiff")
+    assert again.returncode == 0, again.stderr
+    assert "conv2d_grad_weight" in again.stdout
+
+
+def test_gradcheck_command():
+    out = netc("gradcheck", EXAMPLES / "mlp.yaml")
+    assert out.returncode == 0, out.stderr
+    assert "all 6 gradients agree" in out.stdout

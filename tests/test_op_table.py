@@ -27,3 +27,15 @@ def test_groups_are_data():
     assert {"reshape", "flatten"} <= VIEW
     assert {"relu", "add", "mul"} <= ELEMENTWISE
     assert not VIEW & ELEMENTWISE
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_differentiable_op_has_a_gradient_rule(name):
+    from compiler.passes import grad_rules_norm  # noqa: F401
+    from compiler.passes.grad_rules import RULES
+
+    op = OPS[name]
+    if op.grad == "rule":
+        assert name in RULES, f"op '{name}' says it is differentiable but has no gradient rule"
+    else:
+        assert op.grad == "none"

@@ -12,15 +12,26 @@ from compiler.frontend.builder import Builder
 from compiler.frontend.description import load_description
 from ir.errors import ModelError
 from ir.graph import Graph
+from ir.parser import parse
 
 
 def load(path: str | Path) -> Graph:
-    """Loads a model file by its suffix: .yaml/.yml/.json (more formats as they land)."""
+    """Loads a model file by its suffix: .yaml/.yml/.json descriptions, .ir text IR."""
     suffix = Path(path).suffix.lower()
     if suffix in (".yaml", ".yml", ".json"):
         return load_description(path)
-    raise ModelError(f"unknown model file type '{suffix}' (expected .yaml, .yml or .json)",
+    if suffix == ".ir":
+        return _load_ir(Path(path))
+    raise ModelError(f"unknown model file type '{suffix}' (expected .yaml, .yml, .json or .ir)",
                      str(path))
+
+
+def _load_ir(path: Path) -> Graph:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ModelError(f"cannot read IR file: {err}", str(path)) from None
+    return parse(text, source=str(path))
 
 
 __all__ = ["Builder", "load"]

@@ -63,7 +63,7 @@ def read_model_file(path: str | Path) -> Any:
         return parse_json(text, str(path))
     if suffix in (".yaml", ".yml"):
         return parse_yaml(text, str(path))
-    raise ModelError(f"unknown model file type '{suffix}' (expected .yaml, .yml, .json or .onnx)",
+    raise ModelError(f"unknown model file type '{suffix}' (expected .yaml, .yml or .json)",
                      str(path))
 
 

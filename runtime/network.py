@@ -1,0 +1,199 @@
+"""Compiled networks: the object `compiler.compile` returns, whatever the backend.
+
+Where it sits: the runtime's public face. A Network owns the parameter and state arrays, checks
+every array a user hands it (shape, dtype, contiguity, label range) before any kernel runs, and
+delegates the computation to its backend: the reference interpreter here, the JIT in
+runtime/jit_network.py. It never imports the frontend or the passes; it runs graphs it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ir.errors import RuntimeInputError
+from ir.graph import Graph
+from ir.types import NUMPY_DTYPE
+from runtime import reference
+
+
+@dataclass
+class CompiledGraphs:
+    """What the compiler hands the runtime: the graphs of each entry point (None if absent)."""
+
+    forward: Graph
+    grads: Graph | None = None
+    train: Graph | None = None
+
+
+class ArrayDict(MutableMapping[str, np.ndarray]):
+    """name -> array whose buffers stay put: assigning copies into the existing array, so a
+    compiled network (which holds these buffers) sees the new values."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], kind: str) -> None:
+        self._arrays = arrays
+        self._kind = kind
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self._arrays[name]
+        except KeyError:
+            from ir.suggest import did_you_mean
+
+            raise KeyError(f"no {self._kind} '{name}'{did_you_mean(name, self._arrays)}") from None
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        target = self[name]
+        arr = np.asarray(value)
+        if arr.shape != target.shape:
+            raise RuntimeInputError(f"{self._kind} '{name}' has shape {list(target.shape)}, "
+                                    f"got {list(arr.shape)}")
+        if arr.dtype.kind not in "fiu":
+            raise RuntimeInputError(f"{self._kind} '{name}' needs numbers, got {arr.dtype}")
+        target[...] = arr
+
+    def __delitem__(self, name: str) -> None:
+        raise RuntimeInputError(f"cannot delete {self._kind} '{name}'")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}: {list(v.shape)}" for k, v in self._arrays.items())
+        return f"{{{body}}}"
+
+
+class Network:
+    """A network compiled for one batch size. Subclasses implement `_run`."""
+
+    def __init__(self, graphs: CompiledGraphs, values: dict[str, np.ndarray], batch: int) -> None:
+        self.graphs = graphs
+        self.batch = batch
+        forward = graphs.forward
+        self._inputs = forward.inputs_with_role("input")
+        source = graphs.train or graphs.grads or forward
+        self._labels = source.inputs_with_role("label")
+        self._params = {v.name: values[v.name] for v in forward.params}
+        state_names = [v.name for g in (forward, graphs.grads, graphs.train) if g is not None
+                       for v in g.inputs_with_role("state")]
+        self._state = {n: values[n] for n in dict.fromkeys(state_names)}
+        self.params = ArrayDict(self._params, "parameter")
+        self.state = ArrayDict(self._state, "state tensor")
+
+    # ------------------------------------------------------------ public API
+
+    def forward(self, *inputs: Any) -> np.ndarray:
+        """The output of the last layer (e.g. logits), inference semantics."""
+        feeds = self._check_inputs(inputs)
+        out = self._run("forward", feeds)
+        return out.outputs[0]
+
+    def loss_and_grads(self, *inputs: Any) -> tuple[float, dict[str, np.ndarray]]:
+        """(loss, {param name: gradient}) for one batch; parameters are not changed."""
+        graph = self._need("grads")
+        feeds = self._check_inputs(inputs[:-1], labels=inputs[-1] if inputs else None)
+        out = self._run("grads", feeds)
+        names = [v.name for v in graph.params]
+        return float(out.loss), {n: g for n, g in zip(names, out.outputs, strict=True)}
+
+    def train_step(self, *inputs: Any) -> float:
+        """One optimizer step on a batch; returns the loss before the update."""
+        self._need("train")
+        feeds = self._check_inputs(inputs[:-1], labels=inputs[-1] if inputs else None)
+        out = self._run("train", feeds)
+        return float(out.loss)
+
+    # ------------------------------------------------------------ checks
+
+    def _need(self, entry: str) -> Graph:
+        graph = getattr(self.graphs, entry)
+        if graph is None:
+            why = "the model has no loss" if self.graphs.forward.loss is None else (
+                "compile with train=True")
+            raise RuntimeInputError(f"this network has no '{entry}' entry: {why}")
+        return graph  # type: ignore[no-any-return]
+
+    def _check_inputs(self, inputs: tuple[Any, ...],
+                      labels: Any = None) -> dict[str, np.ndarray]:
+        if len(inputs) == 1 and isinstance(inputs[0], Mapping):
+            given = dict(inputs[0])
+            inputs = tuple(given.get(v.name) for v in self._inputs)
+        if len(inputs) != len(self._inputs):
+            names = ", ".join(v.name for v in self._inputs)
+            raise RuntimeInputError(f"expected {len(self._inputs)} input array(s) ({names}), "
+                                    f"got {len(inputs)}")
+        feeds = {v.name: self._check_array(v.name, a, v.type) for v, a in
+                 zip(self._inputs, inputs, strict=True)}
+        if labels is not None:
+            for v in self._labels:
+                feeds[v.name] = self._check_labels(v.name, labels, v.type)
+        return feeds
+
+    @staticmethod
+    def _check_array(name: str, arr: Any, type_: Any) -> np.ndarray:
+        if arr is None:
+            raise RuntimeInputError(f"no array given for input '{name}'")
+        if not isinstance(arr, np.ndarray):
+            arr = np.asarray(arr)
+        want = np.dtype(NUMPY_DTYPE[type_.dtype])
+        shape = tuple(type_.shape)
+        if arr.shape != shape:
+            raise RuntimeInputError(f"input '{name}' must have shape {list(shape)} (the network "
+                                    f"was compiled for batch {shape[0]}), got {list(arr.shape)}")
+        if arr.dtype != want:
+            raise RuntimeInputError(f"input '{name}' must be {want}, got {arr.dtype} "
+                                    f"(convert with .astype(np.{want}))")
+        return np.ascontiguousarray(arr)
+
+    def _check_labels(self, name: str, labels: Any, type_: Any) -> np.ndarray:
+        arr = np.asarray(labels)
+        shape = tuple(type_.shape)
+        if arr.shape != shape:
+            raise RuntimeInputError(f"labels '{name}' must have shape {list(shape)}, "
+                                    f"got {list(arr.shape)}")
+        if type_.dtype != "i64":
+            return self._check_array(name, arr, type_)
+        if arr.dtype.kind not in "iu":
+            raise RuntimeInputError(f"labels '{name}' must be integer class indices, "
+                                    f"got {arr.dtype}")
+        classes = self._classes()
+        if arr.size and (arr.min() < 0 or arr.max() >= classes):
+            bad = int(arr[(arr < 0) | (arr >= classes)][0])
+            raise RuntimeInputError(f"label {bad} is outside the {classes} classes "
+                                    f"[0, {classes})")
+        return np.ascontiguousarray(arr, dtype=np.int64)
+
+    def _classes(self) -> int:
+        loss = self.graphs.forward.loss
+        if loss is None or loss.node is None:
+            return 1 << 62
+        return int(loss.node.operands[0].type.shape[1])
+
+    # ------------------------------------------------------------ backend
+
+    def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> reference.Results:
+        raise NotImplementedError
+
+
+class ReferenceNetwork(Network):
+    """Runs every entry point through the numpy reference interpreter (the oracle)."""
+
+    backend = "reference"
+
+    def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> reference.Results:
+        graph = self._need(entry) if entry != "forward" else self.graphs.forward
+        env = {**self._params, **self._state, **feeds}
+        needed = {v.name: env[v.name] for v in graph.inputs if v.name in env}
+        out = reference.run(graph, needed)
+        for name, new in out.updates.items():
+            target = self._params.get(name)
+            if target is None:
+                target = self._state[name]
+            target[...] = new
+        return out

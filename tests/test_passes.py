@@ -1,0 +1,119 @@
+"""The pass manager and the simplification passes: goldens per pass, each pass's contract,
+verification after each pass, and a failing pass that names itself and saves its input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import compiler
+from compiler.passes import PASSES, PassContext, PassManager, register
+from compiler.pipeline import PIPELINES, lower
+from ir import CompileError, Graph, TensorType, parse, print_graph
+from tests.conftest import EXAMPLES, GOLDEN
+
+
+@pytest.mark.parametrize("after", ["canonicalize", "autodiff", "optimizer", "dce"])
+def test_golden_lenet5_train_pipeline(after, update_goldens):
+    graph = compiler.load(EXAMPLES / "lenet5.yaml")
+    captured = []
+    lower(graph, "train", PassContext(train=True), verify_each=True, dump_after=[after],
+          dump=lambda label, g: captured.append(print_graph(g)))
+    golden = GOLDEN / f"lenet5.train.after-{after}.ir"
+    if update_goldens:
+        golden.write_text(captured[0])
+    assert captured[0] == golden.read_text()
+    assert print_graph(parse(captured[0])) == captured[0]
+
+
+@pytest.mark.parametrize("kind", sorted(PIPELINES))
+@pytest.mark.parametrize("name", ["lenet5.yaml", "resnet_small.json", "cifar_cnn.yaml"])
+def test_every_pass_keeps_the_graph_valid(kind, name):
+    graph = compiler.load(EXAMPLES / name)
+    dumps = []
+    lower(graph, kind, PassContext(batch=4, train=kind != "forward"), verify_each=True,
+          dump_after=["all"], dump=lambda label, g: dumps.append(print_graph(g)))
+    assert len(dumps) == len(PIPELINES[kind])
+    for text in dumps:
+        assert print_graph(parse(text)) == text
+
+
+def test_pass_names_are_kebab_case_file_names():
+    import compiler.passes as pkg
+
+    for name, info in PASSES.items():
+        assert name == info.run.__module__.rsplit(".", 1)[1].replace("_", "-")
+        assert "Pre:" in pkg.__dict__.get("__doc__", "") or info.doc
+
+
+def _graph_xy():
+    g = Graph("g")
+    x = g.add_input("x", TensorType("f32", (2, 3)), "input")
+    return g, x
+
+
+def test_cse_merges_repeats_and_dce_drops_dead():
+    g, x = _graph_xy()
+    a = g.add_op("relu", [x], name="a")
+    b = g.add_op("relu", [x], name="b")
+    g.add_op("sigmoid", [x], name="dead")
+    g.outputs = [g.add_op("add", [a, b], name="c")]
+    out = PassManager(["cse", "dce"], verify_each=True).run(g, PassContext())
+    assert [n.name for n in out.nodes()] == ["a", "c"]
+    assert [v.name for v in out.value("c").node.operands] == ["a", "a"]
+
+
+def test_constant_folding_and_identities():
+    g, x = _graph_xy()
+    two = g.add_op("const", [], {"value": 2.0}, name="two")
+    half = g.add_op("const", [], {"value": 0.5}, name="half")
+    one = g.add_op("mul", [two, half], name="one")
+    y = g.add_op("mul", [x, one], name="y")
+    z = g.add_op("neg", [g.add_op("neg", [y], name="n1")], name="n2")
+    r = g.add_op("reshape", [g.add_op("reshape", [z], {"shape": [3, 2]}, name="r1")],
+                 {"shape": [6]}, name="r2")
+    g.outputs = [g.add_op("relu", [r], name="out")]
+    out = PassManager(["fold-constants", "algebraic", "dce"], verify_each=True).run(
+        g, PassContext())
+    text = print_graph(out)
+    assert "%r2 = reshape(%x) {shape=[6]} view" in text
+    assert [n.op for n in out.nodes()] == ["reshape", "relu"]
+
+
+def test_failing_pass_names_itself_and_saves_its_input(tmp_path):
+    @register("explode-for-test")
+    def explode(graph, ctx):
+        raise CompileError("boom")
+
+    try:
+        g, x = _graph_xy()
+        g.outputs = [g.add_op("relu", [x], name="y")]
+        with pytest.raises(CompileError) as info:
+            PassManager(["dce", "explode-for-test"]).run(g, PassContext())
+        msg = str(info.value)
+        assert msg.startswith("pass 'explode-for-test' failed: boom; its input IR is in ")
+        path = msg.split("its input IR is in ")[1].split(" (")[0]
+        assert "%y = relu(%x)" in Path(path).read_text()
+    finally:
+        del PASSES["explode-for-test"]
+
+
+def test_pass_that_breaks_the_graph_is_caught_by_verify_each():
+    @register("break-for-test")
+    def breaker(graph, ctx):
+        graph.value("y").type = TensorType("f32", (9,))
+        return graph
+
+    try:
+        g, x = _graph_xy()
+        g.outputs = [g.add_op("relu", [x], name="y")]
+        with pytest.raises(CompileError, match=r"pass 'break-for-test' failed: op relu \(%y\)"):
+            PassManager(["break-for-test"], verify_each=True).run(g, PassContext())
+    finally:
+        del PASSES["break-for-test"]
+
+
+def test_unknown_pass_suggests():
+    with pytest.raises(CompileError, match=r"unknown pass 'autodif' \(did you mean 'autodiff'"):
+        PassManager(["autodif"]).run(_graph_xy()[0], PassContext())
