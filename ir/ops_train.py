@@ -14,9 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.errors import ShapeError
-from ir.ops import AttrSpec, Kind, declare
+from ir.ops import AttrSpec, Kind
+from ir.ops import declare as _declare
 from ir.shape_rules import same_dtype
 from ir.types import TensorType
+
+
+def declare(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Training-only ops are never differentiated (they run after the backward graph)."""
+    kwargs["grad"] = "none"
+    return _declare(name, *args, **kwargs)
+
 
 Types = Sequence[TensorType]
 Attrs = Mapping[str, Any]
@@ -97,7 +105,7 @@ def _step(types: Types, a: Attrs) -> TensorType:
 
 
 declare("increment", Kind.UPDATE, ("step",), (), _step,
-        "step + 1: the training-step counter (Adam's t, dropout's mask stream).", grad="none",
+        "step + 1: the training-step counter (Adam's t, dropout's mask stream).",
         flops=lambda t, o, a: 1)
 
 
@@ -114,4 +122,4 @@ declare("dropout_mask", Kind.DATA, ("step",),
          AttrSpec("dtype", "str", "f32", choices=("f32", "f64"))), _mask,
         "0 with probability rate, else 1/(1-rate); element i of step s draws "
         "u = splitmix64(seed, s * numel + i) / 2^64, so masks differ per step and replay exactly.",
-        grad="none", flops=lambda t, o, a: 0)
+        flops=lambda t, o, a: 0)
