@@ -1,0 +1,306 @@
+"""Turns the raw per-process records of a run into tables (terminal, markdown) and JSON.
+
+Per cell: the median over rounds of each process's median ms/step, plus the best and worst
+process medians as the spread. Ratios are netc / peer, so below 1 means netc is faster.
+The cross-check compares each framework's first losses (train) or output checksums (infer)
+with the median of the peers' values: within 1e-5 relative counts as the same function.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Set as AbstractSet
+from typing import Any
+
+from bench.runner import NETC, Framework
+from bench.workloads import Workload, gflop_per_step
+
+Cells = dict[str, dict[str, dict[str, Any]]]
+# A run during which other processes used more than this share of the CPU is listed as
+# disturbed: its median is kept (the median over rounds absorbs one bad run) but flagged.
+DISTURBED = 0.10
+
+
+def _median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def aggregate_cell(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Summary of one (workload, framework) cell over its rounds."""
+    ok = [r for r in recs if "error" not in r]
+    errors = [r["error"] for r in recs if "error" in r]
+    cell: dict[str, Any] = {"runs": len(ok), "errors": errors, "disturbed": [
+        {"round": r["round"], "foreign_cpu": r["foreign_cpu"], "median_ms": r.get("median_ms")}
+        for r in ok if r.get("foreign_cpu", 0.0) > DISTURBED]}
+    if not ok:
+        cell["error"] = errors[0] if errors else "no run"
+        return cell
+    if "cold" in ok[0]:  # netc compile cell: cold/warm processes
+        for phase in ("cold", "warm"):
+            for key in ("compile_ms", "load_ms", "first_call_ms", "import_ms"):
+                cell[f"{phase}_{key}"] = _median([r[phase][key] for r in ok])
+        return cell
+    meds = [r["median_ms"] for r in ok]
+    cell |= {"median_ms": _median(meds), "best_ms": min(meds), "worst_ms": max(meds),
+             "run_medians_ms": meds, "first_call_ms": _median([r["first_call_ms"] for r in ok]),
+             "version": ok[0].get("version")}
+    for key in ("loss_first", "loss_second", "out_sum", "out_wsum", "compile_ms", "export_ms",
+                "session_create_ms", "blas"):
+        if key in ok[0]:
+            cell[key] = ok[0][key]
+    return cell
+
+
+def aggregate(runs: list[dict[str, Any]]) -> Cells:
+    """cells[workload id][framework name] -> summary, from the raw run list."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        rec = run["record"] | {"round": run["round"]}
+        grouped.setdefault((run["workload"], run["framework"]), []).append(rec)
+    cells: Cells = {}
+    for (wid, fw), recs in grouped.items():
+        cells.setdefault(wid, {})[fw] = aggregate_cell(recs)
+    return cells
+
+
+def check_workload(w: Workload, row: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cross-framework agreement of one workload's first losses or output checksums.
+
+    The reference is the (lower) median of the peers' values, not one fixed peer, so a single
+    peer that computes something else (torch.compile has been seen to) cannot shift it.
+    Anything further than 1e-5 relative from it is flagged: netc as MISMATCH, peers as "off".
+    """
+    keys = ("loss_first", "loss_second") if w.mode == "train" else ("out_sum", "out_wsum")
+    out = []
+    for key in keys:
+        vals = {fw: c[key] for fw, c in row.items() if key in c}
+        peer_vals = sorted((v, fw) for fw, v in vals.items() if fw != "netc")
+        if not peer_vals:
+            continue
+        ref, ref_fw = statistics.median_low(peer_vals)
+        tol = 1e-5 * max(1.0, abs(ref))
+        diffs = {fw: abs(v - ref) for fw, v in vals.items()}
+        off = sorted(fw for fw, d in diffs.items() if fw != "netc" and d > tol)
+        spread = max((d for fw, d in diffs.items() if fw != "netc" and fw not in off), default=0.0)
+        verdict = "n/a" if "netc" not in diffs else ("ok" if diffs["netc"] <= tol else "MISMATCH")
+        out.append({"workload": w.id, "quantity": key, "reference": ref_fw, "ref_value": ref,
+                    "values": vals, "abs_diff": diffs, "peer_spread": spread, "tolerance": tol,
+                    "peers_off": off, "netc": verdict})
+    return out
+
+
+def checks(workloads: list[Workload], cells: Cells) -> list[dict[str, Any]]:
+    """All cross-checks of the timed workloads."""
+    timed = [w for w in workloads if w.mode != "compile"]
+    return [c for w in timed for c in check_workload(w, cells.get(w.id, {}))]
+
+
+def fmt_ms(v: float | None) -> str:
+    """ms with 4 significant digits (tables span 0.03 ms to 500 ms)."""
+    return "" if v is None else f"{v:.4g}" if v < 1000 else f"{v:.0f}"
+
+
+def short_error(err: str) -> str:
+    """The exception name (or the first words) of an error, for a table cell."""
+    head = err.split(":", 1)[0]
+    if head.startswith("rc="):
+        head = err[:40]
+    return head[:40]
+
+
+def suspects(chk: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(workload id, framework) pairs whose check values disagree with the peers' median."""
+    out = {(c["workload"], fw) for c in chk for fw in c["peers_off"]}
+    return out | {(c["workload"], "netc") for c in chk if c["netc"] == "MISMATCH"}
+
+
+def cell_text(fw: Framework, w: Workload, cells: Cells, unavailable: dict[str, str],
+              suspect: AbstractSet[tuple[str, str]] = frozenset()) -> str:
+    """A table cell: the median ms (marked "!" if it computes something else), or why not."""
+    if not fw.supports(w):
+        return "-"
+    if fw.name in unavailable:
+        return "n/a"
+    c = cells.get(w.id, {}).get(fw.name)
+    if c is None:
+        return "not run"
+    if "error" in c:
+        return f"n/a (error: {short_error(c['error'])})"
+    return fmt_ms(c["median_ms"]) + (" !" if (w.id, fw.name) in suspect else "")
+
+
+def ratio_text(w: Workload, peer: Framework, cells: Cells) -> str:
+    """netc / peer of the medians, when both exist."""
+    row = cells.get(w.id, {})
+    a, b = row.get("netc", {}).get("median_ms"), row.get(peer.name, {}).get("median_ms")
+    return f"{a / b:.2f}" if a and b else ""
+
+
+def main_table(workloads: list[Workload], peers: list[Framework], cells: Cells,
+               unavailable: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the headline table: medians and netc/peer ratios."""
+    suspect = suspects(checks(workloads, cells))
+    header = ["workload", "GFLOP", "netc ms", "netc GFLOPS"]
+    for p in peers:
+        header += [f"{p.label} ms", f"netc/{p.short}"]
+    rows = []
+    for w in workloads:
+        if w.mode == "compile":
+            continue
+        gf = gflop_per_step(w)
+        netc_ms = cells.get(w.id, {}).get("netc", {}).get("median_ms")
+        row = [w.id, f"{gf:.3g}", cell_text(NETC, w, cells, unavailable, suspect),
+               f"{gf / netc_ms * 1e3:.1f}" if netc_ms else ""]
+        for p in peers:
+            row += [cell_text(p, w, cells, unavailable, suspect), ratio_text(w, p, cells)]
+        rows.append(row)
+    return header, rows
+
+
+def spread_table(workloads: list[Workload], fws: list[Framework], cells: Cells
+                 ) -> tuple[list[str], list[list[str]]]:
+    """best / worst process median and the median first call, per cell."""
+    header = ["workload"] + [f"{f.label} best/worst (first call)" for f in fws]
+    rows = []
+    for w in workloads:
+        if w.mode == "compile":
+            continue
+        row = [w.id]
+        for f in fws:
+            c = cells.get(w.id, {}).get(f.name, {})
+            row.append(f"{fmt_ms(c['best_ms'])} / {fmt_ms(c['worst_ms'])} "
+                       f"({fmt_ms(c['first_call_ms'])})" if "median_ms" in c else "")
+        rows.append(row)
+    return header, rows
+
+
+def compile_table(workloads: list[Workload], cells: Cells) -> tuple[list[str], list[list[str]]]:
+    """netc compile times: cold (empty cache) and warm (cache filled by the cold run).
+
+    "total" is compile() plus the first step, since netc may defer code generation to it.
+    """
+    header = ["workload", "phase", "total ms", "compile() ms", "first step ms", "load() ms",
+              "import ms"]
+    rows = []
+    for w in workloads:
+        c = cells.get(w.id, {}).get("netc", {}) if w.mode == "compile" else None
+        if c is None:
+            continue
+        if "error" in c:
+            rows.append([w.id, "", f"n/a (error: {short_error(c['error'])})"] + [""] * 4)
+            continue
+        for phase in ("cold", "warm"):
+            total = c[f"{phase}_compile_ms"] + c[f"{phase}_first_call_ms"]
+            rows.append([w.id, phase, fmt_ms(total)] + [fmt_ms(c[f"{phase}_{k}"]) for k in
+                                                         ("compile_ms", "first_call_ms",
+                                                          "load_ms", "import_ms")])
+    return header, rows
+
+
+def check_table(chk: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The cross-check as a table: reference value, netc's deviation, the peers' spread."""
+    header = ["workload", "quantity", "reference", "value", "netc value", "netc abs diff",
+              "peer spread", "netc", "peers off"]
+    rows = []
+    for c in chk:
+        netc = c["values"].get("netc")
+        rows.append([c["workload"], c["quantity"], c["reference"], f"{c['ref_value']:.7g}",
+                     "" if netc is None else f"{netc:.7g}",
+                     "" if netc is None else f"{c['abs_diff']['netc']:.2e}",
+                     f"{c['peer_spread']:.2e}", c["netc"], ",".join(c["peers_off"])])
+    return header, rows
+
+
+def render(header: list[str], rows: list[list[str]], markdown: bool) -> str:
+    """A table as aligned plain text or as a markdown (GitHub) table."""
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |",
+                 "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+    lines = ["  ".join(h.ljust(wd) if i == 0 else h.rjust(wd)
+                       for i, (h, wd) in enumerate(zip(header, widths, strict=True)))]
+    lines.append("  ".join("-" * wd for wd in widths))
+    for r in rows:
+        lines.append("  ".join(x.ljust(wd) if i == 0 else x.rjust(wd)
+                               for i, (x, wd) in enumerate(zip(r, widths, strict=True))))
+    return "\n".join(lines)
+
+
+def error_lines(cells: Cells, unavailable: dict[str, str]) -> list[str]:
+    """Every reason a cell has no number, once each."""
+    lines = [f"{fw}: {why}" for fw, why in unavailable.items()]
+    for wid, row in cells.items():
+        for fw, c in row.items():
+            if "error" in c:
+                lines.append(f"{wid} / {fw}: {c['error']}")
+            elif c["errors"]:
+                total = c["runs"] + len(c["errors"])
+                lines.append(f"{wid} / {fw}: failed in {len(c['errors'])} of {total} rounds "
+                             f"(median over the others): {c['errors'][0]}")
+    return lines
+
+
+def disturbed_lines(cells: Cells) -> list[str]:
+    """Runs that other processes on the machine competed with, for judging the medians."""
+    lines = []
+    for wid, row in cells.items():
+        for fw, c in row.items():
+            for d in c.get("disturbed", []):
+                ms = f", process median {fmt_ms(d['median_ms'])} ms" if d["median_ms"] else ""
+                lines.append(f"round {d['round']} {wid} / {fw}: "
+                             f"{d['foreign_cpu']:.0%} foreign CPU{ms}")
+    return lines
+
+
+def versions(cells: Cells) -> dict[str, str]:
+    """The version each framework reported (first one seen)."""
+    out: dict[str, str] = {}
+    for row in cells.values():
+        for fw, c in row.items():
+            if c.get("version"):
+                out.setdefault(fw, str(c["version"]))
+    return out
+
+
+def document(workloads: list[Workload], peers: list[Framework], cells: Cells,
+             unavailable: dict[str, str], meta: dict[str, Any], markdown: bool) -> str:
+    """The whole report, as terminal text or as a RESULTS.md-style markdown document."""
+    def section(title: str) -> str:
+        return f"\n## {title}\n" if markdown else f"\n{title}\n"
+
+    m = meta["machine"]
+    parts = ["# netc vs peers: median ms per step\n" if markdown else "",
+             f"Machine: {m.get('cpu', '?')} (family/model {m.get('cpu_family_model', '?')}), "
+             f"{m.get('nproc')} cores, SIMD {'+'.join(m.get('simd', []))}; {m['date']}.",
+             f"{meta['rounds']} interleaved round(s) of fresh processes"
+             f"{' (--quick iteration counts)' if meta['quick'] else ''}; each cell is the median "
+             "over rounds of the per-process median. netc/peer < 1 means netc is faster; "
+             "\"!\" marks a cell whose first loss / output disagrees with the other "
+             "frameworks (see the cross-check), so its time is for a different computation.\n"]
+    header, rows = main_table(workloads, peers, cells, unavailable)
+    if rows:
+        parts.append(render(header, rows, markdown))
+    ctab = compile_table(workloads, cells)
+    if ctab[1]:
+        parts += [section("netc compile time (cold: empty NETC_CACHE_DIR; warm: cache reused)"),
+                  render(*ctab, markdown)]
+    chk = checks(workloads, cells)
+    if chk:
+        parts += [section("Cross-check: same init and data, so first losses / output checksums "
+                          "must agree"), render(*check_table(chk), markdown)]
+    if markdown:
+        parts += [section("Spread: best / worst per-process median ms (median first call ms)"),
+                  render(*spread_table(workloads, [NETC, *peers], cells), markdown)]
+    noisy = disturbed_lines(cells)
+    if noisy:
+        parts += [section(f"Disturbed runs (other processes used > {DISTURBED:.0%} of the CPU)")]
+        parts += [f"- {n}" for n in noisy]
+    errs = error_lines(cells, unavailable)
+    if errs:
+        parts += [section("Not measured")] + [f"- {e}" for e in errs]
+    vers = versions(cells)
+    if vers:
+        parts += [section("Versions"), ", ".join(f"{k} {v}" for k, v in vers.items())]
+    return "\n".join(parts) + "\n"
