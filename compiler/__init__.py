@@ -18,17 +18,19 @@ __version__ = "0.1.0"
 
 def compile(  # noqa: A001 - the public name is fixed by the design
     graph: object, batch: int = 1, train: bool = False, optimizer: SGD | Adam | None = None,
-    backend: str = "reference", seed: int = 0,
+    backend: str = "jit", seed: int = 0, dtype: str = "f32",
 ) -> object:
     """Compiles a loaded model for one batch size; returns a Network.
 
     train=True also builds `loss_and_grads` and `train_step` (the model needs a loss);
-    optimizer defaults to SGD(lr=0.01). backend: "reference" (numpy oracle); the JIT lands next.
+    optimizer defaults to SGD(lr=0.01). backend: "jit" (machine code for this CPU) or
+    "reference" (the numpy interpreter, the oracle every kernel is tested against).
+    dtype: "f64" runs a float32 model in float64 (exact comparisons, gradient checks).
     """
     from compiler.build import build_network
 
     return build_network(graph, batch=batch, train=train, optimizer=optimizer, backend=backend,
-                         seed=seed)
+                         seed=seed, dtype=dtype)
 
 
 __all__ = ["SGD", "Adam", "Builder", "__version__", "compile", "load"]

@@ -5,6 +5,8 @@ Where it sits: called by `compiler.compile`; the one place where passes meet the
 
 from __future__ import annotations
 
+import ctypes
+
 from compiler.init import initial_values
 from compiler.optim import SGD, Adam
 from compiler.passes import PassContext
@@ -13,11 +15,11 @@ from ir.errors import CompileError
 from ir.graph import Graph
 from runtime.network import CompiledGraphs, Network, ReferenceNetwork
 
-BACKENDS = ("reference",)
+BACKENDS = ("jit", "reference")
 
 
-def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam | None,
-                  backend: str, seed: int) -> Network:
+def _check_arguments(graph: object, batch: int, train: bool, optimizer: object, backend: str,
+                     dtype: str) -> None:
     if not isinstance(graph, Graph):
         raise CompileError(f"compile() takes a graph from compiler.load(...), got "
                            f"{type(graph).__name__}")
@@ -31,15 +33,44 @@ def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam 
     if optimizer is not None and not isinstance(optimizer, (SGD, Adam)):
         raise CompileError(f"optimizer must be compiler.SGD(...) or compiler.Adam(...), got "
                            f"{optimizer!r}")
+    if dtype not in ("f32", "f64"):
+        raise CompileError(f"dtype must be 'f32' or 'f64', got {dtype!r}")
+
+
+def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam | None,
+                  backend: str, seed: int, dtype: str = "f32") -> Network:
+    _check_arguments(graph, batch, train, optimizer, backend, dtype)
+    assert isinstance(graph, Graph)
     opt = optimizer or SGD(lr=0.01)
-    graphs = CompiledGraphs(forward=lower(graph, "forward", PassContext(batch=batch)))
+    options = {"dtype": dtype} if dtype != "f32" else {}
+
+    def ctx(**kw: object) -> PassContext:
+        return PassContext(batch=batch, options=dict(options), **kw)  # type: ignore[arg-type]
+
+    graphs = CompiledGraphs(forward=lower(graph, "forward", ctx()))
     if train:
-        graphs.grads = lower(graph, "grads", PassContext(batch=batch, train=True))
-        graphs.train = lower(graph, "train", PassContext(batch=batch, train=True, optimizer=opt))
+        graphs.grads = lower(graph, "grads", ctx(train=True))
+        graphs.train = lower(graph, "train", ctx(train=True, optimizer=opt))
     # Parameters are initialized from the model as loaded (where each one's role is plain);
     # state the pipelines add (momentum buffers, Adam moments, the step) starts at zero.
-    values = initial_values(graph, seed)
+    values = initial_values(lower(graph, "forward", ctx(), passes=("set-dtype",)), seed)
     for g in (graphs.forward, graphs.grads, graphs.train):
         if g is not None:
             values = {**initial_values(g, seed), **values}
-    return ReferenceNetwork(graphs, values, batch)
+    if backend == "reference":
+        return ReferenceNetwork(graphs, values, batch)
+    return _jit_network(graphs, values, batch)
+
+
+def _jit_network(graphs: CompiledGraphs, values: dict, batch: int) -> Network:  # type: ignore[type-arg]
+    from compiler.jit import EntryCompiler, services, shared_layout
+    from runtime.jit_network import JITNetwork
+
+    by_entry = {name: g for name, g in (("forward", graphs.forward), ("grads", graphs.grads),
+                                        ("train", graphs.train)) if g is not None}
+    layout, total = shared_layout(list(by_entry.values()))
+    compiler = EntryCompiler(by_entry, layout)
+    table = services(compiler.target)
+    net = JITNetwork(graphs, values, batch, layout, total, compiler, ctypes.addressof(table))
+    net.compiler = compiler  # type: ignore[attr-defined]
+    return net

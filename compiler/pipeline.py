@@ -13,9 +13,11 @@ from ir.graph import Graph
 
 SIMPLIFY = ("fold-constants", "algebraic", "cse", "dce")
 PIPELINES: dict[str, tuple[str, ...]] = {
-    "forward": ("bind-batch", "drop-loss", "canonicalize", *SIMPLIFY),
-    "grads": ("bind-batch", "training-forms", "canonicalize", "autodiff", *SIMPLIFY),
-    "train": ("bind-batch", "training-forms", "canonicalize", "autodiff", "optimizer", *SIMPLIFY),
+    "forward": ("bind-batch", "set-dtype", "drop-loss", "canonicalize", *SIMPLIFY),
+    "grads": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",
+              *SIMPLIFY),
+    "train": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",
+              "optimizer", *SIMPLIFY),
 }
 
 

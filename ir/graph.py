@@ -17,6 +17,7 @@ import networkx as nx
 
 from ir import ops as opdefs
 from ir.errors import AttrError, VerifyError
+from ir.schedule import KernelGroup, MemoryPlan
 from ir.types import TensorType
 
 ROLES = ("input", "label", "param", "state", "const")
@@ -87,6 +88,10 @@ class Graph:
         self.updates: list[tuple[Value, Value]] = []
         self.initializers: dict[str, Any] = {}
         """Known contents of some inputs (e.g. ONNX weights), name -> numpy array."""
+        self.kernels: list[KernelGroup] | None = None
+        """Set by the fuse pass: the kernels in execution order."""
+        self.plan: MemoryPlan | None = None
+        """Set by the plan-memory pass: where every value lives."""
 
     # ------------------------------------------------------------ construction
 
@@ -288,6 +293,10 @@ class Graph:
         g.loss = g.value(self.loss.name) if self.loss is not None else None
         g.updates = [(g.value(t.name), g.value(v.name)) for t, v in self.updates]
         g.initializers = dict(self.initializers)
+        if self.kernels is not None:
+            g.kernels = [KernelGroup(k.name, k.kind, list(k.nodes), list(k.stores))
+                         for k in self.kernels]
+        g.plan = self.plan
         return g
 
     def __repr__(self) -> str:

@@ -201,3 +201,6 @@ NORMALIZE = ops_of_kind(Kind.NORMALIZE)
 LOSS = ops_of_kind(Kind.LOSS)
 DATA = ops_of_kind(Kind.DATA)
 UPDATE = ops_of_kind(Kind.UPDATE)
+POINTWISE = ELEMENTWISE | UPDATE | {"batchnorm", "const", "dropout_mask", "mse_grad"}
+"""Ops computable element by element from operands read at (broadcast) same indices: a fused
+loop can evaluate any chain of them."""

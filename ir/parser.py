@@ -154,6 +154,8 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "value":
             self.parse_op(graph)
+        elif self.accept("ident", "kernel"):
+            self.parse_kernel(graph)
         elif self.accept("ident", "return"):
             graph.outputs = self.parse_value_list(graph)
         elif self.accept("ident", "loss"):
@@ -164,6 +166,29 @@ class _Parser:
             graph.updates.append((target, self.parse_operand(graph)))
         else:
             raise self.error(f"expected a statement, got {tok.text!r}")
+
+    def parse_kernel(self, graph: Graph) -> None:
+        """kernel @name kind stores(%a, ...) { ops }"""
+        from ir.schedule import KernelGroup
+
+        name = self.expect("graphname").text[1:]
+        kind = self.expect("ident").text
+        self.expect("ident", "stores")
+        self.expect("punct", "(")
+        stores: list[str] = []
+        while not self.accept("punct", ")"):
+            stores.append(self.expect("value").text[1:])
+            if not self.accept("punct", ","):
+                self.expect("punct", ")")
+                break
+        self.expect("punct", "{")
+        nodes: list[str] = []
+        while not self.accept("punct", "}"):
+            nodes.append(self.peek().text[1:])
+            self.parse_op(graph)
+        if graph.kernels is None:
+            graph.kernels = []
+        graph.kernels.append(KernelGroup(name, kind, nodes, stores))
 
     def parse_value_list(self, graph: Graph) -> list[Value]:
         values = [self.parse_operand(graph)]

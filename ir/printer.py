@@ -63,7 +63,10 @@ def print_graph(graph: Graph) -> str:
         comma = "," if i < len(inputs) - 1 else ""
         lines.append(f"    %{v.name}: {v.type} {v.role}{comma}")
     lines.append(") {")
-    lines.extend(f"  {format_node(n)}" for n in graph.nodes())
+    if graph.kernels is None:
+        lines.extend(f"  {format_node(n)}" for n in graph.nodes())
+    else:
+        lines.extend(_scheduled_lines(graph))
     if graph.outputs:
         lines.append("  return " + ", ".join(f"%{v.name}" for v in graph.outputs))
     if graph.loss is not None:
@@ -71,3 +74,21 @@ def print_graph(graph: Graph) -> str:
     lines.extend(f"  update %{t.name} <- %{v.name}" for t, v in graph.updates)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _scheduled_lines(graph: Graph) -> list[str]:
+    """Nodes grouped into their kernels, in execution order; views stand between kernels."""
+    assert graph.kernels is not None
+    owner = {name: k for k in graph.kernels for name in k.nodes}
+    lines: list[str] = []
+    for node in graph.nodes():
+        group = owner.get(node.name)
+        if group is None:
+            lines.append(f"  {format_node(node)}")
+        elif group.anchor == node.name:
+            stores = ", ".join(f"%{s}" for s in group.stores)
+            lines.append(f"  kernel @{group.name} {group.kind} stores({stores}) {{")
+            lines.extend(f"    {format_node(graph.value(n).node)}"  # type: ignore[arg-type]
+                         for n in group.nodes)
+            lines.append("  }")
+    return lines

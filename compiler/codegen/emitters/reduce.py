@@ -1,0 +1,200 @@
+"""Reductions: sums over axes (bias gradients), global pools, batch statistics and the
+per-channel reductions of batchnorm's gradient.
+
+Two loop orders, chosen by layout: when the innermost axis is kept (e.g. the bias gradient of a
+dense layer, a sum over the batch), rows are added into the output vector (unit stride, LLVM
+vectorizes across the row); otherwise each output element owns a scalar accumulator and the
+reduced axes run inside it (unit stride along the innermost reduced axis). Accumulations are
+marked reassociable so LLVM may vectorize them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import llvmlite.ir as ir
+
+from compiler.codegen.emitters.base import Emitter, numel
+from compiler.codegen.kb import KernelBuilder
+from compiler.codegen.sweep import broadcast_strides
+
+REASSOC = ("reassoc", "nsz")
+
+
+class ReduceSum(Emitter):
+    """out[kept] = sum over `axes` of x, for reduce_sum, global_avgpool and global_maxpool."""
+
+    def prepare(self) -> None:
+        node = self.ctx.anchor
+        x = node.operands[0]
+        self.shape = tuple(int(d) for d in x.type.shape)
+        rank = len(self.shape)
+        if node.op == "reduce_sum":
+            self.axes = sorted({a % rank for a in node.attrs["axes"]})
+        else:
+            self.axes = [2, 3]
+        self.kept = [d for d in range(rank) if d not in self.axes]
+        self.combine = "max" if node.op == "global_maxpool" else "sum"
+        self.scale = 1.0
+        if node.op == "global_avgpool":
+            self.scale = 1.0 / (self.shape[2] * self.shape[3])
+        self.ctx.touch(x.name, node.name)
+        self.rows_order = bool(self.kept) and self.kept[-1] == rank - 1 and self.combine == "sum"
+        outer = self.shape[self.kept[0]] if self.kept else 1
+        self.ctx.ntasks = self.tasks_for(outer, numel(self.shape)) if not self.rows_order else 1
+
+    def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
+        node = self.ctx.anchor
+        x, out = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.name)
+        ty = self.ctx.elem_type(node.name)
+        strides = broadcast_strides(self.shape, self.shape)
+        out_shape = [self.shape[d] for d in self.kept]
+        out_strides = broadcast_strides(tuple(out_shape), tuple(out_shape)) if out_shape else []
+        if self.rows_order:
+            self._rows(kb, x, out, ty, strides, out_strides)
+        else:
+            self._scalar(kb, task, x, out, ty, strides, out_strides)
+        self.epilogue_for(kb, [])
+
+    def _rows(self, kb: KernelBuilder, x: ir.Value, out: ir.Value, ty: ir.Type,
+              strides: list[int], out_strides: list[int]) -> None:
+        total = numel([self.shape[d] for d in self.kept])
+        with kb.loop(0, total, name="z") as z:
+            kb.store(ir.Constant(ty, 0.0), out, z)
+        self._nest(kb, list(range(len(self.shape))), [], [], strides, out_strides,
+                   lambda xi, oi: kb.store(
+                       kb.b.fadd(kb.load(out, oi), kb.load(x, xi)), out, oi))
+        if self.scale != 1.0:
+            with kb.loop(0, total, name="s") as s:
+                kb.store(kb.b.fmul(kb.load(out, s), ir.Constant(ty, self.scale)), out, s)
+
+    def _nest(self, kb: KernelBuilder, dims: list[int], x_terms: list, o_terms: list,  # type: ignore[type-arg]
+              strides: list[int], out_strides: list[int],
+              body: Callable[[ir.Value, ir.Value], None]) -> None:
+        if not dims:
+            body(kb.affine(x_terms), kb.affine(o_terms))
+            return
+        d = dims[0]
+        with kb.loop(0, self.shape[d], name=f"d{d}") as i:
+            o = list(o_terms)
+            if d in self.kept:
+                o.append((i, out_strides[self.kept.index(d)]))
+            self._nest(kb, dims[1:], [*x_terms, (i, strides[d])], o, strides, out_strides, body)
+
+    def _scalar(self, kb: KernelBuilder, task: ir.Value, x: ir.Value, out: ir.Value,
+                ty: ir.Type, strides: list[int], out_strides: list[int]) -> None:
+        acc = kb.var(ty, name="acc")
+        init = float("-inf") if self.combine == "max" else 0.0
+
+        def reduced(x_terms: list, o_index: ir.Value) -> None:  # type: ignore[type-arg]
+            kb.b.store(ir.Constant(ty, init), acc)
+            self._inner(kb, self.axes, x_terms, strides, x, acc, ty)
+            value = kb.b.load(acc)
+            if self.scale != 1.0:
+                value = kb.b.fmul(value, ir.Constant(ty, self.scale))
+            kb.store(value, out, o_index)
+
+        self._kept_nest(kb, task, 0, [], [], strides, out_strides, reduced)
+
+    def _kept_nest(self, kb: KernelBuilder, task: ir.Value, depth: int, x_terms: list,  # type: ignore[type-arg]
+                   o_terms: list, strides: list[int], out_strides: list[int],  # type: ignore[type-arg]
+                   body: Callable[[list, ir.Value], None]) -> None:  # type: ignore[type-arg]
+        if depth == len(self.kept):
+            body(x_terms, kb.affine(o_terms))
+            return
+        d = self.kept[depth]
+        lo, hi = (self.chunk(kb, task, self.ctx.ntasks, self.shape[d]) if depth == 0
+                  else (0, self.shape[d]))
+        with kb.loop(lo, hi, name=f"k{d}") as i:
+            self._kept_nest(kb, task, depth + 1, [*x_terms, (i, strides[d])],
+                            [*o_terms, (i, out_strides[depth])], strides, out_strides, body)
+
+    def _inner(self, kb: KernelBuilder, dims: list[int], x_terms: list, strides: list[int],  # type: ignore[type-arg]
+               x: ir.Value, acc: ir.Value, ty: ir.Type) -> None:
+        if not dims:
+            v = kb.load(x, kb.affine(x_terms))
+            cur = kb.b.load(acc)
+            if self.combine == "max":
+                better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur), kb.b.fcmp_unordered("uno", v, v))
+                kb.b.store(kb.b.select(better, v, cur), acc)
+            else:
+                kb.b.store(kb.b.fadd(cur, v, flags=REASSOC), acc)
+            return
+        d = dims[0]
+        with kb.loop(0, self.shape[d], name=f"r{d}") as i:
+            self._inner(kb, dims[1:], [*x_terms, (i, strides[d])], strides, x, acc, ty)
+
+
+class ChannelReduce(Emitter):
+    """Per-channel reductions over N (and H, W) of an expression of the operands:
+    batch_mean, batch_var, batchnorm_grad_scale, batchnorm_grad_var."""
+
+    def prepare(self) -> None:
+        node = self.ctx.anchor
+        x = node.operands[0] if node.op in ("batch_mean", "batch_var") else node.operands[1]
+        self.shape = tuple(int(d) for d in x.type.shape)
+        self.n, self.c = self.shape[0], self.shape[1]
+        self.hw = numel(self.shape[2:])
+        self.ctx.touch(*(v.name for v in node.operands), node.name)
+        self.ctx.ntasks = self.tasks_for(self.c, numel(self.shape))
+
+    def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
+        node = self.ctx.anchor
+        ty = self.ctx.elem_type(node.name)
+        acc = kb.var(ty, name="acc")
+        lo, hi = self.chunk(kb, task, self.ctx.ntasks, self.c)
+        with kb.loop(lo, hi, name="c") as c:
+            per = self._per_channel(kb, c, ty)
+            kb.b.store(ir.Constant(ty, 0.0), acc)
+            with kb.loop(0, self.n, name="n") as n, kb.loop(0, self.hw, name="p") as p:
+                at = kb.add(kb.mul(kb.add(kb.mul(n, self.c), c), self.hw), p)
+                term = self._term(kb, at, per, ty)
+                kb.b.store(kb.b.fadd(kb.b.load(acc), term, flags=REASSOC), acc)
+            kb.store(self._finish(kb, kb.b.load(acc), per, ty), self.ctx.ptr(node.name), c)
+        self.epilogue_for(kb, [])
+
+    def _op(self, kb: KernelBuilder, i: int, at: ir.Value) -> ir.Value:
+        return kb.load(self.ctx.ptr(self.ctx.anchor.operands[i].name), at)
+
+    def _per_channel(self, kb: KernelBuilder, c: ir.Value, ty: ir.Type) -> dict[str, ir.Value]:
+        node = self.ctx.anchor
+        eps = node.attrs.get("eps", 0.0)
+        one = ir.Constant(ty, 1.0)
+        names = {"batch_var": {"mean": 1}, "batchnorm_grad_scale": {"mean": 2, "var": 3},
+                 "batchnorm_grad_var": {"scale": 2, "mean": 3, "var": 4}}.get(node.op, {})
+        per = {k: self._op(kb, i, c) for k, i in names.items()}
+        if "var" in per:
+            per["inv"] = kb.b.fdiv(one, kb.intrinsic("sqrt", ty, [
+                kb.b.fadd(per["var"], ir.Constant(ty, eps))]))
+        return per
+
+    def _term(self, kb: KernelBuilder, at: ir.Value, per: dict[str, ir.Value],
+              ty: ir.Type) -> ir.Value:
+        op = self.ctx.anchor.op
+        if op == "batch_mean":
+            return self._op(kb, 0, at)
+        if op == "batch_var":
+            d = kb.b.fsub(self._op(kb, 0, at), per["mean"])
+            return kb.b.fmul(d, d)
+        dy = self._op(kb, 0, at)
+        centered = kb.b.fsub(self._op(kb, 1, at), per["mean"])
+        if op == "batchnorm_grad_scale":
+            return kb.b.fmul(dy, centered)
+        return kb.b.fmul(dy, centered)  # batchnorm_grad_var: scale applied at the end
+
+    def _finish(self, kb: KernelBuilder, total: ir.Value, per: dict[str, ir.Value],
+                ty: ir.Type) -> ir.Value:
+        op = self.ctx.anchor.op
+        count = ir.Constant(ty, float(self.n * self.hw))
+        if op in ("batch_mean", "batch_var"):
+            return kb.b.fdiv(total, count)
+        if op == "batchnorm_grad_scale":
+            return kb.b.fmul(total, per["inv"])
+        inv = per["inv"]
+        cube = kb.b.fmul(kb.b.fmul(inv, inv), inv)
+        return kb.b.fmul(kb.b.fmul(kb.b.fmul(total, per["scale"]), cube), ir.Constant(ty, -0.5))
+
+
+EMITTERS = {"reduce_sum": ReduceSum, "global_avgpool": ReduceSum, "global_maxpool": ReduceSum,
+            "batch_mean": ChannelReduce, "batch_var": ChannelReduce,
+            "batchnorm_grad_scale": ChannelReduce, "batchnorm_grad_var": ChannelReduce}

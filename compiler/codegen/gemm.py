@@ -1,0 +1,77 @@
+"""The GEMM micro-kernel: MR x NR accumulators in vector registers over packed panels.
+
+Where it sits: compiler/codegen/library.py builds the blocked GEMM around it (packing into the
+thread's workspace, zero-padded to whole micro-panels, full tiles straight into C, edge tiles
+through a tile buffer). Per k the kernel loads two vectors of B (NR = 2 vectors, sized from the
+host's vector width), broadcasts MR elements of A and issues MR x 2 fused multiply-adds, the
+accumulators carried in phi nodes so they stay in registers.
+"""
+
+from __future__ import annotations
+
+import llvmlite.ir as ir
+
+from compiler.codegen.kb import I64, VOID, KernelBuilder
+
+
+def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type, mr: int,
+                 nr: int, lanes: int) -> ir.Function:
+    """ukernel(kc, A, B, C, ldc, accumulate): C[mr x nr] (+)= Ap[kc x mr]^T Bp[kc x nr]."""
+    name = f"netc.ukernel.{'f32' if ty == ir.FloatType() else 'f64'}.{mr}x{nr}"
+    if name in shared:
+        return shared[name]
+    vty = ir.VectorType(ty, lanes)
+    nv = nr // lanes
+    ptr = ty.as_pointer()
+    fn = ir.Function(module, ir.FunctionType(VOID, [I64, ptr, ptr, ptr, I64, I64]), name)
+    fn.linkage = "internal"
+    for i in (1, 2, 3):
+        fn.args[i].add_attribute("noalias")
+    kc, a, b, c, ldc, accumulate = fn.args
+    for arg, n in zip(fn.args, ("kc", "Ap", "Bp", "C", "ldc", "accumulate"), strict=True):
+        arg.name = n
+    kb = KernelBuilder(module, fn)
+    loop = fn.append_basic_block("k.loop")
+    done = fn.append_basic_block("k.done")
+    zero = ir.Constant(vty, [0.0] * lanes)
+    kb.b.cbranch(kb.b.icmp_signed(">", kc, kb.i64(0)), loop, done)
+    entry = kb.b.block
+    kb.b.position_at_end(loop)
+    k = kb.b.phi(I64, name="k")
+    acc = [[kb.b.phi(vty, name=f"c{r}.{v}") for v in range(nv)] for r in range(mr)]
+    bvec = [kb.vload(b, kb.add(kb.mul(k, nr), v * lanes), vty, name=f"b{v}") for v in range(nv)]
+    new = []
+    for r in range(mr):
+        av = kb.splat(kb.load(a, kb.add(kb.mul(k, mr), r), name=f"a{r}"), vty)
+        new.append([kb.fma(av, bvec[v], acc[r][v]) for v in range(nv)])
+    k_next = kb.add(k, 1)
+    kb.b.cbranch(kb.b.icmp_signed("<", k_next, kc), loop, done)
+    k.add_incoming(kb.i64(0), entry)
+    k.add_incoming(k_next, loop)
+    for r in range(mr):
+        for v in range(nv):
+            acc[r][v].add_incoming(zero, entry)
+            acc[r][v].add_incoming(new[r][v], loop)
+    kb.b.position_at_end(done)
+    final = [[kb.b.phi(vty, name=f"t{r}.{v}") for v in range(nv)] for r in range(mr)]
+    for r in range(mr):
+        for v in range(nv):
+            final[r][v].add_incoming(zero, entry)
+            final[r][v].add_incoming(new[r][v], loop)
+    _store_tile(kb, final, c, ldc, accumulate, vty)
+    kb.b.ret_void()
+    shared[name] = fn
+    return fn
+
+
+def _store_tile(kb: KernelBuilder, tile: list[list[ir.Value]], c: ir.Value, ldc: ir.Value,
+                accumulate: ir.Value, vty: ir.VectorType) -> None:
+    """C rows (+)= the accumulators, one vector at a time."""
+    zero = ir.Constant(vty, [0.0] * vty.count)
+    add = kb.b.icmp_signed("!=", accumulate, kb.i64(0))
+    for r, row_vectors in enumerate(tile):
+        row = kb.mul(ldc, r)
+        for v, acc in enumerate(row_vectors):
+            at = kb.add(row, v * vty.count)
+            old = kb.b.select(add, kb.vload(c, at, vty), zero)
+            kb.vstore(kb.b.fadd(old, acc), c, at)

@@ -1,0 +1,190 @@
+"""KernelBuilder: the small vocabulary codegen writes loop nests in, over llvmlite's IRBuilder.
+
+Where it sits: every emitter in compiler/codegen uses it. Loops are `with kb.loop(...) as i:`
+blocks, loop-carried values are allocas in the entry block (LLVM's SROA turns them into
+registers), and LLVM values are named after the IR values they compute so the LLVM dump reads
+like the netc dump.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import llvmlite.ir as ir
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+F32 = ir.FloatType()
+F64 = ir.DoubleType()
+I8P = I8.as_pointer()
+VOID = ir.VoidType()
+FLOAT_TYPES = {"f32": F32, "f64": F64}
+Value = ir.Value | int
+
+
+class KernelBuilder:
+    """Builds one function. `entry` holds only the allocas (then branches to `start`); `b` is
+    positioned where code goes next."""
+
+    def __init__(self, module: ir.Module, fn: ir.Function) -> None:
+        self.module = module
+        self.fn = fn
+        self.entry = fn.append_basic_block("entry")
+        start = fn.append_basic_block("start")
+        self._alloca_builder = ir.IRBuilder(self.entry)
+        self._entry_branch = self._alloca_builder.branch(start)
+        self.b = ir.IRBuilder(start)
+
+    # ------------------------------------------------------------ constants and types
+
+    @staticmethod
+    def i64(value: Value) -> ir.Value:
+        return value if isinstance(value, ir.Value) else ir.Constant(I64, int(value))
+
+    @staticmethod
+    def const(ty: ir.Type, value: float) -> ir.Constant:
+        if isinstance(ty, ir.VectorType):
+            return ir.Constant(ty, [float(value)] * ty.count)
+        return ir.Constant(ty, float(value))
+
+    def var(self, ty: ir.Type, init: ir.Value | None = None, name: str = "") -> ir.Value:
+        """A mutable local (an alloca in the entry block)."""
+        self._alloca_builder.position_before(self._entry_branch)
+        slot = self._alloca_builder.alloca(ty, name=name)
+        if init is not None:
+            self.b.store(init, slot)
+        return slot
+
+    # ------------------------------------------------------------ integer helpers
+
+    def add(self, a: Value, b: Value, name: str = "") -> ir.Value:
+        if isinstance(b, int) and b == 0:
+            return self.i64(a)
+        if isinstance(a, int) and a == 0:
+            return self.i64(b)
+        return self.b.add(self.i64(a), self.i64(b), name=name)
+
+    def mul(self, a: Value, b: Value, name: str = "") -> ir.Value:
+        if isinstance(b, int) and b == 1:
+            return self.i64(a)
+        if isinstance(a, int) and a == 1:
+            return self.i64(b)
+        if (isinstance(a, int) and a == 0) or (isinstance(b, int) and b == 0):
+            return self.i64(0)
+        return self.b.mul(self.i64(a), self.i64(b), name=name)
+
+    def sub(self, a: Value, b: Value, name: str = "") -> ir.Value:
+        if isinstance(b, int) and b == 0:
+            return self.i64(a)
+        return self.b.sub(self.i64(a), self.i64(b), name=name)
+
+    def min(self, a: Value, b: Value) -> ir.Value:
+        a, b = self.i64(a), self.i64(b)
+        return self.b.select(self.b.icmp_signed("<", a, b), a, b)
+
+    def max(self, a: Value, b: Value) -> ir.Value:
+        a, b = self.i64(a), self.i64(b)
+        return self.b.select(self.b.icmp_signed(">", a, b), a, b)
+
+    def lt(self, a: Value, b: Value) -> ir.Value:
+        return self.b.icmp_signed("<", self.i64(a), self.i64(b))
+
+    def in_range(self, x: Value, lo: Value, hi: Value) -> ir.Value:
+        """lo <= x < hi."""
+        return self.b.and_(self.b.icmp_signed(">=", self.i64(x), self.i64(lo)), self.lt(x, hi))
+
+    def affine(self, terms: Sequence[tuple[Value, int]], const: int = 0) -> ir.Value:
+        """const + sum(value * coefficient), skipping zero coefficients."""
+        acc: Value = const
+        for value, coef in terms:
+            if coef:
+                acc = self.add(acc, self.mul(value, coef))
+        return self.i64(acc)
+
+    # ------------------------------------------------------------ control flow
+
+    @contextlib.contextmanager
+    def loop(self, start: Value, stop: Value, step: int = 1, name: str = "i") -> Iterator[ir.Value]:
+        """for (name = start; name < stop; name += step) { body }"""
+        b = self.b
+        pre = b.block
+        header = self.fn.append_basic_block(f"{name}.loop")
+        body = self.fn.append_basic_block(f"{name}.body")
+        done = self.fn.append_basic_block(f"{name}.done")
+        start_v, stop_v = self.i64(start), self.i64(stop)
+        b.branch(header)
+        b.position_at_end(header)
+        iv = b.phi(I64, name=name)
+        iv.add_incoming(start_v, pre)
+        b.cbranch(b.icmp_signed("<", iv, stop_v), body, done)
+        b.position_at_end(body)
+        yield iv
+        nxt = b.add(iv, ir.Constant(I64, step), name=f"{name}.next")
+        iv.add_incoming(nxt, b.block)
+        b.branch(header)
+        b.position_at_end(done)
+
+    @contextlib.contextmanager
+    def if_(self, cond: ir.Value) -> Iterator[None]:
+        with self.b.if_then(cond):
+            yield
+
+    # ------------------------------------------------------------ memory
+
+    def gep(self, ptr: ir.Value, index: Value, name: str = "") -> ir.Value:
+        return self.b.gep(ptr, [self.i64(index)], name=name)
+
+    def load(self, ptr: ir.Value, index: Value = 0, name: str = "") -> ir.Value:
+        return self.b.load(self.gep(ptr, index) if not _is_zero(index) else ptr, name=name)
+
+    def store(self, value: ir.Value, ptr: ir.Value, index: Value = 0) -> None:
+        self.b.store(value, self.gep(ptr, index) if not _is_zero(index) else ptr)
+
+    def vload(self, ptr: ir.Value, index: Value, vty: ir.VectorType, name: str = "") -> ir.Value:
+        p = self.b.bitcast(self.gep(ptr, index), vty.as_pointer())
+        return self.b.load(p, name=name, align=4 if vty.element == F32 else 8)
+
+    def vstore(self, value: ir.Value, ptr: ir.Value, index: Value) -> None:
+        vty = value.type
+        p = self.b.bitcast(self.gep(ptr, index), vty.as_pointer())
+        self.b.store(value, p, align=4 if vty.element == F32 else 8)
+
+    def splat(self, scalar: ir.Value, vty: ir.VectorType) -> ir.Value:
+        undef = ir.Constant(vty, ir.Undefined)
+        one = self.b.insert_element(undef, scalar, ir.Constant(I32, 0))
+        mask = ir.Constant(ir.VectorType(I32, vty.count), [0] * vty.count)
+        return self.b.shuffle_vector(one, undef, mask)
+
+    # ------------------------------------------------------------ intrinsics
+
+    def intrinsic(self, name: str, ty: ir.Type, args: Sequence[ir.Value],
+                  arg_types: Sequence[ir.Type] | None = None) -> ir.Value:
+        """Calls llvm.<name>.<suffix> for a float or float-vector type (declared on demand)."""
+        suffix = _type_suffix(ty)
+        full = f"llvm.{name}.{suffix}"
+        fn = self.module.globals.get(full)
+        if fn is None:
+            types = list(arg_types) if arg_types is not None else [ty] * len(args)
+            fn = ir.Function(self.module, ir.FunctionType(ty, types), full)
+        return self.b.call(fn, list(args))
+
+    def fma(self, a: ir.Value, b: ir.Value, c: ir.Value) -> ir.Value:
+        return self.intrinsic("fma", a.type, [a, b, c])
+
+
+def _is_zero(index: Value) -> bool:
+    return isinstance(index, int) and index == 0 or (
+        isinstance(index, ir.Constant) and index.constant == 0)
+
+
+def _type_suffix(ty: ir.Type) -> str:
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{_type_suffix(ty.element)}"
+    if ty == F32:
+        return "f32"
+    if ty == F64:
+        return "f64"
+    raise TypeError(f"no intrinsic suffix for {ty}")

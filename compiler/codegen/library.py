@@ -1,0 +1,165 @@
+"""netc's native library: the GEMM engine and its strided packers, compiled once per machine.
+
+Where it sits: built here (it depends on the codegen target: vector width, register blocking),
+compiled and cached by the runtime like any module, and reached by kernels through the services
+table (args[1] of every entry; slot 0 of every kernel's pointer table). Keeping the micro-kernel
+and the blocking loops out of the per-model modules is what makes compiling a model fast.
+
+  void netc_gemm_<dt>(i64* args)
+    args: m, n, k, a_ctx, pack_a, b_ctx, pack_b, c, ldc, accumulate, j0, j1, workspace
+    C[m, j0:j1] (+)= A[m, k] B[k, j0:j1]; `accumulate` != 0 adds to C (e.g. C holds the bias).
+  void pack_a(i8* ctx, T* dst, i64 i0, i64 rows, i64 k0, i64 kc)   dst[k][MR] = A[i0+r, k0+k]
+  void pack_b(i8* ctx, T* dst, i64 k0, i64 kc, i64 j0, i64 cols)   dst[k][NR] = B[k0+k, j0+c]
+    (zero-filled past `rows` / `cols`), supplied by the kernel: its own gather for implicit
+    convolutions, or the library's netc_pack_{a,b}_strided_<dt> with ctx = {T* base, i64 rs,
+    i64 cs} for plain matrices.
+"""
+
+from __future__ import annotations
+
+import llvmlite.ir as ir
+
+from compiler.codegen.gemm import micro_kernel
+from compiler.codegen.kb import F32, F64, I8P, I64, VOID, KernelBuilder
+from compiler.codegen.target import CodegenTarget
+
+SERVICES = ("parallel_for", "gemm_f32", "gemm_f64", "pack_a_strided_f32", "pack_b_strided_f32",
+            "pack_a_strided_f64", "pack_b_strided_f64")
+"""Slots of the services table, in order."""
+
+GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "accumulate",
+             "j0", "j1", "workspace")
+PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
+                                                                 "cols"]}
+LIBRARY_VERSION = "netc-lib-1"
+
+
+def pack_type(ty: ir.Type) -> ir.FunctionType:
+    return ir.FunctionType(VOID, [I8P, ty.as_pointer(), I64, I64, I64, I64])
+
+
+def workspace_elems(target: CodegenTarget, dtype: str) -> int:
+    """Per-thread scratch of one GEMM call: packed A block, packed B block, one edge tile."""
+    mr, nr = target.micro_tile(dtype)
+    mc, kc, nc = target.blocking(dtype)
+    return mc * kc + kc * nc + mr * nr
+
+
+def library_module(target: CodegenTarget) -> str:
+    module = ir.Module(name="netc_library")
+    module.triple = target.triple
+    for dtype, ty in (("f32", F32), ("f64", F64)):
+        _gemm(module, target, dtype, ty)
+        _strided_pack(module, target, dtype, ty, "a")
+        _strided_pack(module, target, dtype, ty, "b")
+    return str(module)
+
+
+def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> None:
+    mr, nr = target.micro_tile(dtype)
+    mcb, kcb, ncb = target.blocking(dtype)
+    lanes = target.lanes(dtype)
+    ukernel = micro_kernel(module, {}, ty, mr, nr, lanes)
+    fn = ir.Function(module, ir.FunctionType(VOID, [I64.as_pointer()]), f"netc_gemm_{dtype}")
+    kb = KernelBuilder(module, fn)
+    raw = fn.args[0]
+    raw.name = "args"
+    a = {name: kb.load(raw, i, name=name) for i, name in enumerate(GEMM_ARGS)}
+    ptr = ty.as_pointer()
+    pack = pack_type(ty).as_pointer()
+    pack_a = kb.b.inttoptr(a["pack_a"], pack, name="pack_a.fn")
+    pack_b = kb.b.inttoptr(a["pack_b"], pack, name="pack_b.fn")
+    a_ctx = kb.b.inttoptr(a["a_ctx"], I8P)
+    b_ctx = kb.b.inttoptr(a["b_ctx"], I8P)
+    c = kb.b.inttoptr(a["c"], ptr, name="C")
+    ws = kb.b.inttoptr(a["workspace"], ptr, name="Ap")
+    bp = kb.gep(ws, mcb * kcb, name="Bp")
+    tile = kb.gep(bp, kcb * ncb, name="Ctile")
+    m, k, ldc = a["m"], a["k"], a["ldc"]
+    with kb.loop(a["j0"], a["j1"], step=ncb, name="jc") as jc:
+        nc = kb.min(kb.sub(a["j1"], jc), ncb)
+        with kb.loop(0, k, step=kcb, name="pc") as pc:
+            kc = kb.min(kb.sub(k, pc), kcb)
+            with kb.loop(0, nc, step=nr, name="pb") as jr:
+                kb.b.call(pack_b, [b_ctx, kb.gep(bp, kb.mul(jr, kc)), pc, kc, kb.add(jc, jr),
+                                   kb.min(kb.sub(nc, jr), nr)])
+            first = kb.b.icmp_signed("==", pc, kb.i64(0))
+            keep = kb.b.icmp_signed("!=", a["accumulate"], kb.i64(0))
+            accumulate = kb.b.zext(kb.b.or_(kb.b.not_(first), keep), I64)
+            with kb.loop(0, m, step=mcb, name="ic") as ic:
+                mc = kb.min(kb.sub(m, ic), mcb)
+                with kb.loop(0, mc, step=mr, name="pa") as ir_:
+                    kb.b.call(pack_a, [a_ctx, kb.gep(ws, kb.mul(ir_, kc)), kb.add(ic, ir_),
+                                       kb.min(kb.sub(mc, ir_), mr), pc, kc])
+                _tiles(kb, ukernel, ty, mr, nr, ws, bp, tile, c, ldc, ic, mc, jc, nc, kc,
+                       accumulate)
+    kb.b.ret_void()
+
+
+def _tiles(kb: KernelBuilder, ukernel: ir.Function, ty: ir.Type, mr: int, nr: int,
+           ap: ir.Value, bp: ir.Value, tile: ir.Value, c: ir.Value, ldc: ir.Value,
+           ic: ir.Value, mc: ir.Value, jc: ir.Value, nc: ir.Value, kc: ir.Value,
+           accumulate: ir.Value) -> None:
+    with kb.loop(0, nc, step=nr, name="jr") as jr, kb.loop(0, mc, step=mr, name="ir") as ir_:
+        a_panel = kb.gep(ap, kb.mul(ir_, kc))
+        b_panel = kb.gep(bp, kb.mul(jr, kc))
+        rows = kb.min(kb.sub(mc, ir_), mr)
+        cols = kb.min(kb.sub(nc, jr), nr)
+        origin = kb.add(kb.b.mul(kb.add(ic, ir_), ldc), kb.add(jc, jr))
+        full = kb.b.and_(kb.b.icmp_signed("==", rows, kb.i64(mr)),
+                         kb.b.icmp_signed("==", cols, kb.i64(nr)))
+        with kb.b.if_else(full) as (whole, edge):
+            with whole:
+                kb.b.call(ukernel, [kc, a_panel, b_panel, kb.gep(c, origin), ldc, accumulate])
+            with edge:
+                kb.b.call(ukernel, [kc, a_panel, b_panel, tile, kb.i64(nr), kb.i64(0)])
+                add = kb.b.icmp_signed("!=", accumulate, kb.i64(0))
+                with kb.loop(0, rows, name="er") as r, kb.loop(0, cols, name="ec") as col:
+                    at = kb.add(origin, kb.add(kb.b.mul(r, ldc), col))
+                    value = kb.load(tile, kb.add(kb.mul(r, nr), col))
+                    old = kb.b.select(add, kb.load(c, at), ir.Constant(ty, 0.0))
+                    kb.store(kb.b.fadd(old, value), c, at)
+
+
+def _strided_pack(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type,
+                  which: str) -> None:
+    """Packs a panel of a strided matrix: element (r, c) at base[r*rs + c*cs]."""
+    mr, nr = target.micro_tile(dtype)
+    width = mr if which == "a" else nr
+    fn = ir.Function(module, pack_type(ty), f"netc_pack_{which}_strided_{dtype}")
+    for arg, name in zip(fn.args, PACK_FN[which], strict=True):
+        arg.name = name
+    kb = KernelBuilder(module, fn)
+    view = kb.b.bitcast(fn.args[0], I64.as_pointer())
+    base = kb.b.inttoptr(kb.load(view, 0), ty.as_pointer(), name="base")
+    rs, cs = kb.load(view, 1, name="rs"), kb.load(view, 2, name="cs")
+    dst = fn.args[1]
+    if which == "a":
+        _, _, i0, count, k0, kc = fn.args
+        k_stride, w_stride, k_origin, w_origin = cs, rs, k0, i0
+    else:
+        _, _, k0, kc, j0, count = fn.args
+        k_stride, w_stride, k_origin, w_origin = rs, cs, k0, j0
+    origin = kb.add(kb.b.mul(k_origin, k_stride), kb.b.mul(w_origin, w_stride))
+    # Two loop orders: along the unit stride, whichever it is.
+    unit_k = kb.b.icmp_signed("==", k_stride, kb.i64(1))
+    with kb.b.if_else(unit_k) as (k_fast, w_fast):
+        with k_fast, kb.loop(0, width, name="w") as w:
+            valid = kb.lt(w, count)
+            with kb.loop(0, kc, name="k") as kk:
+                _pack_one(kb, ty, base, dst, origin, kk, w, k_stride, w_stride, width, valid)
+        with w_fast, kb.loop(0, kc, name="k") as kk, kb.loop(0, width, name="w") as w:
+            _pack_one(kb, ty, base, dst, origin, kk, w, k_stride, w_stride, width,
+                      kb.lt(w, count))
+    kb.b.ret_void()
+
+
+def _pack_one(kb: KernelBuilder, ty: ir.Type, base: ir.Value, dst: ir.Value, origin: ir.Value,
+              k: ir.Value, w: ir.Value, k_stride: ir.Value, w_stride: ir.Value, width: int,
+              valid: ir.Value) -> None:
+    slot = kb.var(ty, name="v")
+    kb.b.store(ir.Constant(ty, 0.0), slot)
+    with kb.if_(valid):
+        at = kb.add(origin, kb.add(kb.b.mul(k, k_stride), kb.b.mul(w, w_stride)))
+        kb.b.store(kb.load(base, at), slot)
+    kb.store(kb.b.load(slot), dst, kb.add(kb.mul(k, width), w))

@@ -1,0 +1,162 @@
+"""plan-memory: gives every value a place in one arena per compiled network.
+
+Pre: `graph.kernels` set (fuse ran); ctx.options["persistent"] may fix the offsets of the
+parameters and state (shared by every entry point of one network).
+Post: `graph.plan` maps every stored value to bytes:
+- params and state live in the persistent region (their offsets never change);
+- inputs and labels are the caller's arrays (no copy);
+- views and constants take no bytes: a view aliases its source;
+- an update is written in place into its parameter or state when every other reader of the old
+  value runs before the kernel that writes it (else it is copied at the end of the call);
+- everything else gets an offset in the scratch region from its live interval (first kernel
+  that writes it to the last that reads it), best fit among the gaps free for that interval.
+Results (outputs, loss) live to the end of the call. Offsets are 64-byte aligned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler.passes import PassContext, register
+from ir.errors import CompileError
+from ir.graph import Graph, Value
+from ir.ops import VIEW
+from ir.schedule import Allocation, MemoryPlan
+
+ALIGN = 64
+
+
+def align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def persistent_layout(values: list[Value]) -> dict[str, int]:
+    """Offsets of params and state, in the given order (the network's shared region)."""
+    offsets, cursor = {}, 0
+    for v in values:
+        offsets[v.name] = cursor
+        cursor += align(v.type.nbytes())
+    return offsets
+
+
+@dataclass
+class _Interval:
+    value: str
+    nbytes: int
+    start: int
+    end: int
+
+
+@register("plan-memory")
+def plan_memory(graph: Graph, ctx: PassContext) -> Graph:
+    if graph.kernels is None:
+        raise CompileError("plan-memory needs the kernels: run fuse first")
+    persistent = ctx.options.get("persistent") or persistent_layout(
+        graph.inputs_with_role("param", "state"))
+    allocations: dict[str, Allocation] = {}
+    end = len(graph.kernels)
+    for v in graph.inputs:
+        if v.role in ("param", "state"):
+            if v.name not in persistent:
+                raise CompileError(f"no persistent slot for %{v.name}")
+            allocations[v.name] = Allocation(v.name, v.role, persistent[v.name],
+                                             v.type.nbytes(), 0, end)
+        else:
+            allocations[v.name] = Allocation(v.name, "input", 0, v.type.nbytes(), 0, end)
+    when = {name: i for i, k in enumerate(graph.kernels) for name in k.nodes}
+    live = _live_ranges(graph, when, end)
+    in_place = _in_place_updates(graph, when)
+    copies = [(t.name, v.name) for t, v in graph.updates if v.name not in in_place]
+    intervals = []
+    for node in graph.nodes():
+        name = node.name
+        if node.op in VIEW or (node.op == "const" and name not in when):
+            source = node.operands[0].name if node.op in VIEW else None
+            allocations[name] = Allocation(name, "alias" if source else "const", 0, 0,
+                                           *live.get(name, (0, 0)), source=source)
+        elif name in in_place:
+            allocations[name] = Allocation(name, "alias", 0, 0, *live[name], source=in_place[name])
+        elif name in live:
+            intervals.append(_Interval(name, align(node.type.nbytes()), *live[name]))
+    base = ctx.options.get("scratch_base", 0)
+    offsets, peak = _best_fit(intervals)
+    for iv in intervals:
+        allocations[iv.value] = Allocation(iv.value, "scratch", base + offsets[iv.value],
+                                           iv.nbytes, iv.start, iv.end)
+    naive = sum(iv.nbytes for iv in intervals)
+    persistent_bytes = max((a.offset + align(a.nbytes) for a in allocations.values()
+                            if a.region in ("param", "state")), default=0)
+    graph.plan = MemoryPlan(allocations, persistent_bytes, peak, naive, copies)
+    return graph
+
+
+def _live_ranges(graph: Graph, when: dict[str, int], end: int) -> dict[str, tuple[int, int]]:
+    """[kernel that writes the value, last kernel that reads it (through views too)]."""
+    stored = {name for k in graph.kernels or [] for name in k.stores}
+    results = {v.name for v in graph.result_values()}
+    ranges: dict[str, tuple[int, int]] = {}
+    for node in graph.nodes():
+        if node.name not in stored and node.op not in VIEW:
+            continue
+        start = when.get(node.name, 0)
+        last = start
+        for reader in _readers(graph, node.result):
+            last = max(last, when.get(reader, start))
+        if node.name in results or any(r in results for r in _view_names(graph, node.result)):
+            last = end
+        ranges[node.name] = (start, last)
+    return ranges
+
+
+def _view_names(graph: Graph, value: Value) -> list[str]:
+    out = []
+    for u in graph.users(value):
+        if u.op in VIEW:
+            out.append(u.name)
+            out.extend(_view_names(graph, u.result))
+    return out
+
+
+def _readers(graph: Graph, value: Value) -> list[str]:
+    """Nodes that read the bytes of `value`, looking through views."""
+    out = []
+    for u in graph.users(value):
+        if u.op in VIEW:
+            out.extend(_readers(graph, u.result))
+        else:
+            out.append(u.name)
+    return out
+
+
+def _in_place_updates(graph: Graph, when: dict[str, int]) -> dict[str, str]:
+    """new value -> target, for updates whose every other reader of the target runs earlier."""
+    out = {}
+    for target, new in graph.updates:
+        if new.node is None or new.name not in when:
+            continue
+        writer = when[new.name]
+        others = [r for r in _readers(graph, target) if when.get(r, -1) != writer]
+        same_kernel_readers_ok = True
+        if all(when.get(r, writer) < writer for r in others) and same_kernel_readers_ok:
+            out[new.name] = target.name
+    return out
+
+
+def _best_fit(intervals: list[_Interval]) -> tuple[dict[str, int], int]:
+    """Places big values first; each goes into the smallest gap free for its whole interval."""
+    placed: list[tuple[int, int, _Interval]] = []
+    offsets: dict[str, int] = {}
+    for iv in sorted(intervals, key=lambda i: (-i.nbytes, i.start, i.value)):
+        busy = sorted((off, off + size) for off, size, other in placed
+                      if other.start <= iv.end and iv.start <= other.end)
+        best, best_gap, cursor = None, None, 0
+        for lo, hi in busy:
+            gap = lo - cursor
+            if gap >= iv.nbytes and (best_gap is None or gap < best_gap):
+                best, best_gap = cursor, gap
+            cursor = max(cursor, hi)
+        offset = best if best is not None else cursor
+        offsets[iv.value] = offset
+        placed.append((offset, iv.nbytes, iv))
+    peak = max((off + size for off, size, _ in placed), default=0)
+    return offsets, peak

@@ -1,0 +1,173 @@
+"""The on-disk compile cache: machine code keyed by everything that changes it.
+
+Where it sits: between codegen and the engine. Two levels:
+- objects: one per LLVM module (a kernel, an entry, the library), keyed by the module's text,
+  so a kernel shared by a model's forward, gradient and training entries (or by two models) is
+  compiled once;
+- programs: one per entry point, keyed by the caller's description (netc's planned IR and the
+  codegen target); it lists its objects and metadata, so a warm start runs no codegen at all.
+Every key also hashes the target triple, CPU name and features, and the netc and llvmlite
+versions. Entries are written atomically (temp file, fsync, rename) and carry a checksum: a
+truncated or garbage entry is ignored and rebuilt, never loaded. A read-only or missing cache
+directory only costs the cache, never the compile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runtime.jit.engine import Engine, Loaded
+
+log = logging.getLogger("netc.cache")
+MAGIC = b"NETC-CACHE-3\n"
+NETC_VERSION = "0.1.0"
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("NETC_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "netc"
+
+
+def cache_key(key_text: str) -> str:
+    host = Engine.get().host
+    h = hashlib.sha256()
+    for part in (key_text, host.triple, host.cpu, host.features, host.llvmlite_version,
+                 NETC_VERSION):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass
+class CacheInfo:
+    """How a program was obtained, the time of each stage in seconds, and the metadata the
+    builder attached (stored with it, so a cache hit needs no codegen)."""
+
+    key: str
+    hit: bool
+    path: Path | None
+    timings: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+    meta: dict = field(default_factory=dict)  # type: ignore[type-arg]
+    compiled: int = 0
+    reused: int = 0
+
+
+def _read(path: Path) -> bytes | None:
+    """The payload of a complete entry whose checksum matches, else None."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    head = len(MAGIC) + 32
+    if not blob.startswith(MAGIC) or len(blob) < head:
+        return None
+    digest, payload = blob[len(MAGIC):head], blob[head:]
+    return payload if hashlib.sha256(payload).digest() == digest else None
+
+
+def _write(path: Path, payload: bytes) -> str:
+    """Atomic write; returns "" on success or why the cache was skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        log.info("compile cache not written (%s): %s", path.parent, err)
+        return f"cache not written: {err.strerror or err}"
+    return ""
+
+
+def _object_path(key: str) -> Path:
+    return cache_dir() / "objects" / f"{key[:40]}.o"
+
+
+def module_object(text: str, name: str, timings: dict[str, float]) -> tuple[str, bytes, bool]:
+    """(key, object code, hit) of one LLVM module; compiles and stores it on a miss."""
+    key = cache_key(text)
+    path = _object_path(key)
+    data = _read(path)
+    if data is not None:
+        return key, data, True
+    engine = Engine.get()
+    t = time.perf_counter()
+    mod = engine.parse(text, name)
+    timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t
+    t = time.perf_counter()
+    engine.optimize(mod)
+    timings["optimize"] = timings.get("optimize", 0.0) + time.perf_counter() - t
+    t = time.perf_counter()
+    data = engine.emit_object(mod)
+    timings["machine code"] = timings.get("machine code", 0.0) + time.perf_counter() - t
+    _write(path, data)
+    return key, data, False
+
+
+def compile_program(
+    key_text: str, name: str,
+    build: Callable[[], tuple[list[tuple[str, str]], dict]],  # type: ignore[type-arg]
+) -> tuple[Loaded, CacheInfo]:
+    """Machine code for the program described by `key_text`, linked into one engine.
+
+    build() returns [(module name, LLVM IR text)...] and metadata to keep with the program; it
+    only runs on a miss."""
+    engine = Engine.get()
+    key = cache_key(key_text)
+    path = cache_dir() / "programs" / f"{name}-{key[:32]}.json"
+    start = time.perf_counter()
+    payload = _read(path)
+    note = "corrupt cache entry ignored and rebuilt" if payload is None and path.exists() else ""
+    if payload is not None:
+        try:
+            manifest = json.loads(payload.decode())
+            objects = [_read(_object_path(k)) for k in manifest["objects"]]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            objects, manifest = [None], {}
+        if all(o is not None for o in objects):
+            loaded = engine.load_objects(objects)  # type: ignore[arg-type]
+            timings = {"load": time.perf_counter() - start}
+            return loaded, CacheInfo(key, True, path, timings, meta=manifest["meta"],
+                                     reused=len(objects))
+        note = "cache entry incomplete: rebuilt"
+    if note:
+        log.warning("%s: %s", path, note)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    modules, meta = build()
+    timings["codegen"] = time.perf_counter() - t
+    keys, objects, compiled = [], [], 0
+    for module_name, text in modules:
+        okey, data, hit = module_object(text, module_name, timings)
+        keys.append(okey)
+        objects.append(data)
+        compiled += not hit
+    written = _write(path, json.dumps({"objects": keys, "meta": meta}, sort_keys=True).encode())
+    t = time.perf_counter()
+    loaded = engine.load_objects(objects)
+    timings["load"] = time.perf_counter() - t
+    return loaded, CacheInfo(key, False, path, timings, note or written, meta, compiled,
+                             len(objects) - compiled)
+
+
+def compile_cached(text: str, name: str) -> tuple[Loaded, CacheInfo]:
+    """One self-contained LLVM module (the thread pool, the library)."""
+    return compile_program(text, name, lambda: ([(name, text)], {}))

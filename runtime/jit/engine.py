@@ -1,0 +1,118 @@
+"""The one owner of LLVM in a process: target machine, optimization, machine code, engines.
+
+Where it sits: codegen (compiler/codegen) produces LLVM IR text; this module verifies it, runs
+O3 through the new pass manager for the host CPU name and features, emits the object code (which
+the compile cache stores) and loads objects into MCJIT engines that live as long as the process,
+so function pointers handed to ctypes stay valid.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass
+
+import llvmlite
+import llvmlite.binding as llvm
+
+from ir.errors import CompileError
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    """What the machine code depends on; part of every compile-cache key."""
+
+    triple: str
+    cpu: str
+    features: str
+    llvmlite_version: str
+
+    @property
+    def vector_bits(self) -> int:
+        flags = set(self.features.split(","))
+        if "+avx512f" in flags:
+            return 512
+        if "+avx2" in flags and "+fma" in flags:
+            return 256
+        return 128
+
+
+class Engine:
+    """Process-wide LLVM state. Use `Engine.get()`."""
+
+    _instance: Engine | None = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        self.host = HostTarget(llvm.get_process_triple(), llvm.get_host_cpu_name(),
+                               llvm.get_host_cpu_features().flatten(), llvmlite.__version__)
+        target = llvm.Target.from_triple(self.host.triple)
+        self.machine = target.create_target_machine(
+            cpu=self.host.cpu, features=self.host.features, opt=3, codemodel="jitdefault")
+        self._engines: list[llvm.ExecutionEngine] = []
+
+    @classmethod
+    def get(cls) -> Engine:
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = Engine()
+            return cls._instance
+
+    # ------------------------------------------------------------ stages
+
+    def parse(self, text: str, name: str = "module") -> llvm.ModuleRef:
+        try:
+            mod = llvm.parse_assembly(text)
+            mod.verify()
+        except RuntimeError as err:
+            raise CompileError(f"LLVM rejected the generated module '{name}': {err}") from None
+        mod.triple = self.host.triple
+        mod.data_layout = str(self.machine.target_data)
+        return mod
+
+    def optimize(self, mod: llvm.ModuleRef, level: int = 3, unroll: bool = False) -> None:
+        """O3 (or `level`) with the new pass manager, tuned for the host CPU. Loop unrolling is
+        off by default: generated kernels unroll what matters themselves (the micro-kernel),
+        and unrolling every loop nest made compiling a model several times slower."""
+        tuning = llvm.create_pipeline_tuning_options(speed_level=level)
+        tuning.loop_unrolling = unroll
+        builder = llvm.create_pass_builder(self.machine, tuning)
+        builder.getModulePassManager().run(mod, builder)
+
+    def emit_object(self, mod: llvm.ModuleRef) -> bytes:
+        return bytes(self.machine.emit_object(mod))
+
+    def emit_assembly(self, mod: llvm.ModuleRef) -> str:
+        return str(self.machine.emit_assembly(mod))
+
+    def load_object(self, data: bytes) -> Loaded:
+        return self.load_objects([data])
+
+    def load_objects(self, objects: list[bytes]) -> Loaded:
+        """Links object files into one fresh engine (they may call each other's exported
+        functions); the engine is never freed, so its code stays callable."""
+        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
+        for data in objects:
+            engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+        engine.finalize_object()
+        engine.run_static_constructors()
+        self._engines.append(engine)
+        return Loaded(engine)
+
+
+@dataclass
+class Loaded:
+    """Machine code loaded into the process; addresses of its exported functions."""
+
+    engine: llvm.ExecutionEngine
+
+    def address(self, name: str) -> int:
+        addr = self.engine.get_function_address(name)
+        if not addr:
+            raise CompileError(f"compiled module has no function '{name}'")
+        return int(addr)
+
+    def function(self, name: str, restype: object, *argtypes: object) -> ctypes._CFuncPtr:
+        return ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))

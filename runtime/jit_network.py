@@ -1,0 +1,109 @@
+"""JIT-compiled networks: parameters in a persistent region, one native call per entry point.
+
+Where it sits: the runtime face of the JIT. The compile driver (compiler/jit.py) hands over, per
+entry point (forward, grads, train), a way to get a CompiledEntry: the address of its one native
+function and where its results land. Entries compile on first use. A call validates the arrays
+(runtime/network.py), fills a preallocated argument vector (scratch arena, thread pool, the
+persistent region, the caller's input arrays: no copies) and calls the native entry once.
+Nothing is allocated per step except the arrays handed back to the caller.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ir.types import NUMPY_DTYPE
+from runtime.network import CompiledGraphs, Network
+from runtime.reference import Results
+
+ALIGN = 64
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a result lives after a call: region ("scratch" | "persistent" | "input", whose
+    offset is then the external input's index), bytes, type."""
+
+    region: str
+    offset: int
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass
+class CompiledEntry:
+    name: str
+    address: int
+    arena_bytes: int
+    externals: list[str]
+    outputs: list[Slot]
+    loss: Slot | None
+    info: Any = None
+    kernels: list[dict] = field(default_factory=list)  # type: ignore[type-arg]
+
+
+def aligned_bytes(nbytes: int) -> np.ndarray:
+    """A zeroed uint8 buffer whose data pointer is 64-byte aligned."""
+    raw = np.zeros(nbytes + ALIGN, dtype=np.uint8)
+    start = (-raw.ctypes.data) % ALIGN
+    return raw[start:start + nbytes]
+
+
+class JITNetwork(Network):
+    backend = "jit"
+
+    def __init__(self, graphs: CompiledGraphs, values: dict[str, np.ndarray], batch: int,
+                 layout: dict[str, int], persistent_bytes: int,
+                 compile_entry: Callable[[str], CompiledEntry], services: int) -> None:
+        self._region = aligned_bytes(max(persistent_bytes, ALIGN))
+        views = {}
+        for name, array in values.items():
+            view = np.ndarray(array.shape, dtype=array.dtype, buffer=self._region,
+                              offset=layout[name])
+            view[...] = array
+            views[name] = view
+        super().__init__(graphs, views, batch)
+        self._compile_entry = compile_entry
+        self._services = services
+        self._entries: dict[str, tuple[CompiledEntry, Any, Any]] = {}
+        self._arena = aligned_bytes(ALIGN)
+
+    def entry(self, name: str) -> CompiledEntry:
+        """The compiled entry point (compiling it on first use)."""
+        if name not in self._entries:
+            compiled = self._compile_entry(name)
+            fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(compiled.address)
+            args = (ctypes.c_void_p * (3 + len(compiled.externals)))()
+            self._entries[name] = (compiled, fn, args)
+        return self._entries[name][0]
+
+    def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
+        if entry != "forward":
+            self._need(entry)
+        self.entry(entry)
+        compiled, fn, args = self._entries[entry]
+        if self._arena.nbytes < compiled.arena_bytes:
+            self._arena = aligned_bytes(compiled.arena_bytes)
+        args[0] = self._arena.ctypes.data
+        args[1] = self._services
+        args[2] = self._region.ctypes.data
+        for k, name in enumerate(compiled.externals):
+            args[3 + k] = feeds[name].ctypes.data
+        fn(args)
+        outputs = [self._read(s, compiled, feeds) for s in compiled.outputs]
+        loss = self._read(compiled.loss, compiled, feeds) if compiled.loss is not None else None
+        return Results(outputs, loss, {}, {})
+
+    def _read(self, slot: Slot, compiled: CompiledEntry,
+              feeds: dict[str, np.ndarray]) -> np.ndarray:
+        if slot.region == "input":  # the result is (a view of) the caller's own array
+            return feeds[compiled.externals[slot.offset]].reshape(slot.shape).copy()
+        buffer = self._region if slot.region == "persistent" else self._arena
+        view = np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,
+                          offset=slot.offset)
+        return view.copy()
