@@ -48,8 +48,12 @@ ENTRY_SYMBOL = {"forward": "netc_forward", "grads": "netc_loss_and_grads",
 
 
 def host_target() -> CodegenTarget:
+    import os
+
     engine = Engine.get()
-    return CodegenTarget(engine.host.triple, engine.host.vector_bits, Pool.get().threads)
+    profile = os.environ.get("NETC_PROFILE", "") not in ("", "0")
+    return CodegenTarget(engine.host.triple, engine.host.vector_bits, Pool.get().threads,
+                         profile)
 
 
 _SERVICES: dict[CodegenTarget, ctypes.Array] = {}  # type: ignore[type-arg]
@@ -119,6 +123,7 @@ def compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compiled
         outputs=[_slot(planned, v) for v in planned.outputs],
         loss=_slot(planned, planned.loss) if planned.loss is not None else None,
         info=info, kernels=list(info.meta.get("kernels", [])),
+        profile_offset=workspace_offset if target.profile else None,
     )
 
 

@@ -45,6 +45,8 @@ class CompiledEntry:
     loss: Slot | None
     info: Any = None
     kernels: list[dict] = field(default_factory=list)  # type: ignore[type-arg]
+    profile_offset: int | None = None
+    """Arena offset of the per-kernel cycle counters (compiled with NETC_PROFILE=1)."""
 
 
 def aligned_bytes(nbytes: int) -> np.ndarray:
@@ -98,6 +100,18 @@ class JITNetwork(Network):
         outputs = [self._read(s, compiled, feeds) for s in compiled.outputs]
         loss = self._read(compiled.loss, compiled, feeds) if compiled.loss is not None else None
         return Results(outputs, loss, {}, {})
+
+    def profile(self, name: str) -> list[tuple[str, int]]:
+        """(kernel, timestamp-counter cycles summed over calls) and resets the counters;
+        empty unless the entry was compiled with NETC_PROFILE=1."""
+        compiled = self.entry(name)
+        if compiled.profile_offset is None:
+            return []
+        counters = np.ndarray((len(compiled.kernels),), dtype=np.int64, buffer=self._arena,
+                              offset=compiled.profile_offset)
+        out = [(k["name"], int(c)) for k, c in zip(compiled.kernels, counters, strict=True)]
+        counters[...] = 0
+        return out
 
     def _read(self, slot: Slot, compiled: CompiledEntry,
               feeds: dict[str, np.ndarray]) -> np.ndarray:

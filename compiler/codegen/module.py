@@ -86,7 +86,13 @@ class ModuleGen:
                             ir.FunctionType(VOID, [I8P, I8P, I64]).as_pointer())
         modules: dict[str, KernelModule] = {}
         infos, workspace = [], 0
-        for group in self.graph.kernels or []:
+        clock = ir.Function(module, ir.FunctionType(I64, []), "llvm.readcyclecounter")
+        profile = None
+        if self.target.profile:  # cycle counters after the workspace (see Generated)
+            profile = kb.b.bitcast(kb.b.gep(bases["arena"], [kb.i64(self.workspace_offset)]),
+                                   I64.as_pointer(), name="profile")
+        for index, group in enumerate(self.graph.kernels or []):
+            started = kb.b.call(clock, []) if profile is not None else None
             ctx = KernelContext(self, group)
             emitter = make_emitter(ctx)
             kmod, keys = self._kernel_module(ctx, emitter)
@@ -97,11 +103,17 @@ class ModuleGen:
                 kb.b.call(fn, [table, kb.i64(0), kb.i64(0)])
             else:
                 kb.b.call(pool, [kb.b.bitcast(fn, I8P), table, kb.i64(ctx.ntasks)])
+            if profile is not None:
+                spent = kb.b.sub(kb.b.call(clock, []), started)
+                slot = kb.gep(profile, index)
+                kb.b.store(kb.b.add(kb.b.load(slot), spent), slot)
             infos.append(KernelInfo(group.name, group.kind, kmod.symbol, ctx.ntasks, ctx.flops,
                                     ctx.workspace))
             workspace = max(workspace, ctx.workspace * self.target.threads)
         self._copies(kb, module, bases)
         kb.b.ret_void()
+        if profile is not None:  # the profile counters sit first, the packing buffers after
+            workspace += self._profile_bytes()
         return Generated(self.entry_name, str(module), list(modules.values()), infos, workspace)
 
     # ------------------------------------------------------------ kernels
@@ -165,11 +177,14 @@ class ModuleGen:
             else:
                 pointers.append(kb.b.gep(bases[kind], [kb.i64(where)]))
         if ctx.workspace:
-            pointers.append(kb.b.gep(bases["arena"], [kb.i64(self.workspace_offset)],
-                                     name="workspace"))
+            offset = self.workspace_offset + (self._profile_bytes() if self.target.profile else 0)
+            pointers.append(kb.b.gep(bases["arena"], [kb.i64(offset)], name="workspace"))
         for i, ptr in enumerate(pointers):
             kb.b.store(ptr, kb.b.gep(table, [kb.i64(0), kb.i64(i)]))
         return kb.b.bitcast(table, I8P)
+
+    def _profile_bytes(self) -> int:
+        return (8 * len(self.graph.kernels or []) + 63) // 64 * 64
 
     def _copies(self, kb: KernelBuilder, module: ir.Module, bases: dict[str, ir.Value]) -> None:
         """Updates that could not be written in place: memcpy into the target at the end."""

@@ -27,8 +27,8 @@ def broadcast_strides(shape: tuple[int, ...], domain: tuple[int, ...]) -> list[i
     step = 1
     for i in range(1, len(shape) + 1):
         d = shape[-i]
-        if d != 1:
-            strides[-i] = step
+        if d != 1 or domain[-i] == 1:  # a size-1 axis of the domain: any stride will do, and
+            strides[-i] = step         # the contiguous one lets it merge with its neighbours
         step *= d
     return strides
 

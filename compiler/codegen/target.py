@@ -16,6 +16,8 @@ class CodegenTarget:
     triple: str
     vector_bits: int
     threads: int
+    profile: bool = False
+    """When set, the entry counts timestamp-counter cycles per kernel (netc compile --profile)."""
 
     def lanes(self, dtype: str) -> int:
         return self.vector_bits // (32 if dtype == "f32" else 64)
@@ -34,4 +36,5 @@ class CodegenTarget:
         return mr * 20, kc, nr * 64
 
     def describe(self) -> str:
-        return f"{self.triple} vector={self.vector_bits} threads={self.threads}"
+        return (f"{self.triple} vector={self.vector_bits} threads={self.threads}"
+                f"{' profile' if self.profile else ''}")

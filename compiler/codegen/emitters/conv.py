@@ -1,77 +1,167 @@
-"""Convolutions and their gradients as implicit GEMMs (no im2col buffer): each kernel module
-carries the pack functions that gather the virtual im2col matrix straight from the tensor,
-zero outside the input (padding) or, for the input gradient of a strided convolution, where no
-window lands."""
+"""Convolutions and their gradients as GEMMs over small im2col tiles.
+
+Per image, a tile of at most ~256 KB of the im2col matrix (rows (c, ky, kx), a range of output
+pixels) is written into the thread's workspace with row copies (each row is a shifted slice of
+an input row, zero in the padding: the copy loop is unit-stride and vectorizes), then multiplied
+by the library GEMM. The whole im2col matrix of a batch is never built.
+  conv2d       y[n][O/g, P]      = W[g] @ im2col(x[n])               tasks: images x pixel chunks
+  grad input   col = W[g]^T @ dy[n], scattered back into dx (col2im) tasks: images x channel chunks
+  grad weight  dW[g] += dy[n] @ im2col(x[n])^T, over every image     tasks: column chunks of dW
+Channel and column chunks never overlap in what they write, so tasks need no synchronization.
+"""
 
 from __future__ import annotations
 
 import llvmlite.ir as ir
 
-from compiler.codegen.emitters.contraction import EMITTERS, Contraction, Implicit, Strided
+from compiler.codegen.emitters.contraction import EMITTERS, Contraction, View
 from compiler.codegen.kb import KernelBuilder
+
+TILE_BYTES = 256 * 1024
 
 
 class _Conv(Contraction):
-    def geometry(self, x_shape, w_shape, attrs) -> None:  # type: ignore[no-untyped-def]
+    def geometry(self, x_shape, w_shape, y_hw, attrs) -> None:  # type: ignore[no-untyped-def]
         self.nb, self.cin, self.h, self.w = (int(d) for d in x_shape)
         self.cout, self.cg, self.kh, self.kw = (int(d) for d in w_shape)
+        self.ho, self.wo = (int(d) for d in y_hw)
         self.groups = attrs["groups"]
         self.og = self.cout // self.groups
         self.sh, self.sw = attrs["stride"]
         self.pt, self.pl, _, _ = attrs["pad"]
         self.dh, self.dw = attrs["dilation"]
         self.khw = self.kh * self.kw
+        self.kcol = self.cg * self.khw  # rows of one group's im2col matrix
+        self.p = self.ho * self.wo
 
-    def split(self, kb: KernelBuilder, value: ir.Value, size: int) -> tuple[ir.Value, ir.Value]:
-        return kb.b.sdiv(value, kb.i64(size)), kb.b.srem(value, kb.i64(size))
+    def pixel_chunk(self, rows: int) -> int:
+        """Pixels per im2col tile: the tile (rows x chunk) stays under TILE_BYTES."""
+        chunk = max(self.nr, (TILE_BYTES // (self.itemsize * rows)) // self.nr * self.nr)
+        return min(chunk, (self.p + self.nr - 1) // self.nr * self.nr)
 
-    def gather_x(self, kb: KernelBuilder, x: ir.Value, image: ir.Value, channel: ir.Value,
-                 oy: ir.Value, ox: ir.Value, ky: ir.Value, kx: ir.Value) -> ir.Value:
-        """x[image, channel, oy*s + ky*d - pt, ox*s + kx*d - pl], 0 in the padding."""
-        iy = kb.add(kb.add(kb.mul(oy, self.sh), kb.mul(ky, self.dh)), -self.pt)
-        ix = kb.add(kb.add(kb.mul(ox, self.sw), kb.mul(kx, self.dw)), -self.pl)
-        inside = kb.b.and_(kb.in_range(iy, 0, self.h), kb.in_range(ix, 0, self.w))
-        slot = kb.var(self.ty, name="x")
-        kb.b.store(ir.Constant(self.ty, 0.0), slot)
-        with kb.if_(inside):
-            plane = kb.add(kb.mul(image, self.cin), channel)
-            at = kb.add(kb.mul(kb.add(kb.mul(plane, self.h), iy), self.w), ix)
-            kb.b.store(kb.load(x, at), slot)
-        return kb.b.load(slot)
+    def extra_workspace(self) -> int:
+        rows = self.tile_rows()
+        return rows * self.pixel_chunk(rows) * self.itemsize
+
+    def tile_rows(self) -> int:
+        return self.kcol
+
+    # ------------------------------------------------------------ im2col / col2im
+
+    def _row_geometry(self, kb: KernelBuilder, r: ir.Value) -> tuple[ir.Value, ...]:
+        """For im2col row r = (c, ky, kx): c, the row/column offsets of the window, and the
+        range [ox_lo, ox_hi) of output columns whose input column is inside the image."""
+        c = kb.b.sdiv(r, kb.i64(self.khw), name="c")
+        rem = kb.b.srem(r, kb.i64(self.khw))
+        ky = kb.b.sdiv(rem, kb.i64(self.kw), name="ky")
+        kx = kb.b.srem(rem, kb.i64(self.kw), name="kx")
+        yoff = kb.add(kb.mul(ky, self.dh), -self.pt)
+        xoff = kb.add(kb.mul(kx, self.dw), -self.pl)
+        neg = kb.b.icmp_signed("<", xoff, kb.i64(0))
+        ox_lo = kb.b.select(neg, kb.b.sdiv(kb.add(kb.b.neg(xoff), self.sw - 1),
+                                           kb.i64(self.sw)), kb.i64(0))
+        room = kb.sub(self.w, xoff)
+        ox_hi = kb.b.select(kb.b.icmp_signed(">", room, kb.i64(0)),
+                            kb.min(kb.b.sdiv(kb.add(room, self.sw - 1), kb.i64(self.sw)),
+                                   self.wo), kb.i64(0))
+        return c, yoff, xoff, ox_lo, ox_hi
+
+    def _pixel_rows(self, kb: KernelBuilder, p0: ir.Value, p1: ir.Value, body) -> None:  # type: ignore[no-untyped-def]
+        """body(oy, a, b): output row oy and its columns [a, b) inside pixels [p0, p1)."""
+        first = kb.b.sdiv(p0, kb.i64(self.wo))
+        last = kb.b.sdiv(kb.sub(p1, 1), kb.i64(self.wo))
+        with kb.loop(first, kb.add(last, 1), name="oy") as oy:
+            row0 = kb.mul(oy, self.wo)
+            a = kb.max(kb.sub(p0, row0), 0)
+            b = kb.min(kb.sub(p1, row0), self.wo)
+            body(oy, row0, a, b)
+
+    def im2col(self, kb: KernelBuilder, x: ir.Value, channel0: ir.Value, col: ir.Value,
+               r0: ir.Value | int, r1: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
+        """col[r - r0, p - p0] = x[channel0 + c, oy*s + ky*d - pt, ox*s + kx*d - pl] (0 outside)."""
+        width = kb.sub(p1, p0)
+        zero = ir.Constant(self.ty, 0.0)
+        with kb.loop(r0, r1, name="r") as r:
+            c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
+            plane = kb.gep(x, kb.mul(kb.add(channel0, c), self.h * self.w))
+            row = kb.gep(col, kb.b.mul(kb.sub(r, r0), width))
+
+            def copy(oy: ir.Value, row0: ir.Value, a: ir.Value, b: ir.Value) -> None:
+                iy = kb.add(kb.mul(oy, self.sh), yoff)
+                dst = kb.gep(row, kb.sub(row0, p0))
+                inside = kb.in_range(iy, 0, self.h)
+                lo = kb.b.select(inside, kb.min(kb.max(ox_lo, a), b), b)
+                hi = kb.max(kb.min(ox_hi, b), lo)
+                src = kb.gep(plane, kb.add(kb.mul(iy, self.w), xoff))
+                with kb.loop(a, lo, name="z0") as ox:
+                    kb.store(zero, dst, ox)
+                with kb.loop(lo, hi, name="cp") as ox:
+                    kb.store(kb.load(src, kb.mul(ox, self.sw)), dst, ox)
+                with kb.loop(hi, b, name="z1") as ox:
+                    kb.store(zero, dst, ox)
+
+            self._pixel_rows(kb, p0, p1, copy)
+
+    def col2im(self, kb: KernelBuilder, col: ir.Value, dx: ir.Value, channel0: ir.Value,
+               rows: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
+        """dx[channel0 + c, iy, ix] += col[r, p - p0] for every in-image window position."""
+        width = kb.sub(p1, p0)
+        with kb.loop(0, rows, name="r") as r:
+            c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
+            plane = kb.gep(dx, kb.mul(kb.add(channel0, c), self.h * self.w))
+            row = kb.gep(col, kb.b.mul(r, width))
+
+            def scatter(oy: ir.Value, row0: ir.Value, a: ir.Value, b: ir.Value) -> None:
+                iy = kb.add(kb.mul(oy, self.sh), yoff)
+                src = kb.gep(row, kb.sub(row0, p0))
+                lo = kb.min(kb.max(ox_lo, a), b)
+                hi = kb.max(kb.min(ox_hi, b), lo)
+                dst = kb.gep(plane, kb.add(kb.mul(iy, self.w), xoff))
+                with kb.if_(kb.in_range(iy, 0, self.h)), kb.loop(lo, hi, name="sc") as ox:
+                    at = kb.mul(ox, self.sw)
+                    kb.store(kb.b.fadd(kb.load(dst, at), kb.load(src, ox)), dst, at)
+
+            self._pixel_rows(kb, p0, p1, scatter)
+
+    def pixel_loop(self, kb: KernelBuilder, lo: ir.Value | int, hi: ir.Value | int, chunk: int,
+                   body) -> None:  # type: ignore[no-untyped-def]
+        with kb.loop(lo, hi, step=chunk, name="p0") as p0:
+            body(p0, kb.min(kb.add(p0, chunk), hi))
 
 
 class Conv2d(_Conv):
     def setup(self) -> None:
         node = self.ctx.anchor
         x, w = node.operands[0], node.operands[1]
-        self.geometry(x.type.shape, w.type.shape, node.attrs)
-        self.ho, self.wo = (int(d) for d in node.type.shape[2:])
-        self.m, self.n, self.k = self.og, self.ho * self.wo, self.cg * self.khw
+        self.geometry(x.type.shape, w.type.shape, node.type.shape[2:], node.attrs)
+        self.m, self.n, self.k = self.og, self.p, self.kcol
         self.images = self.nb
         self.has_bias = len(node.operands) == 3
 
-    def operand(self, which: str) -> Strided | Implicit:
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
-        if which == "a":  # W[g*Og + i, :] as a [Og, Cg*kh*kw] matrix
-            return Strided(node.operands[1].name, self.k, 1,
-                           offset=lambda kb, image, g: kb.i64(g * self.og * self.k))
+        x, w, y = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
+                                             node.name))
+        lo, hi = self.columns(kb, chunk)
+        col = self.scratch(kb, ws)
+        tile = self.pixel_chunk(self.kcol)
+        out = kb.gep(y, kb.mul(image, self.cout * self.p))
+        if self.has_bias:
+            bias = self.ctx.ptr(node.operands[2].name)
+            self.init_rows(kb, out, self.p, self.cout, lo, hi,
+                           lambda kb, i, j: kb.load(bias, i))
+        x_img = kb.gep(x, kb.mul(image, self.cin * self.h * self.w))
+        for g in range(self.groups):
+            def body(p0: ir.Value, p1: ir.Value, g: int = g) -> None:
+                self.im2col(kb, x_img, kb.i64(g * self.cg), col, 0, self.kcol, p0, p1)
+                width = kb.sub(p1, p0)
+                c = kb.gep(out, kb.add(g * self.og * self.p, p0))
+                a = View(kb.gep(w, g * self.og * self.kcol), self.kcol, 1)
+                self.gemm(kb, self.og, width, self.kcol, a, View(col, width, 1), c, self.p,
+                          int(self.has_bias), 0, width, ws)
 
-        def element(kb: KernelBuilder, c: list[ir.Value], kk: ir.Value, j: ir.Value) -> ir.Value:
-            x, image, g = c
-            ch, r = self.split(kb, kk, self.khw)
-            ky, kx = self.split(kb, r, self.kw)
-            oy, ox = self.split(kb, j, self.wo)
-            return self.gather_x(kb, x, image, kb.add(ch, kb.mul(g, self.cg)), oy, ox, ky, kx)
-
-        return Implicit(node.operands[0].name, element, k_inner=False)
-
-    def c_pointer(self, kb: KernelBuilder, image: ir.Value, group: int) -> tuple[ir.Value, int]:
-        y = self.ctx.ptr(self.ctx.anchor.name)
-        plane = kb.add(kb.mul(image, self.cout), group * self.og)
-        return kb.gep(y, kb.mul(plane, self.n)), self.n
-
-    def bias_value(self, kb: KernelBuilder, i: ir.Value, j: ir.Value, group: int) -> ir.Value:
-        return kb.load(self.ctx.ptr(self.ctx.anchor.operands[2].name), kb.add(i, group * self.og))
+            self.pixel_loop(kb, lo, hi, tile, body)
+        self.task_epilogue(kb, image, lo, hi)
 
     def region_groups(self) -> list[list[int]]:
         return [[0], [1], [2, 3]]
@@ -82,96 +172,98 @@ class Conv2d(_Conv):
 
 
 class Conv2dGradInput(_Conv):
+    """dx[n] = col2im(W^T dy[n]); tasks split the input channels (their writes never overlap)."""
+
     def setup(self) -> None:
         node = self.ctx.anchor
         dy, w = node.operands
-        self.geometry(node.type.shape, w.type.shape, node.attrs)
-        self.ho, self.wo = (int(d) for d in dy.type.shape[2:])
-        self.m, self.n, self.k = self.cg, self.h * self.w, self.og * self.khw
+        self.geometry(node.type.shape, w.type.shape, dy.type.shape[2:], node.attrs)
+        self.m, self.n, self.k = self.cg, self.h * self.w, self.og
         self.images = self.nb
 
-    def operand(self, which: str) -> Implicit:
+    def column_chunks(self) -> int:
+        if self.groups > 1:
+            return 1
+        threads = self.ctx.gen.target.threads
+        want = max(1, (2 * threads + self.images - 1) // self.images)
+        return max(1, min(want, self.cg))
+
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
-        if which == "a":
-            def weight(kb: KernelBuilder, c: list[ir.Value], ch: ir.Value,
-                       kk: ir.Value) -> ir.Value:
-                w, _, g = c
-                o, r = self.split(kb, kk, self.khw)
-                filt = kb.add(o, kb.mul(g, self.og))
-                return kb.load(w, kb.add(kb.mul(kb.add(kb.mul(filt, self.cg), ch), self.khw), r))
+        dy, w, dx = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
+                                               node.name))
+        c0 = kb.b.sdiv(kb.mul(chunk, self.cg), kb.i64(self.chunks), name="c0")
+        c1 = kb.b.sdiv(kb.mul(kb.add(chunk, 1), self.cg), kb.i64(self.chunks), name="c1")
+        col = self.scratch(kb, ws)
+        tile = self.pixel_chunk(self.kcol)
+        dx_img = kb.gep(dx, kb.mul(image, self.cin * self.h * self.w))
+        dy_img = kb.gep(dy, kb.mul(image, self.cout * self.p))
+        for g in range(self.groups):
+            first = kb.add(c0, g * self.cg)
+            planes = kb.gep(dx_img, kb.mul(first, self.h * self.w))
+            with kb.loop(0, kb.mul(kb.sub(c1, c0), self.h * self.w), name="z") as z:
+                kb.store(ir.Constant(self.ty, 0.0), planes, z)
+            rows = kb.mul(kb.sub(c1, c0), self.khw)
 
-            return Implicit(node.operands[1].name, weight, k_inner=True)
+            def body(p0: ir.Value, p1: ir.Value, g: int = g, first: ir.Value = first,
+                     rows: ir.Value = rows) -> None:
+                width = kb.sub(p1, p0)
+                # col[(c, ky, kx), p] = sum_o W[g*Og + o, c, ky, kx] dy[n, g*Og + o, p]
+                a = View(kb.gep(w, kb.add(g * self.og * self.kcol, kb.mul(c0, self.khw))), 1,
+                         self.kcol)
+                b = View(kb.gep(dy_img, kb.add(g * self.og * self.p, p0)), self.p, 1)
+                self.gemm(kb, rows, width, self.og, a, b, col, width, 0, 0, width, ws)
+                self.col2im(kb, col, dx_img, first, rows, p0, p1)
 
-        def grad(kb: KernelBuilder, c: list[ir.Value], kk: ir.Value, j: ir.Value) -> ir.Value:
-            dy, image, g = c
-            o, r = self.split(kb, kk, self.khw)
-            ky, kx = self.split(kb, r, self.kw)
-            iy, ix = self.split(kb, j, self.w)
-            ty = kb.sub(kb.add(iy, self.pt), kb.mul(ky, self.dh))
-            tx = kb.sub(kb.add(ix, self.pl), kb.mul(kx, self.dw))
-            oy, ry = self.split(kb, ty, self.sh)
-            ox, rx = self.split(kb, tx, self.sw)
-            ok = kb.b.and_(kb.b.and_(kb.in_range(ty, 0, self.ho * self.sh),
-                                     kb.in_range(tx, 0, self.wo * self.sw)),
-                           kb.b.and_(kb.b.icmp_signed("==", ry, kb.i64(0)),
-                                     kb.b.icmp_signed("==", rx, kb.i64(0))))
-            slot = kb.var(self.ty, name="dy")
-            kb.b.store(ir.Constant(self.ty, 0.0), slot)
-            with kb.if_(ok):
-                plane = kb.add(kb.mul(image, self.cout), kb.add(o, kb.mul(g, self.og)))
-                at = kb.add(kb.mul(kb.add(kb.mul(plane, self.ho), oy), self.wo), ox)
-                kb.b.store(kb.load(dy, at), slot)
-            return kb.b.load(slot)
-
-        return Implicit(node.operands[0].name, grad, k_inner=False)
-
-    def c_pointer(self, kb: KernelBuilder, image: ir.Value, group: int) -> tuple[ir.Value, int]:
-        dx = self.ctx.ptr(self.ctx.anchor.name)
-        plane = kb.add(kb.mul(image, self.cin), group * self.cg)
-        return kb.gep(dx, kb.mul(plane, self.n)), self.n
+            self.pixel_loop(kb, 0, self.p, tile, body)
+        self.task_epilogue(kb, image, c0, c1)
 
     def region_groups(self) -> list[list[int]]:
         return [[0], [1], [2, 3]]
 
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
                hi: ir.Value) -> list:  # type: ignore[type-arg]
-        return [(image, kb.add(image, 1)), (0, self.cin), (lo, hi)]
+        return [(image, kb.add(image, 1)), (lo, hi), (0, self.h * self.w)]
 
 
 class Conv2dGradWeight(_Conv):
+    """dW[g] = sum over images of dy[n] @ im2col(x[n])^T; tasks split dW's columns."""
+
     def setup(self) -> None:
         node = self.ctx.anchor
         dy, x = node.operands
-        self.geometry(x.type.shape, node.type.shape, node.attrs)
-        self.ho, self.wo = (int(d) for d in dy.type.shape[2:])
-        self.p = self.ho * self.wo
-        self.m, self.n, self.k = self.og, self.cg * self.khw, self.nb * self.p
+        self.geometry(x.type.shape, node.type.shape, dy.type.shape[2:], node.attrs)
+        self.m, self.n, self.k = self.og, self.kcol, self.nb * self.p
         self.images = 1
 
-    def operand(self, which: str) -> Implicit:
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
-        if which == "a":
-            def grad(kb: KernelBuilder, c: list[ir.Value], o: ir.Value, kk: ir.Value) -> ir.Value:
-                dy, _, g = c
-                image, p = self.split(kb, kk, self.p)
-                plane = kb.add(kb.mul(image, self.cout), kb.add(o, kb.mul(g, self.og)))
-                return kb.load(dy, kb.add(kb.mul(plane, self.p), p))
+        dy, x, dw = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
+                                               node.name))
+        r0, r1 = self.columns(kb, chunk)
+        rows = kb.sub(r1, r0)
+        col = self.scratch(kb, ws)
+        tile = self.pixel_chunk(self.kcol)
+        for g in range(self.groups):
+            c = kb.gep(dw, kb.add(g * self.og * self.kcol, r0))
+            with kb.loop(0, self.nb, name="n") as n:
+                x_img = kb.gep(x, kb.mul(n, self.cin * self.h * self.w))
+                dy_img = kb.gep(dy, kb.add(kb.mul(n, self.cout * self.p), g * self.og * self.p))
 
-            return Implicit(node.operands[0].name, grad, k_inner=True)
+                def body(p0: ir.Value, p1: ir.Value, g: int = g, n: ir.Value = n,
+                         x_img: ir.Value = x_img, dy_img: ir.Value = dy_img,
+                         c: ir.Value = c) -> None:
+                    self.im2col(kb, x_img, kb.i64(g * self.cg), col, r0, r1, p0, p1)
+                    width = kb.sub(p1, p0)
+                    later = kb.b.or_(kb.b.icmp_signed(">", n, kb.i64(0)),
+                                     kb.b.icmp_signed(">", p0, kb.i64(0)))
+                    a = View(kb.gep(dy_img, p0), self.p, 1)
+                    b = View(col, 1, width)  # B[p, j] = col[j, p]
+                    self.gemm(kb, self.og, rows, width, a, b, c, self.kcol,
+                              kb.b.zext(later, kb.i64(0).type), 0, rows, ws)
 
-        def patch(kb: KernelBuilder, c: list[ir.Value], kk: ir.Value, j: ir.Value) -> ir.Value:
-            x, _, g = c
-            image, p = self.split(kb, kk, self.p)
-            oy, ox = self.split(kb, p, self.wo)
-            ch, r = self.split(kb, j, self.khw)
-            ky, kx = self.split(kb, r, self.kw)
-            return self.gather_x(kb, x, image, kb.add(ch, kb.mul(g, self.cg)), oy, ox, ky, kx)
-
-        return Implicit(node.operands[1].name, patch, k_inner=True)
-
-    def c_pointer(self, kb: KernelBuilder, image: ir.Value, group: int) -> tuple[ir.Value, int]:
-        dw = self.ctx.ptr(self.ctx.anchor.name)
-        return kb.gep(dw, group * self.og * self.n), self.n
+                self.pixel_loop(kb, 0, self.p, tile, body)
+        self.task_epilogue(kb, kb.i64(0), r0, r1)
 
     def region_groups(self) -> list[list[int]]:
         return [[0], [1, 2, 3]]
