@@ -1,6 +1,7 @@
-"""The `netc` command line: check, dump, gradcheck (and, as they land, compile, run, train, ...).
+"""The `netc` command line.
 
-Where it sits: a thin shell over the public API. Every user error is a NetcError whose one-line
+Where it sits: a thin shell over the public API. Each subcommand lives in its own module of
+compiler/commands (registered here automatically). Every user error is a NetcError whose one-line
 message is printed as `netc: error: ...` with exit code 1; anything else is a bug in netc and is
 reported as such (set NETC_DEBUG=1 for the traceback).
 """
@@ -8,126 +9,17 @@ reported as such (set NETC_DEBUG=1 for the traceback).
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import os
+import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
 
+import compiler.commands
 from compiler import __version__
-from compiler.frontend import load
-from compiler.summary import format_table
-from ir.dot import to_dot
 from ir.errors import NetcError
-from ir.graph import Graph
-from ir.jsonio import to_json
-from ir.printer import print_graph
-
-FORMATS = {"text": print_graph, "dot": to_dot, "json": to_json}
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    graph = load(args.model)
-    if args.batch:
-        graph = _lowered(graph, "forward", args, passes=("bind-batch",))
-    sys.stdout.write(format_table(graph, args.model))
-    return 0
-
-
-def _lowered(graph: Graph, kind: str, args: argparse.Namespace,
-             passes: Sequence[str] | None = None, **kwargs: object) -> Graph:
-    from compiler.optim import SGD, Adam
-    from compiler.passes import PassContext
-    from compiler.pipeline import lower
-
-    opt = None
-    if kind == "train":
-        opt = Adam(lr=args.lr) if args.optimizer == "adam" else SGD(
-            lr=args.lr, momentum=args.momentum)
-    ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt)
-    return lower(graph, kind, ctx, passes=passes, verify_each=True, **kwargs)  # type: ignore[arg-type]
-
-
-def cmd_dump(args: argparse.Namespace) -> int:
-    if args.list_passes:
-        return _list_passes()
-    if not args.model:
-        raise NetcError("dump needs a MODEL (or --list-passes)")
-    graph = load(args.model)
-    kind = "train" if args.train else "forward"
-    fmt = FORMATS[args.format]
-    passes = args.passes.split(",") if args.passes else None
-    if args.after:
-        from compiler.pipeline import PIPELINES
-
-        pipeline = passes or PIPELINES[kind]
-        if args.after not in pipeline:
-            raise NetcError(f"pass '{args.after}' is not in the {kind} pipeline "
-                            f"({', '.join(pipeline)})")
-        captured: list[Graph] = []
-        _lowered(graph, kind, args, passes=passes, dump_after=[args.after],
-                 dump=lambda label, g: captured.append(g.copy()))
-        graph = captured[0]
-    elif args.passes or args.train or args.batch:
-        graph = _lowered(graph, kind, args, passes=passes)
-    sys.stdout.write(fmt(graph))
-    return 0
-
-
-def _list_passes() -> int:
-    from compiler.passes import PASSES
-    from compiler.pipeline import PIPELINES
-
-    width = max(len(n) for n in PASSES)
-    for name, info in sorted(PASSES.items()):
-        summary = info.doc.splitlines()[0] if info.doc else ""
-        summary = summary.split(": ", 1)[-1]
-        print(f"{name.ljust(width)}  {summary}")
-    print()
-    for kind, names in PIPELINES.items():
-        print(f"{kind} pipeline: {' -> '.join(names)}")
-    return 0
-
-
-def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from compiler.gradcheck import check_gradients
-    from compiler.init import initial_values
-    from compiler.passes import PassContext
-    from compiler.pipeline import lower
-
-    graph = load(args.model)
-    graph = lower(graph, "forward", PassContext(batch=args.batch), passes=("bind-batch",))
-    feeds = _random_feeds(graph, args.seed)
-    feeds.update(initial_values(graph, args.seed))
-    checks = check_gradients(graph, feeds, seed=args.seed)
-    print(f"gradient check of {graph.name} in float64, batch {args.batch}, central differences "
-          f"(eps 1e-6), tolerance {args.tol:g}")
-    width = max(len(c.name) for c in checks)
-    failed = 0
-    for c in checks:
-        ok = c.error < args.tol
-        failed += not ok
-        print(f"  {c.name.ljust(width)}  probes {c.probes:4d}  rel. error {c.error:.2e}  "
-              f"{'ok' if ok else 'FAIL'}")
-    if failed:
-        raise NetcError(f"{failed} gradient(s) disagree with finite differences")
-    print(f"all {len(checks)} gradients agree")
-    return 0
-
-
-def _random_feeds(graph: Graph, seed: int) -> dict[str, object]:
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    feeds: dict[str, object] = {}
-    for v in graph.inputs_with_role("input", "label"):
-        shape = tuple(int(d) for d in v.type.shape)
-        if v.type.dtype == "i64":
-            loss = graph.loss
-            classes = int(loss.node.operands[0].type.shape[1]) if loss and loss.node else 2
-            feeds[v.name] = rng.integers(0, classes, size=shape)
-        else:
-            feeds[v.name] = rng.standard_normal(shape)
-    return feeds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,36 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="netc", description="netc: compile, run, train and inspect neural networks.")
     parser.add_argument("--version", action="version", version=f"netc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    check = sub.add_parser("check", help="validate a model and print its layer table")
-    check.add_argument("model", help="model file (.yaml, .json, .ir)")
-    check.add_argument("--batch", type=int, help="count FLOPs for this batch size")
-    check.set_defaults(run=cmd_check)
-
-    dump = sub.add_parser("dump", help="print the IR of a model, after any pass")
-    dump.add_argument("model", nargs="?", help="model file (.yaml, .json, .ir)")
-    dump.add_argument("--format", choices=tuple(FORMATS), default="text")
-    dump.add_argument("--train", action="store_true",
-                      help="the training step: forward, backward and optimizer update")
-    dump.add_argument("--after", metavar="PASS", help="print the graph after this pass")
-    dump.add_argument("--passes", metavar="A,B,...", help="run exactly these passes")
-    dump.add_argument("--list-passes", action="store_true", help="name every pass and pipeline")
-    dump.add_argument("--batch", type=int, help="bind the batch size (default: symbolic N)")
-    dump.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    dump.add_argument("--lr", type=float, default=0.01)
-    dump.add_argument("--momentum", type=float, default=0.0)
-    dump.set_defaults(run=cmd_dump)
-
-    grad = sub.add_parser("gradcheck", help="check every gradient against finite differences")
-    grad.add_argument("model", help="model file (.yaml, .json, .ir)")
-    grad.add_argument("--batch", type=int, default=2)
-    grad.add_argument("--seed", type=int, default=0)
-    grad.add_argument("--tol", type=float, default=1e-6)
-    grad.set_defaults(run=cmd_gradcheck)
+    for info in sorted(pkgutil.iter_modules(compiler.commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"compiler.commands.{info.name}")
+        module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    level = os.environ.get("NETC_DEBUG", "")
+    logging.basicConfig(level=logging.DEBUG if level not in ("", "0") else logging.WARNING,
+                        format="netc: %(levelname)s: %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
@@ -177,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as err:  # a bug in netc, not in the user's input
-        if os.environ.get("NETC_DEBUG"):
+        if level not in ("", "0"):
             traceback.print_exc()
         print(f"netc: internal error: {type(err).__name__}: {err} (this is a bug in netc; "
               "NETC_DEBUG=1 shows the traceback)", file=sys.stderr)

@@ -186,8 +186,15 @@ def normalize_attrs(op: OpDef, attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _load_declarations() -> None:
-    # The declaration modules register themselves into OPS on import.
-    from ir import ops_backward, ops_forward, ops_train  # noqa: F401
+    """Imports every ir/ops_*.py: each declaration module registers its ops into OPS."""
+    import importlib
+    import pkgutil
+
+    import ir
+
+    for info in sorted(pkgutil.iter_modules(ir.__path__), key=lambda i: i.name):
+        if info.name.startswith("ops_"):
+            importlib.import_module(f"ir.{info.name}")
 
 
 _load_declarations()

@@ -260,8 +260,15 @@ def mse(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
 
 
 def _load_more_semantics() -> None:
-    # Backward and training ops register into REF on import.
-    from runtime import ref_ops_grad, ref_ops_train  # noqa: F401
+    """Imports every runtime/ref_ops_*.py (backward, training, ... ops register into REF)."""
+    import importlib
+    import pkgutil
+
+    import runtime
+
+    for info in sorted(pkgutil.iter_modules(runtime.__path__), key=lambda i: i.name):
+        if info.name.startswith("ref_ops_"):
+            importlib.import_module(f"runtime.{info.name}")
 
 
 _load_more_semantics()

@@ -355,3 +355,18 @@ def _mse_grad(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
         numel *= int(d)
     scale = kb.b.fmul(dloss, c(kb, dloss, 2.0 / numel))
     return kb.b.fmul(kb.b.fsub(pred, target), scale)
+
+
+def _load_more_expressions() -> None:
+    """Imports every compiler/codegen/expr_*.py: each registers more ops into EXPR."""
+    import importlib
+    import pkgutil
+
+    import compiler.codegen
+
+    for info in pkgutil.iter_modules(compiler.codegen.__path__):
+        if info.name.startswith("expr_"):
+            importlib.import_module(f"compiler.codegen.{info.name}")
+
+
+_load_more_expressions()

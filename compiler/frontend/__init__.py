@@ -22,8 +22,14 @@ def load(path: str | Path) -> Graph:
         return load_description(path)
     if suffix == ".ir":
         return _load_ir(Path(path))
-    raise ModelError(f"unknown model file type '{suffix}' (expected .yaml, .yml, .json or .ir)",
-                     str(path))
+    if suffix == ".onnx":
+        try:
+            from compiler.frontend.onnx import load_onnx  # type: ignore[import-not-found]
+        except ImportError:
+            raise ModelError("ONNX import is not available in this build", str(path)) from None
+        return load_onnx(path)  # type: ignore[no-any-return]
+    raise ModelError(f"unknown model file type '{suffix}' (expected .yaml, .yml, .json, .onnx "
+                     "or .ir)", str(path))
 
 
 def _load_ir(path: Path) -> Graph:

@@ -67,7 +67,14 @@ def register(name: str) -> Callable[[PassFn], PassFn]:
 
 def _load_all() -> None:
     for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_") and info.name not in ("grad_rules",):
+        if not info.name.startswith(("_", "grad_rules")):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+def load_grad_rules() -> None:
+    """Imports every grad_rules_*.py module: each registers its rules into grad_rules.RULES."""
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("grad_rules_"):
             importlib.import_module(f"{__name__}.{info.name}")
 
 

@@ -8,25 +8,34 @@ write their raw result first; the kernel's epilogue (a Sweep) then runs over the
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from compiler.codegen.context import KernelContext
 from compiler.codegen.emitters.base import Emitter
 from ir.errors import CompileError
-from ir.ops import CONTRACTION, POINTWISE
+from ir.ops import POINTWISE
+
+
+def emitter_table() -> dict[str, type[Emitter]]:
+    """op -> emitter class, collected from every module of this package (its EMITTERS)."""
+    table: dict[str, type[Emitter]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        table.update(getattr(module, "EMITTERS", {}))
+    return table
 
 
 def make_emitter(ctx: KernelContext) -> Emitter:
-    from compiler.codegen.emitters import contraction, data, elementwise, reduce, rows, window
+    from compiler.codegen.emitters.elementwise import ElementwiseEmitter
 
     op = ctx.anchor.op
     if op in POINTWISE:
-        return elementwise.ElementwiseEmitter(ctx)
-    if op in CONTRACTION:
-        return contraction.make(ctx)
-    table = {**window.EMITTERS, **reduce.EMITTERS, **rows.EMITTERS, **data.EMITTERS}
-    cls = table.get(op)
+        return ElementwiseEmitter(ctx)
+    cls = emitter_table().get(op)
     if cls is None:
         raise CompileError(f"codegen has no kernel for op '{op}' (%{ctx.anchor.name})")
-    return cls(ctx)  # type: ignore[no-any-return]
+    return cls(ctx)
 
 
 __all__ = ["Emitter", "make_emitter"]

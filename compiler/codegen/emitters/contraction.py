@@ -18,7 +18,6 @@ from compiler.codegen.emitters.base import SERIAL_WORK, Emitter
 from compiler.codegen.kb import I8P, I64, VOID, KernelBuilder
 from compiler.codegen.library import GEMM_ARGS, SERVICES, pack_type, workspace_elems
 from compiler.codegen.sweep import box_supported, emit_box
-from ir.errors import CompileError
 
 Int = ir.Value | int
 
@@ -197,13 +196,3 @@ class MatMul(Dense):
 
 
 EMITTERS: dict[str, type[Contraction]] = {"dense": Dense, "matmul": MatMul}
-
-
-def make(ctx) -> Contraction:  # type: ignore[no-untyped-def]
-    from compiler.codegen.emitters import conv  # registers the convolution emitters
-
-    del conv
-    cls = EMITTERS.get(ctx.anchor.op)
-    if cls is None:
-        raise CompileError(f"codegen has no contraction kernel for '{ctx.anchor.op}'")
-    return cls(ctx)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import llvmlite.ir as ir
 
-from compiler.codegen.emitters.contraction import EMITTERS, Contraction, View
+from compiler.codegen.emitters.contraction import Contraction, View
 from compiler.codegen.kb import KernelBuilder
 
 TILE_BYTES = 256 * 1024
@@ -273,5 +273,5 @@ class Conv2dGradWeight(_Conv):
         return [(0, self.cout), (lo, hi)]
 
 
-EMITTERS.update({"conv2d": Conv2d, "conv2d_grad_input": Conv2dGradInput,
-                 "conv2d_grad_weight": Conv2dGradWeight})
+EMITTERS = {"conv2d": Conv2d, "conv2d_grad_input": Conv2dGradInput,
+            "conv2d_grad_weight": Conv2dGradWeight}
