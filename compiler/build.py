@@ -47,16 +47,15 @@ def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam 
     def ctx(**kw: object) -> PassContext:
         return PassContext(batch=batch, options=dict(options), **kw)  # type: ignore[arg-type]
 
-    graphs = CompiledGraphs(forward=lower(graph, "forward", ctx()))
+    builders = {"forward": lambda: lower(graph, "forward", ctx())}
     if train:
-        graphs.grads = lower(graph, "grads", ctx(train=True))
-        graphs.train = lower(graph, "train", ctx(train=True, optimizer=opt))
+        builders["grads"] = lambda: lower(graph, "grads", ctx(train=True))
+        builders["train"] = lambda: lower(graph, "train", ctx(train=True, optimizer=opt))
+    graphs = CompiledGraphs(builders)
     # Parameters are initialized from the model as loaded (where each one's role is plain);
     # state the pipelines add (momentum buffers, Adam moments, the step) starts at zero.
     values = initial_values(lower(graph, "forward", ctx(), passes=("set-dtype",)), seed)
-    for g in (graphs.forward, graphs.grads, graphs.train):
-        if g is not None:
-            values = {**initial_values(g, seed), **values}
+    values = {**initial_values(graphs.primary, seed), **values}
     if backend == "reference":
         return ReferenceNetwork(graphs, values, batch)
     return _jit_network(graphs, values, batch)
@@ -66,10 +65,8 @@ def _jit_network(graphs: CompiledGraphs, values: dict, batch: int) -> Network:  
     from compiler.jit import EntryCompiler, services, shared_layout
     from runtime.jit_network import JITNetwork
 
-    by_entry = {name: g for name, g in (("forward", graphs.forward), ("grads", graphs.grads),
-                                        ("train", graphs.train)) if g is not None}
-    layout, total = shared_layout(list(by_entry.values()))
-    compiler = EntryCompiler(by_entry, layout)
+    layout, total = shared_layout([graphs.primary])
+    compiler = EntryCompiler(graphs, layout)
     table = services(compiler.target)
     net = JITNetwork(graphs, values, batch, layout, total, compiler, ctypes.addressof(table))
     net.compiler = compiler  # type: ignore[attr-defined]

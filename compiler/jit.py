@@ -20,10 +20,11 @@ from compiler.passes.plan_memory import align, persistent_layout
 from compiler.pipeline import lower
 from ir.graph import Graph, Value
 from ir.printer import print_graph
-from runtime.jit.cache import compile_cached, compile_program
+from runtime.jit.cache import compile_program
 from runtime.jit.engine import Engine
 from runtime.jit.pool import Pool
 from runtime.jit_network import CompiledEntry, Slot
+from runtime.network import CompiledGraphs
 
 
 def _codegen_fingerprint() -> str:
@@ -63,8 +64,10 @@ def services(target: CodegenTarget) -> ctypes.Array:  # type: ignore[type-arg]
     """The services table every entry receives (args[1]): the thread pool and the library,
     compiled once per process (and cached on disk across processes)."""
     if target not in _SERVICES:
-        text = library_module(target)
-        loaded, _ = compile_cached(f"; {LIBRARY_VERSION}\n{text}", "netc_library")
+        # Keyed by a description, not the text: a warm start never builds the library's IR.
+        key = f"{LIBRARY_VERSION} {CODEGEN_VERSION} {target.describe()}"
+        loaded, _ = compile_program(key, "netc_library", lambda: (
+            [("netc_library", library_module(target))], {}))
         table = (ctypes.c_void_p * len(SERVICES))()
         table[0] = Pool.get().parallel_for
         for i, name in enumerate(SERVICES[1:], start=1):
@@ -141,7 +144,7 @@ def _slot(graph: Graph, value: Value) -> Slot:
 class EntryCompiler:
     """Compiles a network's entries on demand (what JITNetwork calls)."""
 
-    def __init__(self, graphs: dict[str, Graph], layout: dict[str, int]) -> None:
+    def __init__(self, graphs: CompiledGraphs, layout: dict[str, int]) -> None:
         self.graphs = graphs
         self.layout = layout
         self.target = host_target()
@@ -149,7 +152,9 @@ class EntryCompiler:
 
     def __call__(self, entry: str) -> CompiledEntry:
         start = time.perf_counter()
-        planned = plan(self.graphs[entry], self.layout)
+        graph = self.graphs.get(entry)
+        assert graph is not None
+        planned = plan(graph, self.layout)
         passes = time.perf_counter() - start
         compiled = compile_entry(planned, entry, self.target)
         self.stages[entry] = Stages(passes, dict(compiled.info.timings), compiled.info.hit)

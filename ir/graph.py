@@ -271,9 +271,9 @@ class Graph:
         value.name = new_name
         if old in self.initializers:
             self.initializers[new_name] = self.initializers.pop(old)
-        for node in self.nodes():
-            if node.grad_of == old:
-                node.grad_of = new_name
+        for v in self._values.values():
+            if v.node is not None and v.node.grad_of == old:
+                v.node.grad_of = new_name
         self._topo = None
 
     def retype(self, value: Value, type: TensorType) -> None:

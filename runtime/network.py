@@ -8,8 +8,7 @@ runtime/jit_network.py. It never imports the frontend or the passes; it runs gra
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -20,13 +19,43 @@ from ir.types import NUMPY_DTYPE
 from runtime import reference
 
 
-@dataclass
 class CompiledGraphs:
-    """What the compiler hands the runtime: the graphs of each entry point (None if absent)."""
+    """What the compiler hands the runtime: the graph of each entry point, lowered on first
+    use (a training network that never calls forward() never lowers it). `primary` is the
+    training graph when there is one (it holds every parameter and state tensor)."""
 
-    forward: Graph
-    grads: Graph | None = None
-    train: Graph | None = None
+    def __init__(self, builders: dict[str, Callable[[], Graph]]) -> None:
+        self._builders = builders
+        self._graphs: dict[str, Graph] = {}
+
+    def get(self, entry: str) -> Graph | None:
+        if entry not in self._graphs:
+            builder = self._builders.get(entry)
+            if builder is None:
+                return None
+            self._graphs[entry] = builder()
+        return self._graphs[entry]
+
+    def has(self, entry: str) -> bool:
+        return entry in self._builders
+
+    @property
+    def forward(self) -> Graph:
+        graph = self.get("forward")
+        assert graph is not None
+        return graph
+
+    @property
+    def grads(self) -> Graph | None:
+        return self.get("grads")
+
+    @property
+    def train(self) -> Graph | None:
+        return self.get("train")
+
+    @property
+    def primary(self) -> Graph:
+        return self.train if self.has("train") else self.forward  # type: ignore[return-value]
 
 
 class ArrayDict(MutableMapping[str, np.ndarray]):
@@ -75,14 +104,12 @@ class Network:
     def __init__(self, graphs: CompiledGraphs, values: dict[str, np.ndarray], batch: int) -> None:
         self.graphs = graphs
         self.batch = batch
-        forward = graphs.forward
-        self._inputs = forward.inputs_with_role("input")
-        source = graphs.train or graphs.grads or forward
-        self._labels = source.inputs_with_role("label")
-        self._params = {v.name: values[v.name] for v in forward.params}
-        state_names = [v.name for g in (forward, graphs.grads, graphs.train) if g is not None
-                       for v in g.inputs_with_role("state")]
-        self._state = {n: values[n] for n in dict.fromkeys(state_names)}
+        primary = graphs.primary
+        self._inputs = primary.inputs_with_role("input")
+        self._labels = primary.inputs_with_role("label")
+        self._params = {v.name: values[v.name] for v in primary.params}
+        self._state = {v.name: values[v.name] for v in primary.inputs_with_role("state")}
+        self._loss = primary.loss
         self.params = ArrayDict(self._params, "parameter")
         self.state = ArrayDict(self._state, "state tensor")
 
@@ -96,10 +123,10 @@ class Network:
 
     def loss_and_grads(self, *inputs: Any) -> tuple[float, dict[str, np.ndarray]]:
         """(loss, {param name: gradient}) for one batch; parameters are not changed."""
-        graph = self._need("grads")
+        self._need("grads")
         feeds = self._check_inputs(inputs[:-1], labels=inputs[-1] if inputs else None)
         out = self._run("grads", feeds)
-        names = [v.name for v in graph.params]
+        names = list(self._params)
         return float(out.loss), {n: g for n, g in zip(names, out.outputs, strict=True)}
 
     def train_step(self, *inputs: Any) -> float:
@@ -112,12 +139,10 @@ class Network:
     # ------------------------------------------------------------ checks
 
     def _need(self, entry: str) -> Graph:
-        graph = getattr(self.graphs, entry)
-        if graph is None:
-            why = "the model has no loss" if self.graphs.forward.loss is None else (
-                "compile with train=True")
+        if not self.graphs.has(entry):
+            why = "the model has no loss" if self._loss is None else "compile with train=True"
             raise RuntimeInputError(f"this network has no '{entry}' entry: {why}")
-        return graph  # type: ignore[no-any-return]
+        return self.graphs.get(entry)  # type: ignore[return-value]
 
     def _check_inputs(self, inputs: tuple[Any, ...],
                       labels: Any = None) -> dict[str, np.ndarray]:
@@ -170,7 +195,7 @@ class Network:
         return np.ascontiguousarray(arr, dtype=np.int64)
 
     def _classes(self) -> int:
-        loss = self.graphs.forward.loss
+        loss = self._loss
         if loss is None or loss.node is None:
             return 1 << 62
         return int(loss.node.operands[0].type.shape[1])
@@ -187,7 +212,7 @@ class ReferenceNetwork(Network):
     backend = "reference"
 
     def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> reference.Results:
-        graph = self._need(entry) if entry != "forward" else self.graphs.forward
+        graph = self._need(entry)
         env = {**self._params, **self._state, **feeds}
         needed = {v.name: env[v.name] for v in graph.inputs if v.name in env}
         out = reference.run(graph, needed)

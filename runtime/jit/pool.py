@@ -3,15 +3,18 @@
 Where it sits: every compiled network calls `netc_parallel_for(kernel, args, ntasks)` through a
 function pointer; the pool runs `kernel(args, task, thread)` for every task over the worker
 threads and the calling thread, then returns. No Python and no GIL on that path: the workers are
-pthreads created by the pool itself; between regions they spin briefly on a generation counter
-(a training step issues dozens of regions back to back), then sleep on a futex.
+pthreads created by the pool itself; between regions they spin for a few milliseconds on a
+generation counter (a training step issues dozens of regions back to back), then sleep on a
+futex.
 
-Protocol (all atomics sequentially consistent where ordering between threads matters):
-  main:   store fn, ctx, ntasks; next = 0; done = 0; checked = 0; gen += 1; wake sleepers;
-          run tasks; wait until done == ntasks and every worker checked in for this gen.
-  worker: wait for gen to change; run tasks (t = next++ while t < ntasks); checked += 1.
-Waiting for every worker to check in guarantees no worker still touches `next` when the next
-region starts.
+Protocol. A region is published as a descriptor {seq, fn, ctx, ntasks} in one of two slots and
+a 64-bit claim word (generation << 32 | next task). Anyone (the caller included) claims task t by
+a compare-and-swap of the claim word from (g, t) to (g, t + 1), after checking t < ntasks with a
+descriptor whose seq is g. The caller returns as soon as `done` reaches ntasks: it never waits
+for a worker that the OS has not scheduled (on a busy machine that wait cost milliseconds per
+region). A worker that wakes late sees a newer generation in the claim word, or a descriptor
+with another seq, and claims nothing; a slot is rewritten only two regions later, after the
+region that used it has finished.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 
 import llvmlite.ir as ir
 
+I1 = ir.IntType(1)
 I8P = ir.IntType(8).as_pointer()
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
@@ -31,6 +35,7 @@ than the Python between two network calls, short enough not to burn a core for n
 FUTEX_WAIT_PRIVATE = 128
 FUTEX_WAKE_PRIVATE = 129
 SYS_FUTEX = {"x86_64": 202, "aarch64": 98}
+DESCRIPTOR = ir.LiteralStructType([I64, I8P, I8P, I64])  # seq, fn, ctx, ntasks
 
 
 def thread_count() -> int:
@@ -57,12 +62,10 @@ class _PoolModule:
         self.module.triple = triple
         self.arch = triple.split("-")[0]
         m = self.module
-        self.g = {
-            name: self._global(name, ty)
-            for name, ty in (("fn", I8P), ("ctx", I8P), ("ntasks", I64), ("next", I64),
-                             ("done", I64), ("gen", I32), ("checked", I32), ("workers", I32),
-                             ("stop", I32), ("sleepers", I32))
-        }
+        self.g = {name: self._global(name, ty) for name, ty in (
+            ("claim", I64), ("done", I64), ("wake", I32), ("workers", I32), ("sleepers", I32),
+            ("gen", I64))}
+        self.slots = self._global("slots", ir.ArrayType(DESCRIPTOR, 2))
         self.syscall = ir.Function(m, ir.FunctionType(I64, [I64], var_arg=True), "syscall")
         worker_ty = ir.FunctionType(I8P, [I8P])
         self.pthread_create = ir.Function(
@@ -73,7 +76,7 @@ class _PoolModule:
         if self.arch in ("x86_64", "i686"):
             self.pause = ir.Function(m, ir.FunctionType(ir.VoidType(), []),
                                      "llvm.x86.sse2.pause")
-        self.run_tasks = self._build_run_tasks()
+        self.claim_tasks = self._build_claim_tasks()
         self.worker = self._build_worker(worker_ty)
         self._build_parallel_for()
         self._build_start()
@@ -87,17 +90,18 @@ class _PoolModule:
 
     # ------------------------------------------------------------ helpers
 
-    def _load(self, b: ir.IRBuilder, name: str) -> ir.Value:
-        var = self.g[name]
-        return b.load_atomic(var, "seq_cst", 8 if var.value_type == I64 else 4, name=name)
+    def _load(self, b: ir.IRBuilder, ptr: ir.Value, align: int = 8) -> ir.Value:
+        return b.load_atomic(ptr, "seq_cst", align)
 
-    def _store(self, b: ir.IRBuilder, name: str, value: ir.Value) -> None:
-        var = self.g[name]
-        b.store_atomic(value, var, "seq_cst", 8 if var.value_type == I64 else 4)
+    def _store(self, b: ir.IRBuilder, value: ir.Value, ptr: ir.Value, align: int = 8) -> None:
+        b.store_atomic(value, ptr, "seq_cst", align)
 
     def _add(self, b: ir.IRBuilder, name: str, amount: int) -> ir.Value:
         var = self.g[name]
         return b.atomic_rmw("add", var, ir.Constant(var.value_type, amount), "seq_cst")
+
+    def _field(self, b: ir.IRBuilder, slot: ir.Value, index: int) -> ir.Value:
+        return b.gep(slot, [ir.Constant(I32, 0), ir.Constant(I32, index)])
 
     def _relax(self, b: ir.IRBuilder) -> None:
         if self.pause is not None:
@@ -107,31 +111,51 @@ class _PoolModule:
         number = SYS_FUTEX.get(self.arch)
         if number is None:
             return  # no futex here: pure spinning (still correct)
-        addr = b.ptrtoint(self.g["gen"], I64)
+        addr = b.ptrtoint(self.g["wake"], I64)
         b.call(self.syscall, [ir.Constant(I64, number), addr, ir.Constant(I64, op),
                               b.zext(value, I64), ir.Constant(I64, 0), ir.Constant(I64, 0),
                               ir.Constant(I64, 0)])
 
     # ------------------------------------------------------------ functions
 
-    def _build_run_tasks(self) -> ir.Function:
-        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [I64]),
-                         "netc_pool_run_tasks")
+    def _build_claim_tasks(self) -> ir.Function:
+        """claim_tasks(gen, tid): runs tasks of region `gen` until none is left (or the region
+        is gone)."""
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [I64, I64]),
+                         "netc_pool_claim_tasks")
         fn.linkage = "internal"
-        tid = fn.args[0]
-        entry, loop, body, done = (fn.append_basic_block(n) for n in
-                                   ("entry", "loop", "body", "done"))
-        b = ir.IRBuilder(entry)
-        b.branch(loop)
-        b.position_at_end(loop)
-        task = self._add(b, "next", 1)
-        b.cbranch(b.icmp_signed("<", task, self._load(b, "ntasks")), body, done)
-        b.position_at_end(body)
-        kernel = b.bitcast(self._load(b, "fn"), KERNEL_TYPE.as_pointer())
-        b.call(kernel, [self._load(b, "ctx"), task, tid])
+        gen, tid = fn.args
+        blocks = {n: fn.append_basic_block(n) for n in
+                  ("entry", "snap", "claim", "try", "run", "done")}
+        b = ir.IRBuilder(blocks["entry"])
+        slot = b.gep(self.slots, [ir.Constant(I64, 0), b.and_(gen, ir.Constant(I64, 1))])
+        b.branch(blocks["snap"])
+        b.position_at_end(blocks["snap"])
+        seq1 = self._load(b, self._field(b, slot, 0))
+        kernel = self._load(b, self._field(b, slot, 1))
+        ctx = self._load(b, self._field(b, slot, 2))
+        ntasks = self._load(b, self._field(b, slot, 3))
+        seq2 = self._load(b, self._field(b, slot, 0))
+        fresh = b.and_(b.icmp_unsigned("==", seq1, gen), b.icmp_unsigned("==", seq2, gen))
+        b.cbranch(fresh, blocks["claim"], blocks["done"])
+
+        b.position_at_end(blocks["claim"])
+        word = self._load(b, self.g["claim"])
+        same = b.icmp_unsigned("==", b.lshr(word, ir.Constant(I64, 32)), gen)
+        task = b.and_(word, ir.Constant(I64, 0xFFFFFFFF))
+        b.cbranch(b.and_(same, b.icmp_signed("<", task, ntasks)), blocks["try"], blocks["done"])
+
+        b.position_at_end(blocks["try"])
+        swapped = b.cmpxchg(self.g["claim"], word, b.add(word, ir.Constant(I64, 1)), "seq_cst",
+                            "seq_cst")
+        b.cbranch(b.extract_value(swapped, 1), blocks["run"], blocks["claim"])
+
+        b.position_at_end(blocks["run"])
+        b.call(b.bitcast(kernel, KERNEL_TYPE.as_pointer()), [ctx, task, tid])
         self._add(b, "done", 1)
-        b.branch(loop)
-        b.position_at_end(done)
+        b.branch(blocks["claim"])
+
+        b.position_at_end(blocks["done"])
         b.ret_void()
         return fn
 
@@ -139,26 +163,18 @@ class _PoolModule:
         fn = ir.Function(self.module, worker_ty, "netc_pool_worker")
         fn.linkage = "internal"
         blocks = {n: fn.append_basic_block(n) for n in
-                  ("entry", "outer", "wait", "check_stop", "spin", "sleep", "got", "exit")}
+                  ("entry", "wait", "spin", "sleep", "got")}
         b = ir.IRBuilder(blocks["entry"])
         tid = b.ptrtoint(fn.args[0], I64, name="tid")
-        seen = b.alloca(I32, name="seen")
+        seen = b.alloca(I64, name="seen")
         since = b.alloca(I64, name="since")
-        b.store(self._load(b, "gen"), seen)
-        b.branch(blocks["outer"])
-
-        b.position_at_end(blocks["outer"])
+        b.store(self._load(b, self.g["gen"]), seen)
         b.store(b.call(self.cycles, []), since)
         b.branch(blocks["wait"])
 
         b.position_at_end(blocks["wait"])
-        gen = self._load(b, "gen")
-        b.cbranch(b.icmp_unsigned("!=", gen, b.load(seen)), blocks["got"], blocks["check_stop"])
-
-        b.position_at_end(blocks["check_stop"])
-        stop = self._load(b, "stop")
-        b.cbranch(b.icmp_unsigned("!=", stop, ir.Constant(I32, 0)), blocks["exit"],
-                  blocks["spin"])
+        gen = self._load(b, self.g["gen"])
+        b.cbranch(b.icmp_unsigned("!=", gen, b.load(seen)), blocks["got"], blocks["spin"])
 
         b.position_at_end(blocks["spin"])
         spun = b.sub(b.call(self.cycles, []), b.load(since))
@@ -170,20 +186,20 @@ class _PoolModule:
         b.branch(blocks["wait"])
 
         b.position_at_end(blocks["sleep"])
+        ticket = self._load(b, self.g["wake"], 4)
         self._add(b, "sleepers", 1)
-        self._futex(b, FUTEX_WAIT_PRIVATE, b.load(seen))
+        unchanged = b.icmp_unsigned("==", self._load(b, self.g["gen"]), b.load(seen))
+        with b.if_then(unchanged):
+            self._futex(b, FUTEX_WAIT_PRIVATE, ticket)
         self._add(b, "sleepers", -1)
         b.store(b.call(self.cycles, []), since)
         b.branch(blocks["wait"])
 
         b.position_at_end(blocks["got"])
         b.store(gen, seen)
-        b.call(self.run_tasks, [tid])
-        self._add(b, "checked", 1)
-        b.branch(blocks["outer"])
-
-        b.position_at_end(blocks["exit"])
-        b.ret(ir.Constant(I8P, None))
+        b.call(self.claim_tasks, [gen, tid])
+        b.store(b.call(self.cycles, []), since)
+        b.branch(blocks["wait"])
         return fn
 
     def _build_parallel_for(self) -> None:
@@ -194,7 +210,7 @@ class _PoolModule:
                   ("entry", "serial", "serial_loop", "serial_done", "parallel", "wake", "run",
                    "wait", "finished")}
         b = ir.IRBuilder(blocks["entry"])
-        workers = self._load(b, "workers")
+        workers = self._load(b, self.g["workers"], 4)
         no_workers = b.icmp_unsigned("==", workers, ir.Constant(I32, 0))
         one_task = b.icmp_signed("<=", ntasks, ir.Constant(I64, 1))
         b.cbranch(b.or_(no_workers, one_task), blocks["serial"], blocks["parallel"])
@@ -213,14 +229,18 @@ class _PoolModule:
         b.ret_void()
 
         b.position_at_end(blocks["parallel"])
-        self._store(b, "fn", kernel)
-        self._store(b, "ctx", ctx)
-        self._store(b, "ntasks", ntasks)
-        self._store(b, "done", ir.Constant(I64, 0))
-        self._store(b, "checked", ir.Constant(I32, 0))
-        self._store(b, "next", ir.Constant(I64, 0))
-        self._add(b, "gen", 1)
-        sleepers = self._load(b, "sleepers")
+        gen = b.add(self._load(b, self.g["gen"]), ir.Constant(I64, 1), name="gen")
+        slot = b.gep(self.slots, [ir.Constant(I64, 0), b.and_(gen, ir.Constant(I64, 1))])
+        self._store(b, ir.Constant(I64, 0), self._field(b, slot, 0))  # invalid while written
+        self._store(b, kernel, self._field(b, slot, 1))
+        self._store(b, ctx, self._field(b, slot, 2))
+        self._store(b, ntasks, self._field(b, slot, 3))
+        self._store(b, gen, self._field(b, slot, 0))
+        self._store(b, ir.Constant(I64, 0), self.g["done"])
+        self._store(b, b.shl(gen, ir.Constant(I64, 32)), self.g["claim"])
+        self._store(b, gen, self.g["gen"])
+        self._add(b, "wake", 1)
+        sleepers = self._load(b, self.g["sleepers"], 4)
         b.cbranch(b.icmp_unsigned("!=", sleepers, ir.Constant(I32, 0)), blocks["wake"],
                   blocks["run"])
         b.position_at_end(blocks["wake"])
@@ -228,12 +248,10 @@ class _PoolModule:
         b.branch(blocks["run"])
 
         b.position_at_end(blocks["run"])
-        b.call(self.run_tasks, [ir.Constant(I64, 0)])
+        b.call(self.claim_tasks, [gen, ir.Constant(I64, 0)])
         b.branch(blocks["wait"])
         b.position_at_end(blocks["wait"])
-        all_done = b.icmp_signed("==", self._load(b, "done"), ntasks)
-        all_in = b.icmp_unsigned("==", self._load(b, "checked"), workers)
-        finished = b.and_(all_done, all_in)
+        finished = b.icmp_signed("==", self._load(b, self.g["done"]), ntasks)
         with b.if_then(b.not_(finished)):
             self._relax(b)
         b.cbranch(finished, blocks["finished"], blocks["wait"])
