@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(compiler.commands.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"compiler.commands.{info.name}")
-        module.register(sub)
+        if hasattr(module, "register"):  # helper modules of the commands have none
+            module.register(sub)
     return parser
 
 

@@ -12,6 +12,9 @@ from compiler.passes import PassContext, PassManager
 from ir.graph import Graph
 
 SIMPLIFY = ("fold-constants", "algebraic", "cse", "dce")
+CODEGEN = ("fuse", "plan-memory")
+"""The JIT's own passes, run by compiler/jit.py after a pipeline (with the network's shared
+parameter layout); `netc dump --after fuse|plan-memory` runs them too."""
 PIPELINES: dict[str, tuple[str, ...]] = {
     "forward": ("bind-batch", "set-dtype", "drop-loss", "canonicalize", *SIMPLIFY),
     "grads": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",

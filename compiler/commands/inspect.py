@@ -53,9 +53,12 @@ def cmd_dump(args: argparse.Namespace) -> int:
     kind = "train" if args.train else "forward"
     passes = args.passes.split(",") if args.passes else None
     if args.after:
-        from compiler.pipeline import PIPELINES
+        from compiler.pipeline import CODEGEN, PIPELINES
 
-        pipeline = passes or PIPELINES[kind]
+        pipeline = passes or (*PIPELINES[kind], *CODEGEN)
+        if passes is None and args.after in CODEGEN:
+            passes = list(pipeline)
+            args.batch = args.batch or 1  # memory needs sizes
         if args.after not in pipeline:
             raise NetcError(f"pass '{args.after}' is not in the {kind} pipeline "
                             f"({', '.join(pipeline)})")
@@ -74,7 +77,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 def _list_passes() -> int:
     from compiler.passes import PASSES
-    from compiler.pipeline import PIPELINES
+    from compiler.pipeline import CODEGEN, PIPELINES
 
     width = max(len(n) for n in PASSES)
     for name, info in sorted(PASSES.items()):
@@ -83,6 +86,7 @@ def _list_passes() -> int:
     print()
     for kind, names in PIPELINES.items():
         print(f"{kind} pipeline: {' -> '.join(names)}")
+    print(f"then, for the JIT: {' -> '.join(CODEGEN)}")
     return 0
 
 

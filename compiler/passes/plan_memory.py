@@ -8,6 +8,7 @@ Post: `graph.plan` maps every stored value to bytes:
 - views and constants take no bytes: a view aliases its source;
 - an update is written in place into its parameter or state when every other reader of the old
   value runs before the kernel that writes it (else it is copied at the end of the call);
+- a kernel's raw result that only its epilogue reads shares its epilogue output's bytes;
 - everything else gets an offset in the scratch region from its live interval (first kernel
   that writes it to the last that reads it), best fit among the gaps free for that interval.
 Results (outputs, loss) live to the end of the call. Offsets are 64-byte aligned.
@@ -66,6 +67,7 @@ def plan_memory(graph: Graph, ctx: PassContext) -> Graph:
     when = {name: i for i, k in enumerate(graph.kernels) for name in k.nodes}
     live = _live_ranges(graph, when, end)
     in_place = _in_place_updates(graph, when)
+    in_place.update(_raw_in_output(graph, in_place))
     copies = [(t.name, v.name) for t, v in graph.updates if v.name not in in_place]
     intervals = []
     for node in graph.nodes():
@@ -139,6 +141,27 @@ def _in_place_updates(graph: Graph, when: dict[str, int]) -> dict[str, str]:
         same_kernel_readers_ok = True
         if all(when.get(r, writer) < writer for r in others) and same_kernel_readers_ok:
             out[new.name] = target.name
+    return out
+
+
+def _raw_in_output(graph: Graph, in_place: dict[str, str]) -> dict[str, str]:
+    """A kernel's raw anchor result that only its own epilogue reads shares the bytes of the
+    epilogue's output (the sweep reads element i, then writes element i): conv1 and relu1 are
+    one buffer. Never an output that is itself an in-place update (its buffer holds a value
+    the sweep still reads)."""
+    out: dict[str, str] = {}
+    results = {v.name for v in graph.result_values()}
+    for group in graph.kernels or []:
+        anchor = graph.value(group.anchor)
+        if len(group.nodes) < 2 or anchor.name not in group.stores or anchor.name in results:
+            continue
+        members = set(group.nodes)
+        if any(r not in members for r in _readers(graph, anchor)) or _view_names(graph, anchor):
+            continue
+        hosts = [s for s in group.stores if s != anchor.name and s not in in_place
+                 and graph.value(s).type == anchor.type]
+        if hosts:
+            out[anchor.name] = hosts[-1]
     return out
 
 

@@ -49,6 +49,26 @@ class _Window(Emitter):
                                    kb.in_range(ix, -self.pl, self.w + self.pr))
                 visit(ky * self.kw + kx, iy, ix, inside, padded)
 
+    def tiled(self) -> bool:
+        """Windows that tile the input exactly (no padding, stride = kernel, no dilation):
+        every input element is in exactly one window, so no bounds checks are needed and a
+        gradient can be written rather than accumulated."""
+        a = self.ctx.anchor.attrs
+        return (tuple(a["pad"]) == (0, 0, 0, 0) and tuple(a["stride"]) == tuple(a["kernel"])
+                and tuple(a["dilation"]) == (1, 1) and self.h == self.ho * self.kh
+                and self.w == self.wo * self.kw)
+
+    def tiled_window(self, kb: KernelBuilder, x: ir.Value, base: ir.Value, oy: ir.Value,
+                     ox: ir.Value) -> list[tuple[ir.Value, ir.Value]]:
+        """(offset, value) of each element of window (oy, ox), in row order."""
+        out = []
+        for ky in range(self.kh):
+            row = kb.add(base, kb.mul(kb.add(kb.mul(oy, self.kh), ky), self.w))
+            for kx in range(self.kw):
+                at = kb.add(row, kb.add(kb.mul(ox, self.kw), kx))
+                out.append((at, kb.load(x, at)))
+        return out
+
     def plane_epilogue(self, kb: KernelBuilder, plane: ir.Value) -> None:
         if self.epilogue is not None and self.epilogue.needed:
             n = kb.b.sdiv(plane, kb.i64(self.channels), name="n")
@@ -69,23 +89,39 @@ class MaxPool(_Window):
         x, y = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.name)
         ty = self.ctx.elem_type(node.name)
         best = kb.var(ty, name="best")
+        tiled = self.tiled()
         with self.plane_loop(kb, task) as plane:
             xin = kb.mul(plane, self.h * self.w)
             yout = kb.mul(plane, self.ho * self.wo)
             with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
-                kb.b.store(ir.Constant(ty, float("-inf")), best)
-
-                def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
-                    with kb.if_(inside):
-                        v = kb.load(x, kb.add(xin, kb.add(kb.mul(iy, self.w), ix)))
-                        cur = kb.b.load(best)
-                        better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur),
-                                          kb.b.fcmp_unordered("uno", v, v))
-                        kb.b.store(kb.b.select(better, v, cur), best)
-
-                self.window(kb, oy, ox, visit)
-                kb.store(kb.b.load(best), y, kb.add(yout, kb.add(kb.mul(oy, self.wo), ox)))
+                if tiled:
+                    m = None
+                    for _, v in self.tiled_window(kb, x, xin, oy, ox):
+                        m = v if m is None else _max(kb, v, m)
+                    kb.store(m, y, kb.add(yout, kb.add(kb.mul(oy, self.wo), ox)))
+                else:
+                    self._general_window(kb, x, xin, oy, ox, best, ty)
+                    kb.store(kb.b.load(best), y,
+                             kb.add(yout, kb.add(kb.mul(oy, self.wo), ox)))
             self.plane_epilogue(kb, plane)
+
+    def _general_window(self, kb: KernelBuilder, x: ir.Value, xin: ir.Value, oy: ir.Value,
+                        ox: ir.Value, best: ir.Value, ty: ir.Type) -> None:
+        """Max over a window with padding or overlap: bounds checked element by element."""
+        kb.b.store(ir.Constant(ty, float("-inf")), best)
+
+        def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
+            with kb.if_(inside):
+                v = kb.load(x, kb.add(xin, kb.add(kb.mul(iy, self.w), ix)))
+                kb.b.store(_max(kb, v, kb.b.load(best)), best)
+
+        self.window(kb, oy, ox, visit)
+
+
+def _max(kb: KernelBuilder, v: ir.Value, cur: ir.Value) -> ir.Value:
+    """max with numpy's NaN rule, keeping the earlier value on ties."""
+    better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur), kb.b.fcmp_unordered("uno", v, v))
+    return kb.b.select(better, v, cur)
 
 
 class AvgPool(_Window):
@@ -145,6 +181,9 @@ class MaxPoolGrad(_Window):
         ty = self.ctx.elem_type(node.name)
         best = kb.var(ty, name="best")
         where = kb.var(kb.i64(0).type, name="argmax")
+        if self.tiled():
+            self._tiled_grad(kb, task, dy, x, dx, ty)
+            return
         with self.plane_loop(kb, task) as plane:
             base = kb.mul(plane, self.h * self.w)
             gbase = kb.mul(plane, self.ho * self.wo)
@@ -171,6 +210,29 @@ class MaxPoolGrad(_Window):
                     g = kb.load(dy, kb.add(gbase, kb.add(kb.mul(oy, self.wo), ox)))
                     slot = kb.add(base, arg)
                     kb.store(kb.b.fadd(kb.load(dx, slot), g), dx, slot)
+            self.plane_epilogue(kb, plane)
+
+
+    def _tiled_grad(self, kb: KernelBuilder, task: ir.Value, dy: ir.Value, x: ir.Value,
+                    dx: ir.Value, ty: ir.Type) -> None:
+        """Each input element gets its window's dy if it is the window's first maximum, else 0:
+        written once, no zeroing pass, no read-modify-write."""
+        zero = ir.Constant(ty, 0.0)
+        with self.plane_loop(kb, task) as plane:
+            base = kb.mul(plane, self.h * self.w)
+            gbase = kb.mul(plane, self.ho * self.wo)
+            with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
+                window = self.tiled_window(kb, x, base, oy, ox)
+                best, arg = window[0][1], kb.i64(0)
+                for i, (_, v) in enumerate(window[1:], start=1):
+                    better = kb.b.or_(kb.b.fcmp_ordered(">", v, best),
+                                      kb.b.fcmp_unordered("uno", v, v))
+                    best = kb.b.select(better, v, best)
+                    arg = kb.b.select(better, kb.i64(i), arg)
+                g = kb.load(dy, kb.add(gbase, kb.add(kb.mul(oy, self.wo), ox)))
+                for i, (at, _) in enumerate(window):
+                    hit = kb.b.icmp_signed("==", arg, kb.i64(i))
+                    kb.store(kb.b.select(hit, g, zero), dx, at)
             self.plane_epilogue(kb, plane)
 
 
