@@ -16,13 +16,17 @@ import llvmlite.ir as ir
 
 from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.kb import KernelBuilder
-from compiler.codegen.sweep import broadcast_strides
+from compiler.codegen.sweep import box_supported, broadcast_strides, emit_box
 
 REASSOC = ("reassoc", "nsz")
 
 
 class ReduceSum(Emitter):
-    """out[kept] = sum over `axes` of x, for reduce_sum, global_avgpool and global_maxpool."""
+    """out[kept] = sum over `axes` of x, for reduce_sum, global_avgpool and global_maxpool.
+    Tasks split the first kept axis; each task's epilogue (e.g. the bias update riding on a
+    bias gradient) covers exactly the outputs it reduced."""
+
+    per_task_epilogue = True
 
     def prepare(self) -> None:
         node = self.ctx.anchor
@@ -42,6 +46,10 @@ class ReduceSum(Emitter):
         self.rows_order = bool(self.kept) and self.kept[-1] == rank - 1 and self.combine == "sum"
         outer = self.shape[self.kept[0]] if self.kept else 1
         self.ctx.ntasks = self.tasks_for(outer, numel(self.shape)) if not self.rows_order else 1
+        if self.epilogue is not None and self.ctx.ntasks > 1:
+            rest = list(range(1, len(self.kept)))
+            if not box_supported(self.epilogue, [[0]] + ([rest] if rest else [])):
+                self.ctx.ntasks = 1
 
     def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
         node = self.ctx.anchor
@@ -52,9 +60,23 @@ class ReduceSum(Emitter):
         out_strides = broadcast_strides(tuple(out_shape), tuple(out_shape)) if out_shape else []
         if self.rows_order:
             self._rows(kb, x, out, ty, strides, out_strides)
+            self.epilogue_for(kb, [])
+            return
+        self._scalar(kb, task, x, out, ty, strides, out_strides)
+        if self.epilogue is None or not self.epilogue.needed:
+            return
+        if self.ctx.ntasks == 1 or not self.kept:
+            self.epilogue_for(kb, [])
+            return
+        lo, hi = self.chunk(kb, task, self.ctx.ntasks, self.shape[self.kept[0]])
+        rest = list(range(1, len(self.kept)))
+        groups = [[0]] + ([rest] if rest else [])
+        ranges = [(lo, hi)] + ([(0, numel([self.shape[d] for d in self.kept[1:]]))] if rest
+                               else [])
+        if box_supported(self.epilogue, groups):
+            emit_box(self.epilogue, kb, groups, ranges)
         else:
-            self._scalar(kb, task, x, out, ty, strides, out_strides)
-        self.epilogue_for(kb, [])
+            raise AssertionError("reduce epilogue must sweep its own outputs")
 
     def _rows(self, kb: KernelBuilder, x: ir.Value, out: ir.Value, ty: ir.Type,
               strides: list[int], out_strides: list[int]) -> None:
@@ -127,7 +149,10 @@ class ReduceSum(Emitter):
 
 class ChannelReduce(Emitter):
     """Per-channel reductions over N (and H, W) of an expression of the operands:
-    batch_mean, batch_var, batchnorm_grad_scale, batchnorm_grad_var."""
+    batch_mean, batch_var, batchnorm_grad_scale, batchnorm_grad_var. Tasks split the
+    channels; each task's epilogue covers its channels."""
+
+    per_task_epilogue = True
 
     def prepare(self) -> None:
         node = self.ctx.anchor
@@ -151,7 +176,8 @@ class ChannelReduce(Emitter):
                 term = self._term(kb, at, per, ty)
                 kb.b.store(kb.b.fadd(kb.b.load(acc), term, flags=REASSOC), acc)
             kb.store(self._finish(kb, kb.b.load(acc), per, ty), self.ctx.ptr(node.name), c)
-        self.epilogue_for(kb, [])
+        if self.epilogue is not None and self.epilogue.needed:
+            emit_box(self.epilogue, kb, [[0]], [(lo, hi)])
 
     def _op(self, kb: KernelBuilder, i: int, at: ir.Value) -> ir.Value:
         return kb.load(self.ctx.ptr(self.ctx.anchor.operands[i].name), at)
