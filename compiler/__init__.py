@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 def compile(  # noqa: A001 - the public name is fixed by the design
     graph: object, batch: int = 1, train: bool = False, optimizer: SGD | Adam | None = None,
-    backend: str = "jit", seed: int = 0, dtype: str = "f32",
+    backend: str = "jit", seed: int = 0, dtype: str = "f32", layout: str = "auto",
 ) -> object:
     """Compiles a loaded model for one batch size; returns a Network.
 
@@ -26,11 +26,14 @@ def compile(  # noqa: A001 - the public name is fixed by the design
     optimizer defaults to SGD(lr=0.01). backend: "jit" (machine code for this CPU) or
     "reference" (the numpy interpreter, the oracle every kernel is tested against).
     dtype: "f64" runs a float32 model in float64 (exact comparisons, gradient checks).
+    layout: the activations' physical layout for the JIT: "auto" (the fastest measured), ""
+    (NCHW), "nhwc", "nchw8c" or "nchw16c"; parameters are always read and written in
+    PyTorch's order whatever the layout.
     """
     from compiler.build import build_network
 
     return build_network(graph, batch=batch, train=train, optimizer=optimizer, backend=backend,
-                         seed=seed, dtype=dtype)
+                         seed=seed, dtype=dtype, layout=layout)
 
 
 __all__ = ["SGD", "Adam", "Builder", "__version__", "compile", "load"]

@@ -13,13 +13,14 @@ from compiler.passes import PassContext
 from compiler.pipeline import lower
 from ir.errors import CompileError
 from ir.graph import Graph
+from ir.layouts import ACTIVATION_LAYOUTS
 from runtime.network import CompiledGraphs, Network, ReferenceNetwork
 
 BACKENDS = ("jit", "reference")
 
 
 def _check_arguments(graph: object, batch: int, train: bool, optimizer: object, backend: str,
-                     dtype: str) -> None:
+                     dtype: str, layout: str) -> None:
     if not isinstance(graph, Graph):
         raise CompileError(f"compile() takes a graph from compiler.load(...), got "
                            f"{type(graph).__name__}")
@@ -35,14 +36,23 @@ def _check_arguments(graph: object, batch: int, train: bool, optimizer: object, 
                            f"{optimizer!r}")
     if dtype not in ("f32", "f64"):
         raise CompileError(f"dtype must be 'f32' or 'f64', got {dtype!r}")
+    if layout not in ("auto", *ACTIVATION_LAYOUTS):
+        raise CompileError(f"layout must be 'auto' or one of "
+                           f"{', '.join(repr(x) for x in ACTIVATION_LAYOUTS)}, got {layout!r}")
+
+
+DEFAULT_LAYOUT = ""
+"""What layout="auto" means: plain NCHW, the fastest on the machines measured (bench/)."""
 
 
 def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam | None,
-                  backend: str, seed: int, dtype: str = "f32") -> Network:
-    _check_arguments(graph, batch, train, optimizer, backend, dtype)
+                  backend: str, seed: int, dtype: str = "f32", layout: str = "auto") -> Network:
+    _check_arguments(graph, batch, train, optimizer, backend, dtype, layout)
     assert isinstance(graph, Graph)
     opt = optimizer or SGD(lr=0.01)
-    options = {"dtype": dtype} if dtype != "f32" else {}
+    options: dict = {"dtype": dtype} if dtype != "f32" else {}  # type: ignore[type-arg]
+    if backend == "jit":  # the reference interpreter always works in the logical order
+        options["layout"] = DEFAULT_LAYOUT if layout == "auto" else layout
 
     def ctx(**kw: object) -> PassContext:
         return PassContext(batch=batch, options=dict(options), **kw)  # type: ignore[arg-type]
@@ -52,6 +62,11 @@ def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam 
         builders["grads"] = lambda: lower(graph, "grads", ctx(train=True))
         builders["train"] = lambda: lower(graph, "train", ctx(train=True, optimizer=opt))
     graphs = CompiledGraphs(builders)
+    if options.get("layout"):  # every entry must store the parameters the same way
+        probe = PassContext(batch=batch, options=dict(options), train=train, optimizer=opt)
+        graphs.preset(lower(graph, "train" if train else "forward", probe),
+                      "train" if train else "forward")
+        options["layout"] = probe.options.get("layout_applied", "")
     # Parameters are initialized from the model as loaded (where each one's role is plain);
     # state the pipelines add (momentum buffers, Adam moments, the step) starts at zero.
     values = initial_values(lower(graph, "forward", ctx(), passes=("set-dtype",)), seed)

@@ -16,11 +16,11 @@ CODEGEN = ("fuse", "plan-memory")
 """The JIT's own passes, run by compiler/jit.py after a pipeline (with the network's shared
 parameter layout); `netc dump --after fuse|plan-memory` runs them too."""
 PIPELINES: dict[str, tuple[str, ...]] = {
-    "forward": ("bind-batch", "set-dtype", "drop-loss", "canonicalize", *SIMPLIFY),
+    "forward": ("bind-batch", "set-dtype", "drop-loss", "canonicalize", *SIMPLIFY, "layout"),
     "grads": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",
-              *SIMPLIFY),
+              *SIMPLIFY, "layout"),
     "train": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",
-              "optimizer", *SIMPLIFY),
+              "optimizer", *SIMPLIFY, "layout"),
 }
 
 

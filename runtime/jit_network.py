@@ -65,11 +65,12 @@ class JITNetwork(Network):
         self._region = aligned_bytes(max(persistent_bytes, ALIGN))
         views = {}
         for name, array in values.items():
-            view = np.ndarray(array.shape, dtype=array.dtype, buffer=self._region,
-                              offset=layout[name])
-            view[...] = array
-            views[name] = view
+            views[name] = np.ndarray(array.shape, dtype=array.dtype, buffer=self._region,
+                                     offset=layout[name])
         super().__init__(graphs, views, batch)
+        for name, array in values.items():  # the initial values, in each tensor's own order
+            store = self.params if name in self._params else self.state
+            store[name] = array
         self._compile_entry = compile_entry
         self._services = services
         self._entries: dict[str, tuple[CompiledEntry, Any, Any]] = {}

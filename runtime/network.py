@@ -36,6 +36,10 @@ class CompiledGraphs:
             self._graphs[entry] = builder()
         return self._graphs[entry]
 
+    def preset(self, graph: Graph, entry: str) -> None:
+        """An entry lowered ahead of time (the layout decision is taken on it)."""
+        self._graphs[entry] = graph
+
     def has(self, entry: str) -> bool:
         return entry in self._builders
 
@@ -60,13 +64,19 @@ class CompiledGraphs:
 
 class ArrayDict(MutableMapping[str, np.ndarray]):
     """name -> array whose buffers stay put: assigning copies into the existing array, so a
-    compiled network (which holds these buffers) sees the new values."""
+    compiled network (which holds these buffers) sees the new values.
 
-    def __init__(self, arrays: dict[str, np.ndarray], kind: str) -> None:
+    A tensor the layout pass stores in a permuted order (a dense weight after a flatten of an
+    NHWC or blocked activation) is translated both ways: reading gives a copy in the user's
+    logical order, assigning (`params[name] = array`) writes the physical order."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], kind: str,
+                 layouts: dict[str, str] | None = None) -> None:
         self._arrays = arrays
         self._kind = kind
+        self._layouts = {k: v for k, v in (layouts or {}).items() if v}
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def _raw(self, name: str) -> np.ndarray:
         try:
             return self._arrays[name]
         except KeyError:
@@ -74,14 +84,31 @@ class ArrayDict(MutableMapping[str, np.ndarray]):
 
             raise KeyError(f"no {self._kind} '{name}'{did_you_mean(name, self._arrays)}") from None
 
+    def __getitem__(self, name: str) -> np.ndarray:
+        array = self._raw(name)
+        if name in self._layouts:
+            from ir.layouts import weight_to_logical
+
+            return weight_to_logical(array, self._layouts[name])
+        return array
+
+    def layout(self, name: str) -> str:
+        """The physical order `name` is stored in ("" = the logical one)."""
+        self._raw(name)
+        return self._layouts.get(name, "")
+
     def __setitem__(self, name: str, value: Any) -> None:
-        target = self[name]
+        target = self._raw(name)
         arr = np.asarray(value)
         if arr.shape != target.shape:
             raise RuntimeInputError(f"{self._kind} '{name}' has shape {list(target.shape)}, "
                                     f"got {list(arr.shape)}")
         if arr.dtype.kind not in "fiu":
             raise RuntimeInputError(f"{self._kind} '{name}' needs numbers, got {arr.dtype}")
+        if name in self._layouts:
+            from ir.layouts import weight_to_physical
+
+            arr = weight_to_physical(arr, self._layouts[name])
         target[...] = arr
 
     def __delitem__(self, name: str) -> None:
@@ -110,8 +137,10 @@ class Network:
         self._params = {v.name: values[v.name] for v in primary.params}
         self._state = {v.name: values[v.name] for v in primary.inputs_with_role("state")}
         self._loss = primary.loss
-        self.params = ArrayDict(self._params, "parameter")
-        self.state = ArrayDict(self._state, "state tensor")
+        self.layouts = {v.name: v.type.layout for v in primary.inputs_with_role("param", "state")
+                        if v.type.layout}
+        self.params = ArrayDict(self._params, "parameter", self.layouts)
+        self.state = ArrayDict(self._state, "state tensor", self.layouts)
 
     # ------------------------------------------------------------ public API
 
@@ -127,7 +156,13 @@ class Network:
         feeds = self._check_inputs(inputs[:-1], labels=inputs[-1] if inputs else None)
         out = self._run("grads", feeds)
         names = list(self._params)
-        return float(out.loss), {n: g for n, g in zip(names, out.outputs, strict=True)}
+        grads = {n: g for n, g in zip(names, out.outputs, strict=True)}
+        for name, tag in self.layouts.items():
+            if name in grads:
+                from ir.layouts import weight_to_logical
+
+                grads[name] = weight_to_logical(grads[name], tag)
+        return float(out.loss), grads
 
     def train_step(self, *inputs: Any) -> float:
         """One optimizer step on a batch; returns the loss before the update."""

@@ -113,6 +113,6 @@ def test_compile_command_reports_stages_kernels_and_memory():
 
     out = netc("compile", EXAMPLES / "lenet5.yaml", "--train", "--batch", "8")
     assert out.returncode == 0, out.stderr
-    for text in ("optimize" if "miss" in out.stdout else "load", "kernels (", "k1_conv1",
+    for text in ("codegen" if "miss" in out.stdout else "load", "kernels (", "k1_conv1",
                  "FLOPs", "scratch peak", "cache "):
         assert text in out.stdout

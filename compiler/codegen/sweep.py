@@ -2,23 +2,32 @@
 elementwise ops per element and stores what must be stored.
 
 Where it sits: the epilogue of every kernel (after its anchor op has written its raw result, the
-sweep applies bias-free activations, residual adds, gradients of activations, optimizer updates)
-and the whole body of elementwise kernels. Operands broadcast into the domain with numpy's rules
-(stride 0 along broadcast axes); adjacent axes are merged when every operand allows it, so the
-innermost loop is long and unit-stride and LLVM vectorizes it. All loads of an element happen
-before any store, so in-place updates (w <- w - lr * g) are safe.
+sweep applies activations, residual adds, gradients of activations, optimizer updates) and the
+whole body of elementwise kernels.
+
+The loops run over the domain's *physical* axes (for NHWC the channel is innermost; a blocked
+layout splits the channel into an outer and an inner axis), so every same-layout operand is read
+contiguously; operands that broadcast (a bias [C,1,1], a per-channel batchnorm parameter, a
+scalar) get stride 0 along the axes they do not vary on. Adjacent axes merge when every operand
+allows it, so the innermost loop is long and unit-stride and LLVM vectorizes it. All loads of an
+element happen before any store, so in-place updates (w <- w - lr * g) are safe.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import llvmlite.ir as ir
 
 from compiler.codegen.context import KernelContext
 from compiler.codegen.expr import CHANNEL_OPERANDS, EXPR, SHAPE_ONLY, ExprEnv
 from compiler.codegen.kb import KernelBuilder
+from ir.errors import CompileError
 from ir.graph import Node
+from ir.layouts import block_of, offset_terms
+
+Bound = ir.Value | int
 
 
 def broadcast_strides(shape: tuple[int, ...], domain: tuple[int, ...]) -> list[int]:
@@ -33,52 +42,93 @@ def broadcast_strides(shape: tuple[int, ...], domain: tuple[int, ...]) -> list[i
     return strides
 
 
-@dataclass
+@dataclass(frozen=True)
 class Axis:
+    """One physical axis of the domain (several, once merged)."""
+
+    logical: tuple[int, ...]  # the logical axes it spans
     size: int
-    strides: dict[str, int]  # operand name -> element stride along this (merged) axis
     domain_stride: int
+    strides: tuple[tuple[str, int], ...]  # (operand, element stride)
+    part: str = "whole"  # "outer" / "inner" for the two halves of a blocked channel axis
+
+    def stride(self, name: str) -> int:
+        return dict(self.strides)[name]
 
 
 def operand_shape(ctx: KernelContext, nodes: list[Node], name: str,
-                  domain: tuple[int, ...]) -> tuple[int, ...]:
+                  rank: int) -> tuple[int, ...]:
     """The shape `name` is read with: its own, or [1, C, 1, 1] for a per-channel operand."""
     shape = tuple(int(d) for d in ctx.value(name).type.shape) or (1,)
     for node in nodes:
         channel = CHANNEL_OPERANDS.get(node.op, frozenset())
         for i, v in enumerate(node.operands):
-            if v.name == name and i in channel and len(domain) > 2:
-                return (1, shape[0]) + (1,) * (len(domain) - 2)
+            if v.name == name and i in channel and rank > 2:
+                return (1, shape[0]) + (1,) * (rank - 2)
     return shape
 
 
-def operand_strides(ctx: KernelContext, nodes: list[Node], loads: list[str],
-                    domain: tuple[int, ...]) -> dict[str, list[int]]:
-    return {v: broadcast_strides(operand_shape(ctx, nodes, v, domain), domain) for v in loads}
+def physical_axes(ctx: KernelContext, nodes: list[Node], loads: Sequence[str]) -> list[Axis]:
+    """The domain's physical axes, outer first, with every operand's stride along each."""
+    dtype = nodes[-1].type
+    shape = tuple(int(d) for d in dtype.shape) or (1,)
+    layout = dtype.layout if len(shape) == 4 and not dtype.layout.startswith(("flat", "cols")) \
+        else ""
+    if layout:
+        terms = offset_terms(layout, shape)  # type: ignore[arg-type]
+    else:
+        rowmajor = broadcast_strides(shape, shape)
+        terms = [(d, shape[d], rowmajor[d]) for d in range(len(shape))]
+    block = block_of(layout)
+    seen: set[int] = set()
+    axes = []
+    for logical, size, stride in terms:
+        part = "whole"
+        if block and logical == 1:
+            part = "inner" if 1 in seen else "outer"
+        seen.add(logical)
+        axes.append(Axis((logical,), size, stride, (), part))
+    per = {v: _operand_strides(ctx, nodes, v, shape, dtype.layout, axes, block) for v in loads}
+    return [replace(a, strides=tuple((v, per[v][i]) for v in loads)) for i, a in enumerate(axes)]
 
 
-def merged_axes(ctx: KernelContext, nodes: list[Node], loads: list[str],
-                first: int = 0) -> list[Axis]:
-    """Axes first.. of the domain, adjacent ones merged where every operand is contiguous or
-    broadcast across the pair."""
-    domain = tuple(int(d) for d in nodes[-1].type.shape) or (1,)
-    per_operand = operand_strides(ctx, nodes, loads, domain)
-    dstrides = broadcast_strides(domain, domain)
-    axes: list[Axis] = []
-    for d in range(first, len(domain)):
-        axis = Axis(domain[d], {v: s[d] for v, s in per_operand.items()}, dstrides[d])
-        if axes and _mergeable(axes[-1], axis):
-            prev = axes[-1]
-            axes[-1] = Axis(prev.size * axis.size, axis.strides, axis.domain_stride)
-        else:
-            axes.append(axis)
-    return axes
+def _operand_strides(ctx: KernelContext, nodes: list[Node], name: str, shape: tuple[int, ...],
+                     layout: str, axes: list[Axis], block: int) -> list[int]:
+    vtype = ctx.value(name).type
+    own = tuple(int(d) for d in vtype.shape) or (1,)
+    if own == shape and vtype.layout == layout:
+        return [a.domain_stride for a in axes]
+    if vtype.layout and not (len(own) < len(shape) or own != shape):
+        raise CompileError(f"%{name} ({vtype}) cannot be read in the layout of "
+                           f"%{nodes[-1].name} ({nodes[-1].type})")
+    logical = broadcast_strides(operand_shape(ctx, nodes, name, len(shape)), shape)
+    if layout.startswith(("flat", "cols")) and len(shape) == 2 and logical[1]:
+        raise CompileError(f"%{name} varies along features that %{nodes[-1].name} holds in "
+                           "permuted order")
+    return [logical[a.logical[0]] * (block if a.part == "outer" else 1) for a in axes]
 
 
 def _mergeable(outer: Axis, inner: Axis) -> bool:
+    if outer.part != "whole" or inner.part != "whole":
+        return False
     if outer.domain_stride != inner.domain_stride * inner.size:
         return False
-    return all(outer.strides[v] == inner.strides[v] * inner.size for v in outer.strides)
+    return all(o == inner.stride(v) * inner.size for v, o in outer.strides)
+
+
+def _merge(outer: Axis, inner: Axis) -> Axis:
+    return Axis(outer.logical + inner.logical, outer.size * inner.size, inner.domain_stride,
+                inner.strides)
+
+
+def merge_all(axes: list[Axis]) -> list[Axis]:
+    out: list[Axis] = []
+    for axis in axes:
+        if out and _mergeable(out[-1], axis):
+            out[-1] = _merge(out[-1], axis)
+        else:
+            out.append(axis)
+    return out
 
 
 def external_operands(ctx: KernelContext, nodes: list[Node], raw: str | None = None) -> list[str]:
@@ -110,6 +160,8 @@ class Sweep:
         ctx.touch(*self.loads, *self.stores)
         if raw is not None:
             ctx.touch(raw)
+        self.axes = physical_axes(ctx, nodes, [*self.loads, *self.stores,
+                                               *([raw] if raw else [])])
 
     @property
     def needed(self) -> bool:
@@ -121,47 +173,84 @@ class Sweep:
             total *= int(d)
         return total
 
-    def emit_fixed(self, kb: KernelBuilder, prefix: list[ir.Value]) -> None:
-        """Sweeps the sub-domain whose leading axes are fixed to `prefix`; the rest fully."""
-        domain = tuple(int(d) for d in self.nodes[-1].type.shape) or (1,)
-        base_terms = []
-        offsets: dict[str, list[tuple[ir.Value, int]]] = {v: [] for v in self.loads}
-        dstrides = broadcast_strides(domain, domain)
-        strides = operand_strides(self.ctx, self.nodes, self.loads, domain)
-        for d, idx in enumerate(prefix):
-            base_terms.append((idx, dstrides[d]))
-            for v in offsets:
-                offsets[v].append((idx, strides[v][d]))
-        axes = merged_axes(self.ctx, self.nodes, self.loads, first=len(prefix))
-        self._loops(kb, axes, 0, base_terms, offsets)
-
-    def emit_chunk(self, kb: KernelBuilder, lo: ir.Value, hi: ir.Value) -> None:
-        """Sweeps outer-axis positions [lo, hi) of the fully merged domain."""
-        axes = merged_axes(self.ctx, self.nodes, self.loads)
-        self._loops(kb, axes, 0, [], {v: [] for v in self.loads}, bounds=(lo, hi))
+    # ------------------------------------------------------------ regions
 
     def outer_size(self) -> int:
-        return merged_axes(self.ctx, self.nodes, self.loads)[0].size
+        return merge_all(self.axes)[0].size
 
-    def _loops(self, kb: KernelBuilder, axes: list[Axis], depth: int,
-               lin_terms: list[tuple[ir.Value, int]],
-               offsets: dict[str, list[tuple[ir.Value, int]]],
-               bounds: tuple[ir.Value, ir.Value] | None = None) -> None:
-        if depth == len(axes):
-            self._element(kb, lin_terms, offsets)
-            return
-        axis = axes[depth]
-        lo, hi = bounds if bounds is not None and depth == 0 else (0, axis.size)
-        with kb.loop(lo, hi, name=f"e{depth}") as i:
-            terms = [*lin_terms, (i, axis.domain_stride)]
-            offs = {v: [*o, (i, axis.strides[v])] for v, o in offsets.items()}
-            self._loops(kb, axes, depth + 1, terms, offs)
+    def emit_chunk(self, kb: KernelBuilder, lo: ir.Value, hi: ir.Value) -> None:
+        """Positions [lo, hi) of the outermost axis of the fully merged domain."""
+        axes = merge_all(self.axes)
+        ranges: list[tuple[Bound, Bound]] = [(0, a.size) for a in axes]
+        ranges[0] = (lo, hi)
+        self._nest(kb, axes, ranges)
+
+    def emit_fixed(self, kb: KernelBuilder, prefix: list[ir.Value]) -> None:
+        """The sub-domain whose leading logical axes are fixed to `prefix`."""
+        self.emit_box(kb, [[d] for d in range(len(prefix))],
+                      [(i, kb.add(i, 1)) for i in prefix])
+
+    def box_supported(self, groups: list[list[int]]) -> bool:
+        try:
+            self._box_axes(None, groups, [(0, 1)] * len(groups))
+        except _NoBox:
+            return False
+        return True
+
+    def emit_box(self, kb: KernelBuilder, groups: list[list[int]],
+                 ranges: list[tuple[Bound, Bound]]) -> None:
+        """The box whose logical axis groups (e.g. [[0], [1], [2, 3]]) take `ranges`; a group
+        of several axes is their merged (row-major) range; unlisted axes are whole. A range on
+        a blocked channel axis must be whole blocks."""
+        axes, box = self._box_axes(kb, groups, ranges)
+        self._nest(kb, axes, box)
+
+    def _box_axes(self, kb: KernelBuilder | None, groups: list[list[int]],
+                  ranges: list[tuple[Bound, Bound]]) -> tuple[list[Axis], list]:  # type: ignore[type-arg]
+        axes = list(self.axes)
+        box: list[tuple[Bound, Bound] | None] = [None] * len(axes)
+        for group, (lo, hi) in zip(groups, ranges, strict=True):
+            at = [i for i, a in enumerate(axes) if set(a.logical) <= set(group)]
+            block = next((a.size for a in axes if a.part == "inner"), 0)
+            if len(group) == 1 and len(at) == 2 and block:  # a blocked channel: whole blocks
+                outer = next(i for i in at if axes[i].part == "outer")
+                box[outer] = (_div(kb, lo, block), _div(kb, hi, block))
+                continue
+            if not at or at != list(range(at[0], at[0] + len(at))):
+                raise _NoBox
+            merged = axes[at[0]]
+            for i in at[1:]:
+                if not _mergeable(merged, axes[i]):
+                    raise _NoBox
+                merged = _merge(merged, axes[i])
+            axes[at[0]:at[-1] + 1] = [merged]
+            box[at[0]:at[-1] + 1] = [(lo, hi)]
+        full = [r if r is not None else (0, a.size) for a, r in zip(axes, box, strict=True)]
+        return _merge_full(axes, full, box)
+
+    # ------------------------------------------------------------ loops and elements
+
+    def _nest(self, kb: KernelBuilder, axes: list[Axis],
+              ranges: list[tuple[Bound, Bound]]) -> None:
+        def loop(depth: int, lin: list, offs: dict) -> None:  # type: ignore[type-arg]
+            if depth == len(axes):
+                self._element(kb, lin, offs)
+                return
+            axis = axes[depth]
+            lo, hi = ranges[depth]
+            with kb.loop(lo, hi, name=f"e{depth}") as i:
+                loop(depth + 1, [*lin, (i, axis.domain_stride)],
+                     {v: [*o, (i, axis.stride(v))] for v, o in offs.items()})
+
+        names = [v for v, _ in self.axes[0].strides] if self.axes else []
+        loop(0, [], {v: [] for v in names})
 
     def _element(self, kb: KernelBuilder, lin_terms: list[tuple[ir.Value, int]],
                  offsets: dict[str, list[tuple[ir.Value, int]]]) -> None:
         ctx = self.ctx
         linear = kb.affine(lin_terms)
         loaded: dict[str, ir.Value] = {}
+        values: dict[str, ir.Value] = {}
 
         def operand(name: str) -> ir.Value:
             if name in values:
@@ -172,7 +261,6 @@ class Sweep:
                 loaded[name] = kb.load(ctx.ptr(name), kb.affine(offsets[name]), name=name)
             return loaded[name]
 
-        values: dict[str, ir.Value] = {}
         for node in self.nodes:
             if node.name == self.raw:
                 values[node.name] = kb.load(ctx.ptr(node.name), linear, name=node.name)
@@ -184,48 +272,38 @@ class Sweep:
             kb.store(values[name], ctx.ptr(name), linear)
 
 
-def _group_axes(ctx: KernelContext, nodes: list[Node], loads: list[str],
-                groups: list[list[int]]) -> list[Axis] | None:
-    """The domain seen as merged axis groups (e.g. [[0], [1], [2, 3]]), or None when some
-    operand cannot be read with one stride across a group."""
-    domain = tuple(int(d) for d in nodes[-1].type.shape) or (1,)
-    per = operand_strides(ctx, nodes, loads, domain)
-    dstrides = broadcast_strides(domain, domain)
-    axes = []
-    for group in groups:
-        merged = None
-        for d in group:
-            axis = Axis(domain[d], {v: s[d] for v, s in per.items()}, dstrides[d])
-            if merged is None:
-                merged = axis
-            elif _mergeable(merged, axis):
-                merged = Axis(merged.size * axis.size, axis.strides, axis.domain_stride)
-            else:
-                return None
-        assert merged is not None
-        axes.append(merged)
-    return axes
+class _NoBox(Exception):
+    pass
+
+
+def _div(kb: KernelBuilder | None, value: Bound, by: int) -> Bound:
+    if isinstance(value, int):
+        return value // by
+    assert kb is not None
+    return kb.b.sdiv(value, kb.i64(by))
+
+
+def _merge_full(axes: list[Axis], full: list, box: list) -> tuple[list[Axis], list]:  # type: ignore[type-arg]
+    """Merges neighbours that both run whole (fewer, longer loops)."""
+    out_axes: list[Axis] = []
+    out_ranges: list = []  # type: ignore[type-arg]
+    whole_flags: list[bool] = []
+    for axis, rng, given in zip(axes, full, box, strict=True):
+        whole = given is None
+        if out_axes and whole and whole_flags[-1] and _mergeable(out_axes[-1], axis):
+            out_axes[-1] = _merge(out_axes[-1], axis)
+            out_ranges[-1] = (0, out_axes[-1].size)
+            continue
+        out_axes.append(axis)
+        out_ranges.append(rng)
+        whole_flags.append(whole)
+    return out_axes, out_ranges
 
 
 def box_supported(sweep: Sweep, groups: list[list[int]]) -> bool:
-    return _group_axes(sweep.ctx, sweep.nodes, sweep.loads, groups) is not None
+    return sweep.box_supported(groups)
 
 
 def emit_box(sweep: Sweep, kb: KernelBuilder, groups: list[list[int]],
-             ranges: list[tuple[ir.Value | int, ir.Value | int]]) -> None:
-    """Sweeps the box `ranges` of the domain seen as merged axis `groups`."""
-    axes = _group_axes(sweep.ctx, sweep.nodes, sweep.loads, groups)
-    assert axes is not None, "box_supported() must be checked first"
-    operands = sweep.loads
-
-    def nest(depth: int, lin: list, offs: dict) -> None:  # type: ignore[type-arg]
-        if depth == len(axes):
-            sweep._element(kb, lin, offs)
-            return
-        axis = axes[depth]
-        lo, hi = ranges[depth]
-        with kb.loop(lo, hi, name=f"e{depth}") as i:
-            nest(depth + 1, [*lin, (i, axis.domain_stride)],
-                 {v: [*o, (i, axis.strides[v])] for v, o in offs.items()})
-
-    nest(0, [], {v: [] for v in operands})
+             ranges: list[tuple[Bound, Bound]]) -> None:
+    sweep.emit_box(kb, groups, ranges)

@@ -1,19 +1,23 @@
-"""Convolutions and their gradients as GEMMs over small im2col tiles.
+"""Convolutions and their gradients as GEMMs over small im2col tiles, in any layout.
 
 Per image, a tile of at most ~256 KB of the im2col matrix (rows (c, ky, kx), a range of output
 pixels) is written into the thread's workspace with row copies (each row is a shifted slice of
-an input row, zero in the padding: the copy loop is unit-stride and vectorizes), then multiplied
-by the library GEMM. The whole im2col matrix of a batch is never built.
-  conv2d       y[n][O/g, P]      = W[g] @ im2col(x[n])               tasks: images x pixel chunks
-  grad input   col = W[g]^T @ dy[n], scattered back into dx (col2im) tasks: images x channel chunks
-  grad weight  dW[g] += dy[n] @ im2col(x[n])^T, over every image     tasks: column chunks of dW
-Channel and column chunks never overlap in what they write, so tasks need no synchronization.
+an input row, zero in the padding), then multiplied by the library GEMM. The whole im2col matrix
+of a batch is never built.
+  conv2d       y[n] = W[g] @ im2col(x[n])                 tasks: images x pixel chunks
+  grad input   col = W[g]^T @ dy[n], added back into dx   tasks: images x channel chunks
+  grad weight  dW[g] += dy[n] @ im2col(x[n])^T            tasks: column chunks of dW
+Layouts (compiler/codegen/addr.py): im2col and col2im address elements as plane + h*row + w*col,
+so they read and write NCHW, NHWC and NCHW<b>c alike. The GEMM writes its result in the output's
+layout by choosing the orientation: C[O, pixels] for NCHW (rows of channels), C[pixels, O] for
+NHWC (rows of pixels), and one C[pixels, b] per channel block for NCHW<b>c.
 """
 
 from __future__ import annotations
 
 import llvmlite.ir as ir
 
+from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.contraction import Contraction, View
 from compiler.codegen.kb import KernelBuilder
 
@@ -21,10 +25,11 @@ TILE_BYTES = 256 * 1024
 
 
 class _Conv(Contraction):
-    def geometry(self, x_shape, w_shape, y_hw, attrs) -> None:  # type: ignore[no-untyped-def]
-        self.nb, self.cin, self.h, self.w = (int(d) for d in x_shape)
+    def geometry(self, x: Addr, w_shape, y: Addr, attrs) -> None:  # type: ignore[no-untyped-def]
+        self.ax, self.ay = x, y
+        self.nb, self.cin, self.h, self.w = x.n, x.c, x.h, x.w
         self.cout, self.cg, self.kh, self.kw = (int(d) for d in w_shape)
-        self.ho, self.wo = (int(d) for d in y_hw)
+        self.ho, self.wo = y.h, y.w
         self.groups = attrs["groups"]
         self.og = self.cout // self.groups
         self.sh, self.sw = attrs["stride"]
@@ -40,11 +45,7 @@ class _Conv(Contraction):
         return min(chunk, (self.p + self.nr - 1) // self.nr * self.nr)
 
     def extra_workspace(self) -> int:
-        rows = self.tile_rows()
-        return rows * self.pixel_chunk(rows) * self.itemsize
-
-    def tile_rows(self) -> int:
-        return self.kcol
+        return self.kcol * self.pixel_chunk(self.kcol) * self.itemsize
 
     # ------------------------------------------------------------ im2col / col2im
 
@@ -67,58 +68,57 @@ class _Conv(Contraction):
         return c, yoff, xoff, ox_lo, ox_hi
 
     def _pixel_rows(self, kb: KernelBuilder, p0: ir.Value, p1: ir.Value, body) -> None:  # type: ignore[no-untyped-def]
-        """body(oy, a, b): output row oy and its columns [a, b) inside pixels [p0, p1)."""
+        """body(oy, row0, a, b): output row oy and its columns [a, b) inside pixels [p0, p1)."""
         first = kb.b.sdiv(p0, kb.i64(self.wo))
         last = kb.b.sdiv(kb.sub(p1, 1), kb.i64(self.wo))
         with kb.loop(first, kb.add(last, 1), name="oy") as oy:
             row0 = kb.mul(oy, self.wo)
-            a = kb.max(kb.sub(p0, row0), 0)
-            b = kb.min(kb.sub(p1, row0), self.wo)
-            body(oy, row0, a, b)
+            body(oy, row0, kb.max(kb.sub(p0, row0), 0), kb.min(kb.sub(p1, row0), self.wo))
 
-    def im2col(self, kb: KernelBuilder, x: ir.Value, channel0: ir.Value, col: ir.Value,
+    def im2col(self, kb: KernelBuilder, x_img: ir.Value, channel0: ir.Value, col: ir.Value,
                r0: ir.Value | int, r1: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
         """col[r - r0, p - p0] = x[channel0 + c, oy*s + ky*d - pt, ox*s + kx*d - pl] (0 outside)."""
+        a = self.ax
         width = kb.sub(p1, p0)
         zero = ir.Constant(self.ty, 0.0)
         with kb.loop(r0, r1, name="r") as r:
             c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
-            plane = kb.gep(x, kb.mul(kb.add(channel0, c), self.h * self.w))
+            plane = kb.gep(x_img, a.channel(kb, kb.add(channel0, c)))
             row = kb.gep(col, kb.b.mul(kb.sub(r, r0), width))
 
-            def copy(oy: ir.Value, row0: ir.Value, a: ir.Value, b: ir.Value) -> None:
+            def copy(oy: ir.Value, row0: ir.Value, lo0: ir.Value, hi0: ir.Value) -> None:
                 iy = kb.add(kb.mul(oy, self.sh), yoff)
                 dst = kb.gep(row, kb.sub(row0, p0))
                 inside = kb.in_range(iy, 0, self.h)
-                lo = kb.b.select(inside, kb.min(kb.max(ox_lo, a), b), b)
-                hi = kb.max(kb.min(ox_hi, b), lo)
-                src = kb.gep(plane, kb.add(kb.mul(iy, self.w), xoff))
-                with kb.loop(a, lo, name="z0") as ox:
+                lo = kb.b.select(inside, kb.min(kb.max(ox_lo, lo0), hi0), hi0)
+                hi = kb.max(kb.min(ox_hi, hi0), lo)
+                src = kb.gep(plane, kb.add(kb.mul(iy, a.row), kb.mul(xoff, a.col)))
+                with kb.loop(lo0, lo, name="z0") as ox:
                     kb.store(zero, dst, ox)
                 with kb.loop(lo, hi, name="cp") as ox:
-                    kb.store(kb.load(src, kb.mul(ox, self.sw)), dst, ox)
-                with kb.loop(hi, b, name="z1") as ox:
+                    kb.store(kb.load(src, kb.mul(ox, self.sw * a.col)), dst, ox)
+                with kb.loop(hi, hi0, name="z1") as ox:
                     kb.store(zero, dst, ox)
 
             self._pixel_rows(kb, p0, p1, copy)
 
-    def col2im(self, kb: KernelBuilder, col: ir.Value, dx: ir.Value, channel0: ir.Value,
-               rows: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
+    def col2im(self, kb: KernelBuilder, col: ir.Value, dx_img: ir.Value, a: Addr,
+               channel0: ir.Value, rows: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
         """dx[channel0 + c, iy, ix] += col[r, p - p0] for every in-image window position."""
         width = kb.sub(p1, p0)
         with kb.loop(0, rows, name="r") as r:
             c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
-            plane = kb.gep(dx, kb.mul(kb.add(channel0, c), self.h * self.w))
+            plane = kb.gep(dx_img, a.channel(kb, kb.add(channel0, c)))
             row = kb.gep(col, kb.b.mul(r, width))
 
-            def scatter(oy: ir.Value, row0: ir.Value, a: ir.Value, b: ir.Value) -> None:
+            def scatter(oy: ir.Value, row0: ir.Value, lo0: ir.Value, hi0: ir.Value) -> None:
                 iy = kb.add(kb.mul(oy, self.sh), yoff)
                 src = kb.gep(row, kb.sub(row0, p0))
-                lo = kb.min(kb.max(ox_lo, a), b)
-                hi = kb.max(kb.min(ox_hi, b), lo)
-                dst = kb.gep(plane, kb.add(kb.mul(iy, self.w), xoff))
+                lo = kb.min(kb.max(ox_lo, lo0), hi0)
+                hi = kb.max(kb.min(ox_hi, hi0), lo)
+                dst = kb.gep(plane, kb.add(kb.mul(iy, a.row), kb.mul(xoff, a.col)))
                 with kb.if_(kb.in_range(iy, 0, self.h)), kb.loop(lo, hi, name="sc") as ox:
-                    at = kb.mul(ox, self.sw)
+                    at = kb.mul(ox, self.sw * a.col)
                     kb.store(kb.b.fadd(kb.load(dst, at), kb.load(src, ox)), dst, at)
 
             self._pixel_rows(kb, p0, p1, scatter)
@@ -128,12 +128,31 @@ class _Conv(Contraction):
         with kb.loop(lo, hi, step=chunk, name="p0") as p0:
             body(p0, kb.min(kb.add(p0, chunk), hi))
 
+    def blocks(self, a: Addr, first: int, count: int) -> list[tuple[int, int]]:
+        """(first channel, channels) of the runs of `count` channels from `first` that are
+        contiguous rows of a GEMM operand in layout `a`: one run, or one per block."""
+        b = a.block
+        if not b:
+            return [(first, count)]
+        return [(c, b) for c in range(first, first + count, b)]
+
+    def dy_view(self, kb: KernelBuilder, dy_img: ir.Value, a: Addr, o0: int, o_count: int,
+                p0: ir.Value) -> View:
+        """dy[n][o0:o0+count, p0:] as a matrix (rows: channels, columns: pixels); in a blocked
+        layout `count` is at most one block."""
+        if a.layout == "":
+            return View(kb.gep(dy_img, kb.add(o0 * self.p, p0)), self.p, 1)
+        if a.layout == "nhwc":
+            return View(kb.gep(dy_img, kb.add(kb.mul(p0, a.c), o0)), 1, a.c)
+        b = a.block
+        return View(kb.gep(dy_img, kb.add((o0 // b) * self.p * b, kb.mul(p0, b))), 1, b)
+
 
 class Conv2d(_Conv):
     def setup(self) -> None:
         node = self.ctx.anchor
         x, w = node.operands[0], node.operands[1]
-        self.geometry(x.type.shape, w.type.shape, node.type.shape[2:], node.attrs)
+        self.geometry(Addr.of(x.type), w.type.shape, Addr.of(node.type), node.attrs)
         self.m, self.n, self.k = self.og, self.p, self.kcol
         self.images = self.nb
         self.has_bias = len(node.operands) == 3
@@ -145,23 +164,47 @@ class Conv2d(_Conv):
         lo, hi = self.columns(kb, chunk)
         col = self.scratch(kb, ws)
         tile = self.pixel_chunk(self.kcol)
-        out = kb.gep(y, kb.mul(image, self.cout * self.p))
+        out = kb.gep(y, kb.mul(image, self.ay.image))
         if self.has_bias:
-            bias = self.ctx.ptr(node.operands[2].name)
-            self.init_rows(kb, out, self.p, self.cout, lo, hi,
-                           lambda kb, i, j: kb.load(bias, i))
-        x_img = kb.gep(x, kb.mul(image, self.cin * self.h * self.w))
+            self._bias(kb, out, lo, hi)
+        x_img = kb.gep(x, kb.mul(image, self.ax.image))
         for g in range(self.groups):
             def body(p0: ir.Value, p1: ir.Value, g: int = g) -> None:
                 self.im2col(kb, x_img, kb.i64(g * self.cg), col, 0, self.kcol, p0, p1)
-                width = kb.sub(p1, p0)
-                c = kb.gep(out, kb.add(g * self.og * self.p, p0))
-                a = View(kb.gep(w, g * self.og * self.kcol), self.kcol, 1)
-                self.gemm(kb, self.og, width, self.kcol, a, View(col, width, 1), c, self.p,
-                          int(self.has_bias), 0, width, ws)
+                self._multiply(kb, w, col, out, g, p0, kb.sub(p1, p0), ws)
 
             self.pixel_loop(kb, lo, hi, tile, body)
         self.task_epilogue(kb, image, lo, hi)
+
+    def _multiply(self, kb: KernelBuilder, w: ir.Value, col: ir.Value, out: ir.Value, g: int,
+                  p0: ir.Value, width: ir.Value, ws: ir.Value) -> None:
+        """y[n][group g's channels, p0:p0+width] (+)= W[g] @ col, in the output's layout."""
+        acc = int(self.has_bias)
+        a = self.ay
+        if a.layout == "":
+            c = kb.gep(out, kb.add(g * self.og * self.p, p0))
+            wv = View(kb.gep(w, g * self.og * self.kcol), self.kcol, 1)
+            self.gemm(kb, self.og, width, self.kcol, wv, View(col, width, 1), c, self.p, acc,
+                      0, width, ws)
+            return
+        for o0, count in self.blocks(a, g * self.og, self.og):
+            # C[pixels, channels] = col^T @ W^T
+            wt = View(kb.gep(w, o0 * self.kcol), 1, self.kcol)
+            if a.layout == "nhwc":
+                c, ldc = kb.gep(out, kb.add(kb.mul(p0, a.c), o0)), a.c
+            else:
+                c, ldc = kb.gep(out, kb.add((o0 // a.block) * self.p * a.block,
+                                            kb.mul(p0, a.block))), a.block
+            self.gemm(kb, width, count, self.kcol, View(col, 1, width), wt, c, ldc, acc, 0,
+                      count, ws)
+
+    def _bias(self, kb: KernelBuilder, out: ir.Value, lo: ir.Value, hi: ir.Value) -> None:
+        bias = self.ctx.ptr(self.ctx.anchor.operands[2].name)
+        a = self.ay
+        with kb.loop(0, self.cout, name="bo") as o, kb.loop(lo, hi, name="bp") as p:
+            h, w_ = kb.b.sdiv(p, kb.i64(self.wo)), kb.b.srem(p, kb.i64(self.wo))
+            at = kb.add(a.channel(kb, o), kb.add(kb.mul(h, a.row), kb.mul(w_, a.col)))
+            kb.store(kb.load(bias, o), out, at)
 
     def region_groups(self) -> list[list[int]]:
         return [[0], [1], [2, 3]]
@@ -177,12 +220,14 @@ class Conv2dGradInput(_Conv):
     def setup(self) -> None:
         node = self.ctx.anchor
         dy, w = node.operands
-        self.geometry(node.type.shape, w.type.shape, dy.type.shape[2:], node.attrs)
+        self.adx = Addr.of(node.type)
+        self.ady = Addr.of(dy.type)
+        self.geometry(self.adx, w.type.shape, self.ady, node.attrs)
         self.m, self.n, self.k = self.cg, self.h * self.w, self.og
         self.images = self.nb
 
     def column_chunks(self) -> int:
-        if self.groups > 1:
+        if self.groups > 1 or self.adx.layout:
             return 1
         threads = self.ctx.gen.target.threads
         want = max(1, (2 * threads + self.images - 1) // self.images)
@@ -196,27 +241,34 @@ class Conv2dGradInput(_Conv):
         c1 = kb.b.sdiv(kb.mul(kb.add(chunk, 1), self.cg), kb.i64(self.chunks), name="c1")
         col = self.scratch(kb, ws)
         tile = self.pixel_chunk(self.kcol)
-        dx_img = kb.gep(dx, kb.mul(image, self.cin * self.h * self.w))
-        dy_img = kb.gep(dy, kb.mul(image, self.cout * self.p))
+        dx_img = kb.gep(dx, kb.mul(image, self.adx.image))
+        dy_img = kb.gep(dy, kb.mul(image, self.ady.image))
         for g in range(self.groups):
             first = kb.add(c0, g * self.cg)
-            planes = kb.gep(dx_img, kb.mul(first, self.h * self.w))
-            with kb.loop(0, kb.mul(kb.sub(c1, c0), self.h * self.w), name="z") as z:
-                kb.store(ir.Constant(self.ty, 0.0), planes, z)
+            self._zero(kb, dx_img, first, kb.add(c1, g * self.cg))
             rows = kb.mul(kb.sub(c1, c0), self.khw)
 
             def body(p0: ir.Value, p1: ir.Value, g: int = g, first: ir.Value = first,
                      rows: ir.Value = rows) -> None:
                 width = kb.sub(p1, p0)
                 # col[(c, ky, kx), p] = sum_o W[g*Og + o, c, ky, kx] dy[n, g*Og + o, p]
-                a = View(kb.gep(w, kb.add(g * self.og * self.kcol, kb.mul(c0, self.khw))), 1,
-                         self.kcol)
-                b = View(kb.gep(dy_img, kb.add(g * self.og * self.p, p0)), self.p, 1)
-                self.gemm(kb, rows, width, self.og, a, b, col, width, 0, 0, width, ws)
-                self.col2im(kb, col, dx_img, first, rows, p0, p1)
+                for i, (o0, count) in enumerate(self.blocks(self.ady, g * self.og, self.og)):
+                    a = View(kb.gep(w, kb.add(o0 * self.kcol, kb.mul(c0, self.khw))), 1,
+                             self.kcol)
+                    b = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
+                    self.gemm(kb, rows, width, count, a, b, col, width, int(i > 0), 0, width,
+                              ws)
+                self.col2im(kb, col, dx_img, self.adx, first, rows, p0, p1)
 
             self.pixel_loop(kb, 0, self.p, tile, body)
         self.task_epilogue(kb, image, c0, c1)
+
+    def _zero(self, kb: KernelBuilder, dx_img: ir.Value, c_lo: ir.Value, c_hi: ir.Value) -> None:
+        a = self.adx
+        with kb.loop(c_lo, c_hi, name="zc") as c, kb.loop(0, self.h, name="zy") as y, \
+                kb.loop(0, self.w, name="zx") as x:
+            at = kb.add(a.channel(kb, c), kb.add(kb.mul(y, a.row), kb.mul(x, a.col)))
+            kb.store(ir.Constant(self.ty, 0.0), dx_img, at)
 
     def region_groups(self) -> list[list[int]]:
         return [[0], [1], [2, 3]]
@@ -232,7 +284,8 @@ class Conv2dGradWeight(_Conv):
     def setup(self) -> None:
         node = self.ctx.anchor
         dy, x = node.operands
-        self.geometry(x.type.shape, node.type.shape, dy.type.shape[2:], node.attrs)
+        self.ady = Addr.of(dy.type)
+        self.geometry(Addr.of(x.type), node.type.shape, self.ady, node.attrs)
         self.m, self.n, self.k = self.og, self.kcol, self.nb * self.p
         self.images = 1
 
@@ -245,22 +298,22 @@ class Conv2dGradWeight(_Conv):
         col = self.scratch(kb, ws)
         tile = self.pixel_chunk(self.kcol)
         for g in range(self.groups):
-            c = kb.gep(dw, kb.add(g * self.og * self.kcol, r0))
             with kb.loop(0, self.nb, name="n") as n:
-                x_img = kb.gep(x, kb.mul(n, self.cin * self.h * self.w))
-                dy_img = kb.gep(dy, kb.add(kb.mul(n, self.cout * self.p), g * self.og * self.p))
+                x_img = kb.gep(x, kb.mul(n, self.ax.image))
+                dy_img = kb.gep(dy, kb.mul(n, self.ady.image))
 
                 def body(p0: ir.Value, p1: ir.Value, g: int = g, n: ir.Value = n,
-                         x_img: ir.Value = x_img, dy_img: ir.Value = dy_img,
-                         c: ir.Value = c) -> None:
+                         x_img: ir.Value = x_img, dy_img: ir.Value = dy_img) -> None:
                     self.im2col(kb, x_img, kb.i64(g * self.cg), col, r0, r1, p0, p1)
                     width = kb.sub(p1, p0)
-                    later = kb.b.or_(kb.b.icmp_signed(">", n, kb.i64(0)),
-                                     kb.b.icmp_signed(">", p0, kb.i64(0)))
-                    a = View(kb.gep(dy_img, p0), self.p, 1)
-                    b = View(col, 1, width)  # B[p, j] = col[j, p]
-                    self.gemm(kb, self.og, rows, width, a, b, c, self.kcol,
-                              kb.b.zext(later, kb.i64(0).type), 0, rows, ws)
+                    later = kb.b.zext(kb.b.or_(kb.b.icmp_signed(">", n, kb.i64(0)),
+                                               kb.b.icmp_signed(">", p0, kb.i64(0))),
+                                      kb.i64(0).type)
+                    for o0, count in self.blocks(self.ady, g * self.og, self.og):
+                        c = kb.gep(dw, kb.add(o0 * self.kcol, r0))
+                        a = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
+                        b = View(col, 1, width)  # B[p, j] = col[j, p]
+                        self.gemm(kb, count, rows, width, a, b, c, self.kcol, later, 0, rows, ws)
 
                 self.pixel_loop(kb, 0, self.p, tile, body)
         self.task_epilogue(kb, kb.i64(0), r0, r1)

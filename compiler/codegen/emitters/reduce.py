@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import llvmlite.ir as ir
 
+from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.kb import KernelBuilder
 from compiler.codegen.sweep import box_supported, broadcast_strides, emit_box
@@ -62,7 +63,10 @@ class ReduceSum(Emitter):
             self._rows(kb, x, out, ty, strides, out_strides)
             self.epilogue_for(kb, [])
             return
-        self._scalar(kb, task, x, out, ty, strides, out_strides)
+        if len(self.shape) == 4 and Addr.of(node.operands[0].type).layout:
+            self._laid_out(kb, task, x, out, ty, Addr.of(node.operands[0].type))
+        else:
+            self._scalar(kb, task, x, out, ty, strides, out_strides)
         if self.epilogue is None or not self.epilogue.needed:
             return
         if self.ctx.ntasks == 1 or not self.kept:
@@ -77,6 +81,40 @@ class ReduceSum(Emitter):
             emit_box(self.epilogue, kb, groups, ranges)
         else:
             raise AssertionError("reduce epilogue must sweep its own outputs")
+
+    def _laid_out(self, kb: KernelBuilder, task: ir.Value, x: ir.Value, out: ir.Value,
+                  ty: ir.Type, ax: Addr) -> None:
+        """A 4-D input in NHWC or blocked layout: sums over (n, h, w) per channel (a bias
+        gradient) or over (h, w) per (n, c) plane (a global pool), addressed by layout."""
+        acc = kb.var(ty, name="acc")
+        init = float("-inf") if self.combine == "max" else 0.0
+        per_channel = self.axes == [0, 2, 3]
+        outer = self.shape[1] if per_channel else self.shape[0]
+        lo, hi = self.chunk(kb, task, self.ctx.ntasks, outer)
+
+        def reduce(n_range: tuple, c: ir.Value, n_fixed: ir.Value | None) -> ir.Value:  # type: ignore[type-arg]
+            kb.b.store(ir.Constant(ty, init), acc)
+            with kb.loop(*n_range, name="n") as n:
+                nn = n if n_fixed is None else n_fixed
+                with kb.loop(0, self.shape[2], name="h") as h, \
+                        kb.loop(0, self.shape[3], name="w") as w:
+                    v = kb.load(x, ax.at(kb, nn, c, h, w))
+                    cur = kb.b.load(acc)
+                    if self.combine == "max":
+                        better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur),
+                                          kb.b.fcmp_unordered("uno", v, v))
+                        kb.b.store(kb.b.select(better, v, cur), acc)
+                    else:
+                        kb.b.store(kb.b.fadd(cur, v, flags=REASSOC), acc)
+            value = kb.b.load(acc)
+            return kb.b.fmul(value, ir.Constant(ty, self.scale)) if self.scale != 1.0 else value
+
+        if per_channel:
+            with kb.loop(lo, hi, name="c") as c:
+                kb.store(reduce((0, self.shape[0]), c, None), out, c)
+            return
+        with kb.loop(lo, hi, name="n0") as n0, kb.loop(0, self.shape[1], name="c") as c:
+            kb.store(reduce((0, 1), c, n0), out, kb.add(kb.mul(n0, self.shape[1]), c))
 
     def _rows(self, kb: KernelBuilder, x: ir.Value, out: ir.Value, ty: ir.Type,
               strides: list[int], out_strides: list[int]) -> None:
@@ -172,15 +210,30 @@ class ChannelReduce(Emitter):
             per = self._per_channel(kb, c, ty)
             kb.b.store(ir.Constant(ty, 0.0), acc)
             with kb.loop(0, self.n, name="n") as n, kb.loop(0, self.hw, name="p") as p:
-                at = kb.add(kb.mul(kb.add(kb.mul(n, self.c), c), self.hw), p)
-                term = self._term(kb, at, per, ty)
+                term = self._term(kb, self._at(kb, n, c, p), per, ty)
                 kb.b.store(kb.b.fadd(kb.b.load(acc), term, flags=REASSOC), acc)
             kb.store(self._finish(kb, kb.b.load(acc), per, ty), self.ctx.ptr(node.name), c)
         if self.epilogue is not None and self.epilogue.needed:
             emit_box(self.epilogue, kb, [[0]], [(lo, hi)])
 
-    def _op(self, kb: KernelBuilder, i: int, at: ir.Value) -> ir.Value:
-        return kb.load(self.ctx.ptr(self.ctx.anchor.operands[i].name), at)
+    def _at(self, kb: KernelBuilder, n: ir.Value, c: ir.Value, p: ir.Value) -> dict[str, ir.Value]:
+        """Offsets of element (n, c, pixel p) in each full-size operand's own layout."""
+        out = {}
+        for v in self.ctx.anchor.operands:
+            if v.type.rank < 2 or v.name in out:
+                continue
+            if v.type.rank == 4:
+                a = Addr.of(v.type)
+                h, w = kb.b.sdiv(p, kb.i64(a.w)), kb.b.srem(p, kb.i64(a.w))
+                out[v.name] = a.at(kb, n, c, h, w)
+            else:
+                out[v.name] = kb.add(kb.mul(n, self.c), c)
+        return out
+
+    def _op(self, kb: KernelBuilder, i: int, at: dict[str, ir.Value] | ir.Value) -> ir.Value:
+        name = self.ctx.anchor.operands[i].name
+        index = at[name] if isinstance(at, dict) else at
+        return kb.load(self.ctx.ptr(name), index)
 
     def _per_channel(self, kb: KernelBuilder, c: ir.Value, ty: ir.Type) -> dict[str, ir.Value]:
         node = self.ctx.anchor
@@ -194,7 +247,7 @@ class ChannelReduce(Emitter):
                 kb.b.fadd(per["var"], ir.Constant(ty, eps))]))
         return per
 
-    def _term(self, kb: KernelBuilder, at: ir.Value, per: dict[str, ir.Value],
+    def _term(self, kb: KernelBuilder, at: dict[str, ir.Value], per: dict[str, ir.Value],
               ty: ir.Type) -> ir.Value:
         op = self.ctx.anchor.op
         if op == "batch_mean":

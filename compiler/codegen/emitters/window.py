@@ -1,45 +1,67 @@
-"""Pooling kernels and their gradients: one plane (n, c) per iteration, parallel over planes.
+"""Pooling kernels and their gradients, one (n, c) plane at a time, in any layout.
 
 Semantics follow runtime/ref_ops*.py exactly: padding counts as -inf for max and as excluded or
 included (count_include_pad) for the average, ceil_mode windows never count their overhang, and
 the max gradient goes to the first maximum of the window (a later element wins only if strictly
-greater, or NaN), as PyTorch does.
+greater, or NaN), as PyTorch does. Elements are addressed through compiler/codegen/addr.py, so
+the same loops serve NCHW, NHWC and blocked layouts. Tasks split the planes (plain layouts) or
+the images (other layouts, whose planes are interleaved in memory); each task's epilogue sweeps
+what it wrote.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import llvmlite.ir as ir
 
+from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.kb import KernelBuilder
+
+Body = Callable[[ir.Value, ir.Value], None]
 
 
 class _Window(Emitter):
     """Shared geometry: x is the pooled input [N,C,H,W], y the pooled output [N,C,Ho,Wo]."""
 
     per_task_epilogue = True
-    x_name: str
-    y_shape: tuple[int, ...]
-    x_shape: tuple[int, ...]
+    x_type: object
+    y_type: object
 
-    def geometry(self) -> None:
+    def geometry(self, x: Addr, y: Addr) -> None:
         a = self.ctx.anchor.attrs
+        self.ax, self.ay = x, y
         self.kh, self.kw = a["kernel"]
         self.sh, self.sw = a["stride"]
         self.pt, self.pl, self.pb, self.pr = a["pad"]
         self.dh, self.dw = a["dilation"]
-        n, c, self.h, self.w = self.x_shape
-        self.ho, self.wo = self.y_shape[2], self.y_shape[3]
-        self.planes = n * c
-        self.channels = c
-        self.ctx.ntasks = self.tasks_for(self.planes, numel(self.y_shape) * self.kh * self.kw)
+        self.n, self.channels, self.h, self.w = x.n, x.c, x.h, x.w
+        self.ho, self.wo = y.h, y.w
+        self.plain = x.layout == "" and y.layout == ""
+        self.units = self.n * self.channels if self.plain else self.n
+        work = self.n * self.channels * self.ho * self.wo * self.kh * self.kw
+        self.ctx.ntasks = self.tasks_for(self.units, work)
 
-    def plane_loop(self, kb: KernelBuilder, task: ir.Value):  # type: ignore[no-untyped-def]
-        lo, hi = self.chunk(kb, task, self.ctx.ntasks, self.planes)
-        return kb.loop(lo, hi, name="plane")
+    def planes(self, kb: KernelBuilder, task: ir.Value, body: Body) -> None:
+        """body(n, c) for every plane of this task, then the task's epilogue."""
+        lo, hi = self.chunk(kb, task, self.ctx.ntasks, self.units)
+        epilogue = self.epilogue is not None and self.epilogue.needed
+        with kb.loop(lo, hi, name="unit") as unit:
+            if self.plain:
+                n = kb.b.sdiv(unit, kb.i64(self.channels), name="n")
+                c = kb.b.srem(unit, kb.i64(self.channels), name="c")
+                body(n, c)
+                prefix = [n, c]
+            else:
+                with kb.loop(0, self.channels, name="c") as c:
+                    body(unit, c)
+                prefix = [unit]
+            if epilogue:
+                self.epilogue.emit_fixed(kb, prefix)  # type: ignore[union-attr]
 
     def window(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, visit) -> None:  # type: ignore[no-untyped-def]
-        """Calls visit(iy, ix, in_bounds, in_padded) for every window position, in row order."""
+        """Calls visit(k, iy, ix, in_bounds, in_padded) for every window position, in order."""
         for ky in range(self.kh):
             iy = kb.add(kb.mul(oy, self.sh), ky * self.dh - self.pt)
             for kx in range(self.kw):
@@ -58,64 +80,26 @@ class _Window(Emitter):
                 and tuple(a["dilation"]) == (1, 1) and self.h == self.ho * self.kh
                 and self.w == self.wo * self.kw)
 
+    def x_at(self, kb: KernelBuilder, base: ir.Value, iy: ir.Value, ix: ir.Value) -> ir.Value:
+        return kb.add(base, kb.add(kb.mul(iy, self.ax.row), kb.mul(ix, self.ax.col)))
+
+    def y_at(self, kb: KernelBuilder, base: ir.Value, oy: ir.Value, ox: ir.Value) -> ir.Value:
+        return kb.add(base, kb.add(kb.mul(oy, self.ay.row), kb.mul(ox, self.ay.col)))
+
     def tiled_window(self, kb: KernelBuilder, x: ir.Value, base: ir.Value, oy: ir.Value,
                      ox: ir.Value) -> list[tuple[ir.Value, ir.Value]]:
         """(offset, value) of each element of window (oy, ox), in row order."""
         out = []
         for ky in range(self.kh):
-            row = kb.add(base, kb.mul(kb.add(kb.mul(oy, self.kh), ky), self.w))
+            iy = kb.add(kb.mul(oy, self.kh), ky)
             for kx in range(self.kw):
-                at = kb.add(row, kb.add(kb.mul(ox, self.kw), kx))
+                at = self.x_at(kb, base, iy, kb.add(kb.mul(ox, self.kw), kx))
                 out.append((at, kb.load(x, at)))
         return out
 
-    def plane_epilogue(self, kb: KernelBuilder, plane: ir.Value) -> None:
-        if self.epilogue is not None and self.epilogue.needed:
-            n = kb.b.sdiv(plane, kb.i64(self.channels), name="n")
-            c = kb.b.srem(plane, kb.i64(self.channels), name="c")
-            self.epilogue.emit_fixed(kb, [n, c])
-
-
-class MaxPool(_Window):
-    def prepare(self) -> None:
-        node = self.ctx.anchor
-        self.x_shape = tuple(int(d) for d in node.operands[0].type.shape)
-        self.y_shape = tuple(int(d) for d in node.type.shape)
-        self.ctx.touch(node.operands[0].name, node.name)
-        self.geometry()
-
-    def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
-        node = self.ctx.anchor
-        x, y = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.name)
-        ty = self.ctx.elem_type(node.name)
-        best = kb.var(ty, name="best")
-        tiled = self.tiled()
-        with self.plane_loop(kb, task) as plane:
-            xin = kb.mul(plane, self.h * self.w)
-            yout = kb.mul(plane, self.ho * self.wo)
-            with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
-                if tiled:
-                    m = None
-                    for _, v in self.tiled_window(kb, x, xin, oy, ox):
-                        m = v if m is None else _max(kb, v, m)
-                    kb.store(m, y, kb.add(yout, kb.add(kb.mul(oy, self.wo), ox)))
-                else:
-                    self._general_window(kb, x, xin, oy, ox, best, ty)
-                    kb.store(kb.b.load(best), y,
-                             kb.add(yout, kb.add(kb.mul(oy, self.wo), ox)))
-            self.plane_epilogue(kb, plane)
-
-    def _general_window(self, kb: KernelBuilder, x: ir.Value, xin: ir.Value, oy: ir.Value,
-                        ox: ir.Value, best: ir.Value, ty: ir.Type) -> None:
-        """Max over a window with padding or overlap: bounds checked element by element."""
-        kb.b.store(ir.Constant(ty, float("-inf")), best)
-
-        def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
-            with kb.if_(inside):
-                v = kb.load(x, kb.add(xin, kb.add(kb.mul(iy, self.w), ix)))
-                kb.b.store(_max(kb, v, kb.b.load(best)), best)
-
-        self.window(kb, oy, ox, visit)
+    def zero_plane(self, kb: KernelBuilder, ptr: ir.Value, base: ir.Value, ty: ir.Type) -> None:
+        with kb.loop(0, self.h, name="zy") as iy, kb.loop(0, self.w, name="zx") as ix:
+            kb.store(ir.Constant(ty, 0.0), ptr, self.x_at(kb, base, iy, ix))
 
 
 def _max(kb: KernelBuilder, v: ir.Value, cur: ir.Value) -> ir.Value:
@@ -124,13 +108,46 @@ def _max(kb: KernelBuilder, v: ir.Value, cur: ir.Value) -> ir.Value:
     return kb.b.select(better, v, cur)
 
 
+class MaxPool(_Window):
+    def prepare(self) -> None:
+        node = self.ctx.anchor
+        self.ctx.touch(node.operands[0].name, node.name)
+        self.geometry(Addr.of(node.operands[0].type), Addr.of(node.type))
+
+    def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
+        node = self.ctx.anchor
+        x, y = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.name)
+        ty = self.ctx.elem_type(node.name)
+        best = kb.var(ty, name="best")
+        tiled = self.tiled()
+
+        def plane(n: ir.Value, c: ir.Value) -> None:
+            xb, yb = self.ax.plane(kb, n, c), self.ay.plane(kb, n, c)
+            with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
+                if tiled:
+                    m = None
+                    for _, v in self.tiled_window(kb, x, xb, oy, ox):
+                        m = v if m is None else _max(kb, v, m)
+                    kb.store(m, y, self.y_at(kb, yb, oy, ox))
+                else:
+                    kb.b.store(ir.Constant(ty, float("-inf")), best)
+
+                    def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
+                        with kb.if_(inside):
+                            v = kb.load(x, self.x_at(kb, xb, iy, ix))
+                            kb.b.store(_max(kb, v, kb.b.load(best)), best)
+
+                    self.window(kb, oy, ox, visit)
+                    kb.store(kb.b.load(best), y, self.y_at(kb, yb, oy, ox))
+
+        self.planes(kb, task, plane)
+
+
 class AvgPool(_Window):
     def prepare(self) -> None:
         node = self.ctx.anchor
-        self.x_shape = tuple(int(d) for d in node.operands[0].type.shape)
-        self.y_shape = tuple(int(d) for d in node.type.shape)
         self.ctx.touch(node.operands[0].name, node.name)
-        self.geometry()
+        self.geometry(Addr.of(node.operands[0].type), Addr.of(node.type))
 
     def divisor(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, ty: ir.Type) -> ir.Value:
         include_pad = self.ctx.anchor.attrs["count_include_pad"]
@@ -148,31 +165,37 @@ class AvgPool(_Window):
         x, y = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.name)
         ty = self.ctx.elem_type(node.name)
         total = kb.var(ty, name="total")
-        with self.plane_loop(kb, task) as plane:
-            xin = kb.mul(plane, self.h * self.w)
-            yout = kb.mul(plane, self.ho * self.wo)
+
+        def plane(n: ir.Value, c: ir.Value) -> None:
+            xb, yb = self.ax.plane(kb, n, c), self.ay.plane(kb, n, c)
             with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
                 kb.b.store(ir.Constant(ty, 0.0), total)
 
                 def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
                     with kb.if_(inside):
-                        v = kb.load(x, kb.add(xin, kb.add(kb.mul(iy, self.w), ix)))
+                        v = kb.load(x, self.x_at(kb, xb, iy, ix))
                         kb.b.store(kb.b.fadd(kb.b.load(total), v), total)
 
                 self.window(kb, oy, ox, visit)
                 mean = kb.b.fdiv(kb.b.load(total), self.divisor(kb, oy, ox, ty))
-                kb.store(mean, y, kb.add(yout, kb.add(kb.mul(oy, self.wo), ox)))
-            self.plane_epilogue(kb, plane)
+                kb.store(mean, y, self.y_at(kb, yb, oy, ox))
+
+        self.planes(kb, task, plane)
 
 
 class MaxPoolGrad(_Window):
     def prepare(self) -> None:
         node = self.ctx.anchor
         dy, x = node.operands
-        self.x_shape = tuple(int(d) for d in x.type.shape)
-        self.y_shape = tuple(int(d) for d in dy.type.shape)
         self.ctx.touch(dy.name, x.name, node.name)
-        self.geometry()
+        self.geometry(Addr.of(x.type), Addr.of(dy.type))
+        self.adx = Addr.of(node.type)
+        self.plain = self.plain and self.adx.layout == ""
+        self.units = self.n * self.channels if self.plain else self.n
+        self.ctx.ntasks = self.tasks_for(self.units, numel(x.type.shape) * 4)
+
+    def dx_at(self, kb: KernelBuilder, base: ir.Value, iy: ir.Value, ix: ir.Value) -> ir.Value:
+        return kb.add(base, kb.add(kb.mul(iy, self.adx.row), kb.mul(ix, self.adx.col)))
 
     def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
         node = self.ctx.anchor
@@ -181,90 +204,87 @@ class MaxPoolGrad(_Window):
         ty = self.ctx.elem_type(node.name)
         best = kb.var(ty, name="best")
         where = kb.var(kb.i64(0).type, name="argmax")
-        if self.tiled():
-            self._tiled_grad(kb, task, dy, x, dx, ty)
-            return
-        with self.plane_loop(kb, task) as plane:
-            base = kb.mul(plane, self.h * self.w)
-            gbase = kb.mul(plane, self.ho * self.wo)
-            with kb.loop(0, self.h * self.w, name="z") as z:
-                kb.store(ir.Constant(ty, 0.0), dx, kb.add(base, z))
+        tiled = self.tiled()
+
+        def plane(n: ir.Value, c: ir.Value) -> None:
+            xb, gb, db = (a.plane(kb, n, c) for a in (self.ax, self.ay, self.adx))
+            if tiled:
+                self._tiled_plane(kb, dy, x, dx, xb, gb, db, ty)
+                return
+            with kb.loop(0, self.h, name="zy") as iy, kb.loop(0, self.w, name="zx") as ix:
+                kb.store(ir.Constant(ty, 0.0), dx, self.dx_at(kb, db, iy, ix))
             with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
                 kb.b.store(ir.Constant(ty, float("-inf")), best)
                 kb.b.store(kb.i64(-1), where)
 
                 def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
                     with kb.if_(inside):
-                        at = kb.add(kb.mul(iy, self.w), ix)
-                        v = kb.load(x, kb.add(base, at))
+                        v = kb.load(x, self.x_at(kb, xb, iy, ix))
                         cur = kb.b.load(best)
                         first = kb.b.icmp_signed("<", kb.b.load(where), kb.i64(0))
                         better = kb.b.or_(kb.b.or_(kb.b.fcmp_ordered(">", v, cur),
                                                    kb.b.fcmp_unordered("uno", v, v)), first)
                         kb.b.store(kb.b.select(better, v, cur), best)
+                        at = self.dx_at(kb, db, iy, ix)
                         kb.b.store(kb.b.select(better, at, kb.b.load(where)), where)
 
                 self.window(kb, oy, ox, visit)
                 arg = kb.b.load(where)
                 with kb.if_(kb.b.icmp_signed(">=", arg, kb.i64(0))):
-                    g = kb.load(dy, kb.add(gbase, kb.add(kb.mul(oy, self.wo), ox)))
-                    slot = kb.add(base, arg)
-                    kb.store(kb.b.fadd(kb.load(dx, slot), g), dx, slot)
-            self.plane_epilogue(kb, plane)
+                    g = kb.load(dy, self.y_at(kb, gb, oy, ox))
+                    kb.store(kb.b.fadd(kb.load(dx, arg), g), dx, arg)
 
+        self.planes(kb, task, plane)
 
-    def _tiled_grad(self, kb: KernelBuilder, task: ir.Value, dy: ir.Value, x: ir.Value,
-                    dx: ir.Value, ty: ir.Type) -> None:
+    def _tiled_plane(self, kb: KernelBuilder, dy: ir.Value, x: ir.Value, dx: ir.Value,
+                     xb: ir.Value, gb: ir.Value, db: ir.Value, ty: ir.Type) -> None:
         """Each input element gets its window's dy if it is the window's first maximum, else 0:
         written once, no zeroing pass, no read-modify-write."""
         zero = ir.Constant(ty, 0.0)
-        with self.plane_loop(kb, task) as plane:
-            base = kb.mul(plane, self.h * self.w)
-            gbase = kb.mul(plane, self.ho * self.wo)
-            with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
-                window = self.tiled_window(kb, x, base, oy, ox)
-                best, arg = window[0][1], kb.i64(0)
-                for i, (_, v) in enumerate(window[1:], start=1):
-                    better = kb.b.or_(kb.b.fcmp_ordered(">", v, best),
-                                      kb.b.fcmp_unordered("uno", v, v))
-                    best = kb.b.select(better, v, best)
-                    arg = kb.b.select(better, kb.i64(i), arg)
-                g = kb.load(dy, kb.add(gbase, kb.add(kb.mul(oy, self.wo), ox)))
-                for i, (at, _) in enumerate(window):
-                    hit = kb.b.icmp_signed("==", arg, kb.i64(i))
-                    kb.store(kb.b.select(hit, g, zero), dx, at)
-            self.plane_epilogue(kb, plane)
+        with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
+            window = self.tiled_window(kb, x, xb, oy, ox)
+            best, arg = window[0][1], kb.i64(0)
+            for i, (_, v) in enumerate(window[1:], start=1):
+                better = kb.b.or_(kb.b.fcmp_ordered(">", v, best),
+                                  kb.b.fcmp_unordered("uno", v, v))
+                best = kb.b.select(better, v, best)
+                arg = kb.b.select(better, kb.i64(i), arg)
+            g = kb.load(dy, self.y_at(kb, gb, oy, ox))
+            for i in range(self.kh * self.kw):
+                ky, kx = divmod(i, self.kw)
+                at = self.dx_at(kb, db, kb.add(kb.mul(oy, self.kh), ky),
+                                kb.add(kb.mul(ox, self.kw), kx))
+                hit = kb.b.icmp_signed("==", arg, kb.i64(i))
+                kb.store(kb.b.select(hit, g, zero), dx, at)
 
 
 class AvgPoolGrad(AvgPool):
     def prepare(self) -> None:
         node = self.ctx.anchor
         (dy,) = node.operands
-        self.x_shape = tuple(int(d) for d in node.type.shape)
-        self.y_shape = tuple(int(d) for d in dy.type.shape)
         self.ctx.touch(dy.name, node.name)
-        self.geometry()
+        self.geometry(Addr.of(node.type), Addr.of(dy.type))
 
     def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
         node = self.ctx.anchor
         dy, dx = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.name)
         ty = self.ctx.elem_type(node.name)
-        with self.plane_loop(kb, task) as plane:
-            base = kb.mul(plane, self.h * self.w)
-            gbase = kb.mul(plane, self.ho * self.wo)
-            with kb.loop(0, self.h * self.w, name="z") as z:
-                kb.store(ir.Constant(ty, 0.0), dx, kb.add(base, z))
+
+        def plane(n: ir.Value, c: ir.Value) -> None:
+            xb, gb = self.ax.plane(kb, n, c), self.ay.plane(kb, n, c)
+            self.zero_plane(kb, dx, xb, ty)
             with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
-                g = kb.load(dy, kb.add(gbase, kb.add(kb.mul(oy, self.wo), ox)))
+                g = kb.load(dy, self.y_at(kb, gb, oy, ox))
                 share = kb.b.fdiv(g, self.divisor(kb, oy, ox, ty))
 
                 def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
                     with kb.if_(inside):
-                        slot = kb.add(base, kb.add(kb.mul(iy, self.w), ix))
+                        slot = self.x_at(kb, xb, iy, ix)
                         kb.store(kb.b.fadd(kb.load(dx, slot), share), dx, slot)
 
                 self.window(kb, oy, ox, visit)
-            self.plane_epilogue(kb, plane)
+
+        self.planes(kb, task, plane)
 
 
 EMITTERS = {"maxpool2d": MaxPool, "avgpool2d": AvgPool, "maxpool2d_grad": MaxPoolGrad,
