@@ -145,6 +145,8 @@ def compile_program(
         if all(o is not None for o in objects):
             loaded = engine.load_objects(objects)  # type: ignore[arg-type]
             timings = {"load": time.perf_counter() - start}
+            log.debug("cache hit %s: %d objects loaded in %.1f ms", name, len(objects),
+                      1e3 * timings["load"])
             return loaded, CacheInfo(key, True, path, timings, meta=manifest["meta"],
                                      reused=len(objects))
         note = "cache entry incomplete: rebuilt"
@@ -161,6 +163,9 @@ def compile_program(
         objects.append(data)
         compiled += not hit
     written = _write(path, json.dumps({"objects": keys, "meta": meta}, sort_keys=True).encode())
+    log.debug("cache miss %s: %d modules compiled, %d reused; %s", name, compiled,
+              len(objects) - compiled, ", ".join(f"{k} {1e3 * v:.1f} ms"
+                                                 for k, v in timings.items()))
     t = time.perf_counter()
     loaded = engine.load_objects(objects)
     timings["load"] = time.perf_counter() - t
