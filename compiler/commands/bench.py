@@ -24,7 +24,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.path.insert(0, str(ROOT))
     from bench.__main__ import main as bench_main
 
-    return int(bench_main(args.options) or 0)
+    options = [o for i, o in enumerate(args.options) if not (i == 0 and o == "--")]
+    return int(bench_main(options) or 0)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
