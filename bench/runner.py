@@ -40,6 +40,9 @@ PEERS_CACHE = Path.home() / ".cache" / "netc-peers" / "cache"
 SCRUBBED_ENV = (
     "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS",
     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "JAX_COMPILATION_CACHE_DIR", "XLA_FLAGS",
+    # a sandbox default that makes every fresh process recompile its Python sources: users'
+    # machines cache bytecode, so compile times are measured the way they will see them
+    "PYTHONDONTWRITEBYTECODE",
 )
 
 
