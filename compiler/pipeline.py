@@ -28,11 +28,16 @@ def lower(
     graph: Graph, kind: str, ctx: PassContext, *, passes: Sequence[str] | None = None,
     verify_each: bool = False, dump_after: Sequence[str] = (), dump_before: Sequence[str] = (),
     dump: Callable[[str, Graph], None] | None = None,
+    timings: list[tuple[str, float]] | None = None,
 ) -> Graph:
-    """Runs the `kind` pipeline (or an explicit pass list) on a copy of `graph`."""
+    """Runs the `kind` pipeline (or an explicit pass list) on a copy of `graph`; `timings`, if
+    given, receives (pass, seconds) for every pass."""
     names = tuple(passes) if passes is not None else PIPELINES[kind]
     if kind == "grads":
         ctx.update_running_stats = False
     manager = PassManager(names, verify_each=verify_each, dump_after=dump_after,
                           dump_before=dump_before, dump=dump)
-    return manager.run(graph.copy(), ctx)
+    result = manager.run(graph.copy(), ctx)
+    if timings is not None:
+        timings.extend(manager.timings)
+    return result

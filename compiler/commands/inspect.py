@@ -36,8 +36,15 @@ def lowered(graph: Graph, kind: str, args: argparse.Namespace,
     if kind == "train":
         opt = Adam(lr=args.lr) if getattr(args, "optimizer", "sgd") == "adam" else SGD(
             lr=getattr(args, "lr", 0.01), momentum=getattr(args, "momentum", 0.0))
-    ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt)
-    return lower(graph, kind, ctx, passes=passes, verify_each=True, **kwargs)  # type: ignore[arg-type]
+    options = {"layout": args.layout} if getattr(args, "layout", "") else {}
+    ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt, options=options)
+    timings: list[tuple[str, float]] = []
+    result = lower(graph, kind, ctx, passes=passes, verify_each=True, timings=timings,
+                   **kwargs)  # type: ignore[arg-type]
+    if getattr(args, "time_passes", False):
+        for name, seconds in timings:
+            print(f"# pass {name:16s} {seconds * 1e3:8.2f} ms", file=sys.stderr)
+    return result
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
@@ -145,6 +152,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dump.add_argument("--stage", choices=("llvm", "llvm-opt", "asm"),
                       help="the generated code instead of the IR")
     dump.add_argument("--batch", type=int, help="bind the batch size (default: symbolic N)")
+    dump.add_argument("--layout", choices=("nhwc", "nchw8c", "nchw16c"),
+                      help="lay activations out this way (the layout pass)")
+    dump.add_argument("--time-passes", action="store_true",
+                      help="print every pass's time on stderr")
     dump.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     dump.add_argument("--lr", type=float, default=0.01)
     dump.add_argument("--momentum", type=float, default=0.0)
