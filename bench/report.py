@@ -197,6 +197,23 @@ def compile_table(workloads: list[Workload], cells: Cells) -> tuple[list[str], l
     return header, rows
 
 
+def throughput_table(workloads: list[Workload], fws: list[Framework], cells: Cells
+                     ) -> tuple[list[str], list[list[str]]]:
+    """Training throughput in images/s (batch / median step time), every framework of the run
+    on the same data, for the train workloads."""
+    header = ["workload"] + [f"{f.label} img/s" for f in fws]
+    rows = []
+    for w in workloads:
+        if w.mode != "train":
+            continue
+        row = [w.id]
+        for f in fws:
+            ms = cells.get(w.id, {}).get(f.name, {}).get("median_ms")
+            row.append(f"{w.batch / ms * 1e3:,.0f}" if ms else "")
+        rows.append(row)
+    return header, rows
+
+
 def check_table(chk: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """The cross-check as a table: reference value, netc's deviation, the peers' spread."""
     header = ["workload", "quantity", "reference", "value", "netc value", "netc abs diff",
@@ -282,6 +299,10 @@ def document(workloads: list[Workload], peers: list[Framework], cells: Cells,
     header, rows = main_table(workloads, peers, cells, unavailable)
     if rows:
         parts.append(render(header, rows, markdown))
+    ttab = throughput_table(workloads, [NETC, *peers], cells)
+    if ttab[1]:
+        parts += [section("Training throughput: images/s (batch / median step), same data"),
+                  render(*ttab, markdown)]
     ctab = compile_table(workloads, cells)
     if ctab[1]:
         parts += [section("netc compile time (cold: empty NETC_CACHE_DIR; warm: cache reused)"),

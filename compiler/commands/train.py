@@ -1,0 +1,284 @@
+"""netc train: compile a model for training and train it on IDX images.
+
+    netc train examples/lenet5.yaml --epochs 5 --optimizer adam --log runs/metrics.jsonl
+
+Defaults: Fashion-MNIST from the Debian package, 5 epochs, batch 64, SGD lr 0.01 momentum 0.9,
+seed 0, checkpoint runs/<model>/checkpoint.npz. A checkpoint is written at every epoch end, on
+Ctrl-C or SIGTERM (exit 130 / 143, continue with --resume) and at the end. Exit 1 on a user
+error, with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from compiler.frontend import load
+from compiler.training import checkpoint, model
+from compiler.training.data import (
+    DataError,
+    Feeder,
+    InputFit,
+    Normalization,
+    check_classes,
+    data_dir,
+    load_split,
+)
+from compiler.training.loop import (
+    DEFAULT_LR,
+    MetricsLog,
+    Outputs,
+    Progress,
+    RunResult,
+    Settings,
+    StopSignal,
+    Trainer,
+    progress_from,
+    settings_from,
+)
+from ir.errors import NetcError
+
+TUNABLE = ("batch", "optimizer", "lr", "momentum", "weight_decay", "seed")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text) if text.strip().isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def resolve_settings(args: argparse.Namespace, resumed: checkpoint.Checkpoint | None) -> Settings:
+    """The command's settings; a resumed run keeps its checkpoint's (only --epochs may grow)."""
+    if resumed is None:
+        optimizer = args.optimizer or "sgd"
+        base = Settings(optimizer=optimizer, lr=DEFAULT_LR[optimizer])
+    else:
+        base = settings_from(resumed.meta)
+    changes: dict[str, Any] = {}
+    for name in TUNABLE:
+        given = getattr(args, name)
+        if given is None:
+            continue
+        if resumed is not None and given != getattr(base, name):
+            flag = "--" + name.replace("_", "-")
+            raise NetcError(f"{flag} {given} differs from the checkpoint's {getattr(base, name)}: "
+                            f"a resumed run keeps its settings (leave {flag} out)")
+        changes[name] = given
+    if args.momentum is not None and (changes.get("optimizer") or base.optimizer) == "adam":
+        raise NetcError("--momentum applies to --optimizer sgd only")
+    epochs = args.epochs if args.epochs is not None else (base.epochs if resumed else 5)
+    settings = replace(base, epochs=epochs, **changes)
+    return settings
+
+
+def _check_resumable(resumed: checkpoint.Checkpoint, path: Path, graph_name: str,
+                     train_images: int) -> None:
+    meta = resumed.meta
+    if meta.get("format") != checkpoint.FORMAT or "progress" not in meta:
+        raise checkpoint.CheckpointError(f"{path} holds parameters only, not a training "
+                                         "checkpoint of netc train: cannot resume from it")
+    if meta.get("model") != graph_name:
+        raise checkpoint.CheckpointError(f"{path} is a checkpoint of model "
+                                         f"'{meta.get('model')}', not '{graph_name}'")
+    if meta.get("train_images") != train_images:
+        raise checkpoint.CheckpointError(f"{path} was trained on {meta.get('train_images')} "
+                                         f"images, the data has {train_images}: resuming needs "
+                                         "the same data")
+
+
+class Session:
+    """One `netc train` invocation: data, network, outputs, from the command line."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.graph = load(args.model)
+        model.check_trainable(self.graph, args.model)
+        self.ckpt_path = Path(args.checkpoint or Path("runs") / self.graph.name /
+                              "checkpoint.npz")
+        self.resumed = checkpoint.load(self.ckpt_path) if args.resume else None
+        self.settings = resolve_settings(args, self.resumed)
+        self.folder = data_dir(args.data)
+        self.train = load_split(self.folder, "train")
+        self.test = load_split(self.folder, "test")
+        classes = model.classes(self.graph, args.model)
+        for split in (self.train, self.test):
+            check_classes(split, classes)
+        if self.resumed is not None:
+            _check_resumable(self.resumed, self.ckpt_path, self.graph.name, len(self.train))
+            self.norm = Normalization(**self.resumed.meta["normalization"])
+        else:
+            self.norm = Normalization.of(self.train.images)
+        self.fit = InputFit(self.train.images.shape[1:], model.input_shape(self.graph,
+                                                                           args.model))
+        if self.settings.batch > len(self.train):
+            raise DataError(f"--batch {self.settings.batch} is larger than the "
+                            f"{len(self.train):,} training images")
+
+    def compile(self) -> Any:
+        import compiler
+
+        start = time.perf_counter()
+        net = compiler.compile(self.graph, batch=self.settings.batch, train=True,
+                               optimizer=self.settings.make_optimizer(), seed=self.settings.seed)
+        entry = getattr(net, "entry", None)  # the JIT generates code on first use: do it now
+        if entry is not None:
+            entry("train")
+            entry("forward")
+        self.compile_seconds = time.perf_counter() - start
+        if self.resumed is not None:
+            checkpoint.restore(net, self.resumed, str(self.ckpt_path), with_state=True)
+        return net
+
+    def meta(self) -> dict[str, Any]:
+        return {"model": self.graph.name, "model_file": str(self.args.model),
+                "normalization": asdict(self.norm), "train_images": len(self.train),
+                "input_fit": self.fit.note(), "netc": _version()}
+
+
+def _version() -> str:
+    from compiler import __version__
+
+    return __version__
+
+
+def write_ir_dumps(net: Any, folder: Path) -> list[Path]:
+    """The compiled training step as text IR: after the pipeline (forward, backward, update)
+    and after fusion and memory planning (the kernels the JIT generated, with their arena)."""
+    from compiler.jit import plan, shared_layout
+    from ir.printer import print_graph
+
+    graphs = [g for g in (net.graphs.forward, net.graphs.grads, net.graphs.train) if g]
+    step = net.graphs.train
+    planned = plan(step, shared_layout(graphs)[0])
+    texts = {f"{step.name}.train.ir": print_graph(step),
+             f"{step.name}.train.kernels.ir": print_graph(planned) + "# memory plan\n" + "".join(
+                 f"# {line}\n" for line in planned.plan.table().splitlines())}
+    written = []
+    for name, text in texts.items():
+        path = folder / name
+        checkpoint.atomic_write(path, lambda f, text=text: f.write(text.encode()))
+        written.append(path)
+    return written
+
+
+def _header(s: Session) -> list[str]:
+    n, batch = len(s.train), s.settings.batch
+    dropped = n % batch
+    skip = (f"; each epoch reshuffles and skips its last {dropped}, a partial batch"
+            if dropped else "")
+    lines = [f"netc train: {s.graph.name} on {s.folder}: {n:,} training images "
+             f"({n // batch:,} batches of {batch} per epoch{skip}), {len(s.test):,} test images",
+             f"  {s.settings.describe()}; compiled in {s.compile_seconds:.1f} s"]
+    if s.fit.note():
+        lines.append(f"  note: {s.fit.note()} to fit the model's input")
+    if s.resumed is not None:
+        p = progress_from(s.resumed.meta)
+        lines.append(f"  resuming from {s.ckpt_path}: {p.epoch} epoch(s) and {p.batch} "
+                     f"batch(es) done, step {p.step}")
+    return lines
+
+
+def _summary(s: Session, result: RunResult, dumps: list[Path]) -> list[str]:
+    lines = []
+    if result.test is not None:
+        correct = round(result.test.accuracy * len(s.test))
+        lines.append(f"test accuracy {result.test.accuracy:.2%} ({correct:,} / {len(s.test):,})"
+                     f" after epoch {result.test.epoch}")
+    lines.append(f"checkpoint  {s.ckpt_path}")
+    if s.args.log:
+        lines.append(f"metrics     {s.args.log}")
+    if dumps:
+        lines.append(f"IR dumps    {', '.join(map(str, dumps))}")
+    if s.args.plot:
+        lines.append(f"plot        {s.args.plot}")
+    return lines
+
+
+def _stop_message(s: Session, result: RunResult) -> str:
+    p = result.progress
+    where = f"epoch {p.epoch + 1}, batch {p.batch} (step {p.step})"
+    why = ("stopped after --max-steps" if result.ended == "max-steps" else
+           f"interrupted by {result.ended}")
+    if not result.saved:
+        return f"netc: {why} before the first step; {s.ckpt_path} was not touched"
+    return (f"netc: {why} at {where}; checkpoint written to {s.ckpt_path}; continue with the "
+            "same command plus --resume")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from compiler.training.plot import plot_curves, require_matplotlib
+
+    if args.plot:
+        require_matplotlib()
+    with StopSignal() as stop:  # from the start: a Ctrl-C while compiling stops cleanly too
+        s = Session(args)
+        net = s.compile()
+        dumps = write_ir_dumps(net, Path(args.dump_ir)) if args.dump_ir else []
+        print("\n".join(_header(s)), flush=True)
+        log = MetricsLog(Path(args.log) if args.log else None, append=s.resumed is not None)
+        progress = progress_from(s.resumed.meta) if s.resumed else Progress()
+        if progress.epoch >= s.settings.epochs:
+            print(f"{s.ckpt_path} already holds {progress.epoch} epoch(s); pass --epochs N "
+                  f"(N > {progress.epoch}) to train further")
+            return 0
+        outputs = Outputs(s.ckpt_path, log=Path(args.log) if args.log else None,
+                          log_every=args.log_every, check_numerics=args.check_numerics,
+                          max_steps=args.max_steps)
+        log.write("start", model=s.graph.name, data=str(s.folder),
+                  settings=asdict(s.settings), resumed=s.resumed is not None,
+                  progress=asdict(progress))
+        trainer = Trainer(net, s.settings, Feeder(s.train, s.fit, s.norm),
+                          Feeder(s.test, s.fit, s.norm), outputs, s.meta(), progress, log)
+        try:
+            result = trainer.run(stop)
+        finally:
+            log.close()
+    if args.plot:
+        plot_curves(log.records, args.plot, title=f"{s.graph.name}: {s.settings.describe()}")
+    print("\n".join(_summary(s, result, dumps)), flush=True)
+    if result.ended == "done":
+        return 0
+    print(_stop_message(s, result), file=sys.stderr, flush=True)
+    return 0 if result.ended == "max-steps" else 128 + int(stop.signum or 0)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("train", help="train a model on IDX images (Fashion-MNIST by default)",
+                       description="Train MODEL on the IDX images in --data (default: the "
+                       "Fashion-MNIST of the Debian package dataset-fashion-mnist).")
+    p.add_argument("model", help="model file (.yaml, .json, .ir) ending in a "
+                                 "softmax_cross_entropy loss")
+    p.add_argument("--data", metavar="DIR", help="folder with train-/t10k- images and labels "
+                   "in IDX format, plain or .gz")
+    p.add_argument("--epochs", type=positive_int, help="train until this many epochs are done "
+                   "(default 5)")
+    p.add_argument("--batch", type=positive_int, help="batch size the network is compiled for "
+                   "(default 64)")
+    p.add_argument("--optimizer", choices=("sgd", "adam"), help="default sgd")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.01 sgd, 0.001 adam)")
+    p.add_argument("--momentum", type=float, help="sgd momentum (default 0.9)")
+    p.add_argument("--weight-decay", type=float, help="L2 weight decay (default 0)")
+    p.add_argument("--seed", type=int, help="initialization and shuffling seed (default 0)")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="checkpoint file (default runs/<model>/checkpoint.npz)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint with its settings")
+    p.add_argument("--log", metavar="PATH", help="write metrics as JSON lines to PATH "
+                   "(appended to with --resume)")
+    p.add_argument("--log-every", type=positive_int, default=10, metavar="N",
+                   help="log the loss of every Nth step (default 10)")
+    p.add_argument("--plot", metavar="PNG", help="draw loss and accuracy curves at the end "
+                   "(needs matplotlib: pip install 'netc[plot]')")
+    p.add_argument("--dump-ir", metavar="DIR", help="write the IR of the compiled training "
+                   "step to DIR")
+    p.add_argument("--check-numerics", action="store_true", help="stop at the first NaN/Inf "
+                   "and name the step and the op that produced it")
+    p.add_argument("--max-steps", type=positive_int, metavar="N",
+                   help="stop (with a checkpoint) once N steps are done in total")
+    p.set_defaults(run=cmd_train)
