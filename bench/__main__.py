@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(see --list)")
     p.add_argument("--peers", default=",".join(PEERS),
                    help=f"comma-separated peers to compare with (default: {','.join(PEERS)}; "
-                        "'none' for netc alone)")
+                        "'none' for netc alone; netc-nhwc, netc-nchw8c, netc-nchw16c add netc "
+                        "in another activation layout)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     p.add_argument("--quick", action="store_true", help="fewer warm-up and timed iterations")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per process")

@@ -77,9 +77,9 @@ def compile_net(compiler: Any, args: argparse.Namespace) -> tuple[Any, dict[str,
     t1 = time.perf_counter()
     if train:
         net = compiler.compile(graph, batch=args.batch, train=True,
-                               optimizer=compiler.SGD(lr=LR))
+                               optimizer=compiler.SGD(lr=LR), layout=args.layout)
     else:
-        net = compiler.compile(graph, batch=args.batch)
+        net = compiler.compile(graph, batch=args.batch, layout=args.layout)
     t2 = time.perf_counter()
     load_params(net, bench_params(args.model, args.batch))
     return net, {"load_ms": (t1 - t0) * 1e3, "compile_ms": (t2 - t1) * 1e3}
@@ -130,7 +130,11 @@ def body(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     """Entry point: one cell, one result line."""
-    args = parse_args(lambda p: p.add_argument("--compile-only", action="store_true"))
+    def extra(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--compile-only", action="store_true")
+        p.add_argument("--layout", default="auto", help="activation layout (compile's layout=)")
+
+    args = parse_args(extra)
     run_main("netc", body, args)
 
 

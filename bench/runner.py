@@ -78,16 +78,24 @@ PEERS: dict[str, Framework] = {f.name: f for f in (
     Framework("numpy", "numpy", "numpy", "project", "bench.peer_numpy", probe="import numpy",
               kinds=frozenset({"gemm"})),
 )}
+# netc itself in its other activation layouts: opt-in columns (--peers netc-nhwc,...) that show
+# whether the default layout (plain NCHW) is still the fastest on this machine
+LAYOUT_VARIANTS: dict[str, Framework] = {f.name: f for f in (
+    Framework(f"netc-{layout}", f"netc {layout}", layout, "project", "bench.run_netc",
+              ("--layout", layout), kinds=frozenset({"train", "infer"}))
+    for layout in ("nhwc", "nchw8c", "nchw16c")
+)}
 PEER_ALIASES = {"eager": "torch", "compile": "torch.compile", "jit": "jax", "ort": "onnxruntime"}
 
 
 def resolve_peers(names: list[str]) -> list[Framework]:
     """Peer frameworks from user names (aliases allowed), in the canonical column order."""
     wanted = {PEER_ALIASES.get(n, n) for n in names}
-    unknown = wanted - set(PEERS)
+    known = PEERS | LAYOUT_VARIANTS
+    unknown = wanted - set(known)
     if unknown:
-        raise SystemExit(f"unknown peers {sorted(unknown)}; known: {', '.join(PEERS)}")
-    return [f for name, f in PEERS.items() if name in wanted]
+        raise SystemExit(f"unknown peers {sorted(unknown)}; known: {', '.join(known)}")
+    return [f for name, f in known.items() if name in wanted]
 
 
 @dataclass
@@ -109,7 +117,6 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "NETC_THREADS": "2",
         "JAX_PLATFORMS": "cpu",
         "TORCHINDUCTOR_CACHE_DIR": str(PEERS_CACHE / "inductor"),
-        "PYTHONDONTWRITEBYTECODE": "1",
     })
     env.update(extra or {})
     return env
