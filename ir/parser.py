@@ -15,7 +15,7 @@ from typing import Any
 
 from ir.errors import NetcError, ParseError
 from ir.graph import Graph, Value
-from ir.types import BATCH, Dim, TensorType
+from ir.types import BATCH, Dim, TensorType, check_padded, check_total, elements
 
 NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*"
 _TOKEN = re.compile(
@@ -33,6 +33,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+MAX_NESTING = 8
+"""Attribute lists nest at most this deep (shapes are flat lists; this bounds the recursion)."""
 _GRAD_OF = re.compile(rf"#\s*grad of %({NAME})\s*$")
 
 
@@ -69,6 +71,7 @@ class _Parser:
         self.tokens = [t for t in self.all_tokens if t.kind != "comment"]
         self.comments = {t.line: t for t in self.all_tokens if t.kind == "comment"}
         self.i = 0
+        self.stored = 0  # elements of the params and state so far
 
     # ------------------------------------------------------------ token helpers
 
@@ -122,6 +125,9 @@ class _Parser:
         role = self.expect("ident")
         try:
             graph.add_input(tok.text[1:], type_, role.text)
+            if role.text in ("param", "state"):
+                self.stored += elements(type_.shape)
+                check_total(self.stored, "the parameters and state of the graph")
         except NetcError as err:
             raise self.error(str(err), role) from None
 
@@ -147,7 +153,7 @@ class _Parser:
         if tok.kind == "ident" and tok.text == BATCH:
             return BATCH
         if tok.kind == "number" and tok.text.isdigit():
-            return int(tok.text)
+            return self.integer(tok)
         raise self.error(f"expected a dimension (an integer or {BATCH}), got {tok.text!r}", tok)
 
     def parse_statement(self, graph: Graph) -> None:
@@ -219,6 +225,8 @@ class _Parser:
         if graph.has_value(name_tok.text[1:]):
             raise self.error(f"value {name_tok.text} defined twice", name_tok)
         try:
+            if operands:
+                check_padded(operands[0].type.shape, attrs.get("pad"))
             graph.add_op(op_tok.text, operands, attrs, name_tok.text[1:], type=type_,
                          grad_of=grad_of)
         except NetcError as err:
@@ -245,10 +253,16 @@ class _Parser:
                 break
         return attrs
 
-    def parse_attr_value(self) -> Any:
+    def integer(self, tok: Token) -> int:
+        """An integer literal; netc's integers (sizes, axes, seeds) all fit in 64 bits."""
+        if len(tok.text.lstrip("-")) > 19 or not -2**63 <= int(tok.text) < 2**63:
+            raise self.error(f"integer {tok.text[:24]} does not fit in 64 bits", tok)
+        return int(tok.text)
+
+    def parse_attr_value(self, depth: int = 0) -> Any:
         tok = self.next()
         if tok.kind == "number":
-            return _number(tok.text)
+            return self.integer(tok) if re.fullmatch(r"-?\d+", tok.text) else _number(tok.text)
         if tok.kind == "string":
             return tok.text[1:-1]
         if tok.kind == "ident" and tok.text in ("true", "false"):
@@ -256,9 +270,11 @@ class _Parser:
         if tok.kind == "ident" and tok.text == BATCH:
             return BATCH
         if tok.kind == "punct" and tok.text == "[":
+            if depth >= MAX_NESTING:
+                raise self.error(f"lists nest deeper than {MAX_NESTING} levels", tok)
             items: list[Any] = []
             while not self.accept("punct", "]"):
-                items.append(self.parse_attr_value())
+                items.append(self.parse_attr_value(depth + 1))
                 if not self.accept("punct", ","):
                     self.expect("punct", "]")
                     break

@@ -27,6 +27,12 @@ FLOAT_DTYPES = ("f32", "f64")
 NUMPY_DTYPE = {"f32": "float32", "f64": "float64", "i64": "int64"}
 ITEMSIZE = {"f32": 4, "f64": 8, "i64": 8}
 
+MAX_ELEMENTS = 2**31 - 1
+"""Bound on the elements of one tensor (per sample while the batch is symbolic), and so on each
+dimension: 8 GiB of f32, beyond any tensor of the networks netc compiles. A few bytes of model
+file (`shape: [100000, 100000, 1000]`, `units: 1000000000000`) must not make netc allocate
+terabytes: such a type is refused with a clear error when it is built, before any array exists."""
+
 
 @dataclass(frozen=True)
 class TensorType:
@@ -42,6 +48,7 @@ class TensorType:
         for d in self.shape:
             if not (d == BATCH or (isinstance(d, int) and d >= 0)):
                 raise ShapeError(f"bad dimension {d!r} in shape {list(self.shape)}")
+        check_size(self.shape)
 
     @property
     def rank(self) -> int:
@@ -80,6 +87,41 @@ class TensorType:
         dims = ",".join(str(d) for d in self.shape)
         suffix = f"@{self.layout}" if self.layout else ""
         return f"{self.dtype}[{dims}]{suffix}"
+
+
+def check_size(shape: Sequence[Dim], what: str = "tensor") -> None:
+    """Raises ShapeError when a tensor of `shape` would hold more than MAX_ELEMENTS elements
+    (the symbolic batch counts as 1: the bound then applies per sample)."""
+    count = elements(shape)
+    if count <= MAX_ELEMENTS:
+        return
+    per_sample = " per sample" if BATCH in shape else ""
+    raise ShapeError(f"{what} {format_shape(shape)} has {count:,} elements{per_sample}; netc's "
+                     f"limit is {MAX_ELEMENTS:,} per tensor (8 GiB of f32)")
+
+
+def check_padded(shape: Sequence[Dim], pad: object) -> None:
+    """The bound on the input of a window op (conv2d, pools) padded by [top, left, bottom,
+    right]: the reference interpreter materializes it. Ignores what is not NCHW and 4 ints
+    (the op's own checks report those)."""
+    if (len(shape) != 4 or not isinstance(pad, (list, tuple)) or len(pad) != 4
+            or not all(isinstance(v, int) for v in (*shape[2:], *pad))):
+        return
+    top, left, bottom, right = pad
+    h, w = shape[2], shape[3]
+    check_size((*shape[:2], h + top + bottom, w + left + right), "padded input")  # type: ignore[operator]
+
+
+def check_total(count: int, what: str) -> None:
+    """The same bound on a sum of elements over several tensors (a model's parameters)."""
+    if count > MAX_ELEMENTS:
+        raise ShapeError(f"{what} have {count:,} elements in all; netc's limit is "
+                         f"{MAX_ELEMENTS:,} (8 GiB of f32)")
+
+
+def elements(shape: Sequence[Dim]) -> int:
+    """The product of the concrete dimensions (per sample while the batch is symbolic)."""
+    return math.prod(d for d in shape if isinstance(d, int))
 
 
 def format_shape(shape: Sequence[Dim]) -> str:

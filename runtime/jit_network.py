@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from ir.errors import CompileError
+from ir.schedule import MemoryPlan
 from ir.types import NUMPY_DTYPE
+from runtime.guard import GuardedBuffer, guard_bytes, guarded_copy
 from runtime.network import CompiledGraphs, Network
 from runtime.reference import Results
 
@@ -51,7 +54,11 @@ class CompiledEntry:
 
 def aligned_bytes(nbytes: int) -> np.ndarray:
     """A zeroed uint8 buffer whose data pointer is 64-byte aligned."""
-    raw = np.zeros(nbytes + ALIGN, dtype=np.uint8)
+    try:
+        raw = np.zeros(nbytes + ALIGN, dtype=np.uint8)
+    except MemoryError:
+        raise CompileError(f"cannot allocate {nbytes:,} bytes for the network's buffers "
+                           "(a smaller batch needs less)") from None
     start = (-raw.ctypes.data) % ALIGN
     return raw[start:start + nbytes]
 
@@ -62,7 +69,8 @@ class JITNetwork(Network):
     def __init__(self, graphs: CompiledGraphs, values: dict[str, np.ndarray], batch: int,
                  layout: dict[str, int], persistent_bytes: int,
                  compile_entry: Callable[[str], CompiledEntry], services: int) -> None:
-        self._region = aligned_bytes(max(persistent_bytes, ALIGN))
+        self._guard = guard_bytes()
+        self._region = aligned_bytes(max(persistent_bytes, ALIGN) + self._guard)
         views = {}
         for name, array in values.items():
             views[name] = np.ndarray(array.shape, dtype=array.dtype, buffer=self._region,
@@ -75,6 +83,17 @@ class JITNetwork(Network):
         self._services = services
         self._entries: dict[str, tuple[CompiledEntry, Any, Any]] = {}
         self._arena = aligned_bytes(ALIGN)
+        self._plan_for: Callable[[str], MemoryPlan] | None = None
+        self._region_guard = GuardedBuffer(self._region, [
+            (layout[n], layout[n] + a.nbytes, f"%{n}") for n, a in values.items()],
+            "persistent region")
+
+    def enable_guards(self, plan_for: Callable[[str], MemoryPlan]) -> None:
+        """Guard mode (NETC_GUARD set when the network was compiled): `plan_for(entry)` gives
+        the entry's memory plan, so every scratch value is checked, not only the arena's end."""
+        if not self._guard:
+            raise RuntimeError("compile the network with NETC_GUARD=<bytes> set")
+        self._plan_for = plan_for
 
     def entry(self, name: str) -> CompiledEntry:
         """The compiled entry point (compiling it on first use)."""
@@ -90,17 +109,44 @@ class JITNetwork(Network):
             self._need(entry)
         self.entry(entry)
         compiled, fn, args = self._entries[entry]
-        if self._arena.nbytes < compiled.arena_bytes:
-            self._arena = aligned_bytes(compiled.arena_bytes)
+        if self._arena.nbytes < compiled.arena_bytes + self._guard:
+            self._arena = aligned_bytes(compiled.arena_bytes + self._guard)
+        checks: list[GuardedBuffer] = []
+        if self._guard:
+            feeds, checks = self._arm_guards(compiled, feeds)
         args[0] = self._arena.ctypes.data
         args[1] = self._services
         args[2] = self._region.ctypes.data
         for k, name in enumerate(compiled.externals):
             args[3 + k] = feeds[name].ctypes.data
         fn(args)
+        for check in checks:
+            check.check(f"entry '{entry}'")
         outputs = [self._read(s, compiled, feeds) for s in compiled.outputs]
         loss = self._read(compiled.loss, compiled, feeds) if compiled.loss is not None else None
         return Results(outputs, loss, {}, {})
+
+    def _arm_guards(self, compiled: CompiledEntry, feeds: dict[str, np.ndarray]
+                    ) -> tuple[dict[str, np.ndarray], list[GuardedBuffer]]:
+        """Guard mode: inputs copied between guards, canaries in every guard of the arena and
+        the persistent region, poison in every scratch value."""
+        checks = [self._region_guard]
+        guarded = dict(feeds)
+        for name in compiled.externals:
+            guarded[name], check = guarded_copy(feeds[name], self._guard, name)
+            checks.append(check)
+        data = [(0, compiled.arena_bytes, "the arena")]
+        if self._plan_for is not None:
+            plan = self._plan_for(compiled.name)
+            workspace = -(-plan.scratch_bytes // ALIGN) * ALIGN
+            data = [(a.offset, a.offset + a.nbytes, f"%{a.value}")
+                    for a in plan.allocations.values() if a.region == "scratch"]
+            data.append((workspace, workspace + int(compiled.info.meta.get("workspace", 0)),
+                         "the kernels' workspace"))
+        arena = GuardedBuffer(self._arena, data, "arena")
+        arena.arm(poison=self._plan_for is not None)
+        self._region_guard.arm()
+        return guarded, [*checks, arena]
 
     def profile(self, name: str) -> list[tuple[str, int]]:
         """(kernel, timestamp-counter cycles summed over calls) and resets the counters;

@@ -99,7 +99,11 @@ class ArrayDict(MutableMapping[str, np.ndarray]):
 
     def __setitem__(self, name: str, value: Any) -> None:
         target = self._raw(name)
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as err:
+            raise RuntimeInputError(f"{self._kind} '{name}' needs an array of numbers: "
+                                    f"{' '.join(str(err).split())}") from None
         if arr.shape != target.shape:
             raise RuntimeInputError(f"{self._kind} '{name}' has shape {list(target.shape)}, "
                                     f"got {list(arr.shape)}")
@@ -146,14 +150,14 @@ class Network:
 
     def forward(self, *inputs: Any) -> np.ndarray:
         """The output of the last layer (e.g. logits), inference semantics."""
-        feeds = self._check_inputs(inputs)
+        feeds = self._check_inputs(inputs, "forward")
         out = self._run("forward", feeds)
         return out.outputs[0]
 
     def loss_and_grads(self, *inputs: Any) -> tuple[float, dict[str, np.ndarray]]:
         """(loss, {param name: gradient}) for one batch; parameters are not changed."""
         self._need("grads")
-        feeds = self._check_inputs(inputs[:-1], labels=inputs[-1] if inputs else None)
+        feeds = self._check_inputs(inputs, "loss_and_grads", labels=True)
         out = self._run("grads", feeds)
         names = list(self._params)
         grads = {n: g for n, g in zip(names, out.outputs, strict=True)}
@@ -167,7 +171,7 @@ class Network:
     def train_step(self, *inputs: Any) -> float:
         """One optimizer step on a batch; returns the loss before the update."""
         self._need("train")
-        feeds = self._check_inputs(inputs[:-1], labels=inputs[-1] if inputs else None)
+        feeds = self._check_inputs(inputs, "train_step", labels=True)
         out = self._run("train", feeds)
         return float(out.loss)
 
@@ -179,29 +183,60 @@ class Network:
             raise RuntimeInputError(f"this network has no '{entry}' entry: {why}")
         return self.graphs.get(entry)  # type: ignore[return-value]
 
-    def _check_inputs(self, inputs: tuple[Any, ...],
-                      labels: Any = None) -> dict[str, np.ndarray]:
-        if len(inputs) == 1 and isinstance(inputs[0], Mapping):
-            given = dict(inputs[0])
-            inputs = tuple(given.get(v.name) for v in self._inputs)
-        if len(inputs) != len(self._inputs):
-            names = ", ".join(v.name for v in self._inputs)
-            raise RuntimeInputError(f"expected {len(self._inputs)} input array(s) ({names}), "
-                                    f"got {len(inputs)}")
-        feeds = {v.name: self._check_array(v.name, a, v.type) for v, a in
-                 zip(self._inputs, inputs, strict=True)}
-        if labels is not None:
-            for v in self._labels:
-                feeds[v.name] = self._check_labels(v.name, labels, v.type)
+    def _check_inputs(self, args: tuple[Any, ...], call: str,
+                      labels: bool = False) -> dict[str, np.ndarray]:
+        """Every array of one call, checked, by name. The arrays come positionally (the inputs,
+        then the labels) or as one mapping from names to arrays."""
+        wanted = [*self._inputs, *(self._labels if labels else [])]
+        if len(args) == 1 and isinstance(args[0], Mapping):
+            given = self._by_name(dict(args[0]), call)
+        else:
+            if len(args) != len(wanted):
+                raise RuntimeInputError(self._count_message(call, len(args), labels))
+            given = {v.name: a for v, a in zip(wanted, args, strict=True)}
+        feeds = {v.name: self._check_array(v.name, given.get(v.name), v.type)
+                 for v in self._inputs}
+        for v in self._labels if labels else []:
+            feeds[v.name] = self._check_labels(v.name, given.get(v.name), v.type)
         return feeds
 
+    def _by_name(self, given: dict[Any, Any], call: str) -> dict[Any, Any]:
+        known = [v.name for v in (*self._inputs, *self._labels)]
+        for key in given:
+            if key not in known:
+                from ir.suggest import did_you_mean
+
+                raise RuntimeInputError(f"{call}: the network has no input named {key!r}"
+                                        f"{did_you_mean(str(key), known)} (it takes "
+                                        f"{', '.join(known)})")
+        return given
+
+    def _count_message(self, call: str, got: int, labels: bool) -> str:
+        names = ", ".join(v.name for v in self._inputs)
+        if not labels:
+            return f"expected {len(self._inputs)} input array(s) ({names}), got {got}"
+        return (f"{call} takes {len(self._inputs)} input array(s) ({names}) and then the labels, "
+                f"got {got} argument(s)")
+
     @staticmethod
-    def _check_array(name: str, arr: Any, type_: Any) -> np.ndarray:
-        if arr is None:
-            raise RuntimeInputError(f"no array given for input '{name}'")
-        if not isinstance(arr, np.ndarray):
-            arr = np.asarray(arr)
+    def _as_array(what: str, value: Any) -> np.ndarray:
+        if value is None:
+            raise RuntimeInputError(f"no array given for {what}")
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as err:
+            raise RuntimeInputError(f"{what} is not an array of numbers: "
+                                    f"{' '.join(str(err).split())}") from None
+        if not arr.flags.aligned:  # e.g. a view at an odd byte offset of a buffer
+            arr = arr.copy()
+        return arr
+
+    @classmethod
+    def _check_array(cls, name: str, value: Any, type_: Any) -> np.ndarray:
+        arr = cls._as_array(f"input '{name}'", value)
         want = np.dtype(NUMPY_DTYPE[type_.dtype])
+        if not isinstance(value, np.ndarray) and arr.dtype.kind in "fiu":
+            arr = arr.astype(want)  # plain Python numbers carry no dtype of their own
         shape = tuple(type_.shape)
         if arr.shape != shape:
             raise RuntimeInputError(f"input '{name}' must have shape {list(shape)} (the network "
@@ -212,7 +247,7 @@ class Network:
         return np.ascontiguousarray(arr)
 
     def _check_labels(self, name: str, labels: Any, type_: Any) -> np.ndarray:
-        arr = np.asarray(labels)
+        arr = self._as_array(f"labels '{name}'", labels)
         shape = tuple(type_.shape)
         if arr.shape != shape:
             raise RuntimeInputError(f"labels '{name}' must have shape {list(shape)}, "

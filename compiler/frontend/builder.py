@@ -18,18 +18,30 @@ Layers the user does not name are named after their kind: the bare kind when it 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from ir.errors import ModelError, NetcError
 from ir.graph import Graph, Value
-from ir.types import BATCH, TensorType, format_shape
+from ir.parser import NAME
+from ir.types import (
+    BATCH,
+    TensorType,
+    check_padded,
+    check_size,
+    check_total,
+    elements,
+    format_shape,
+)
 from ir.verify import verify
 
 PREFIX = {
     "conv2d": "conv", "dense": "fc", "maxpool2d": "pool", "avgpool2d": "avgpool",
     "global_avgpool": "gap", "global_maxpool": "gmp", "batchnorm": "bn",
 }
+_IR_NAME = re.compile(NAME)
+"""What the text IR can print and parse back as a value or graph name."""
 _AUTO = "~"  # marks a provisional auto-name until build() knows how many of each kind exist
 
 
@@ -64,6 +76,8 @@ class Builder:
     """Builds a forward graph (with an optional loss) one layer at a time."""
 
     def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not _IR_NAME.fullmatch(name):
+            raise ModelError(f"model name must be letters, digits, _ . - or /, got {name!r}")
         self.graph = Graph(name)
         self._auto: dict[str, list[str]] = {}
         self._loc: str | None = None
@@ -77,8 +91,8 @@ class Builder:
 
     def _name(self, kind: str, name: str | None) -> str:
         if name is not None:
-            if not isinstance(name, str) or not name or _AUTO in name:
-                raise ModelError(f"layer name must be a non-empty string, got {name!r}")
+            if not isinstance(name, str) or not _IR_NAME.fullmatch(name):
+                raise ModelError(f"layer name must be letters, digits, _ . - or /, got {name!r}")
             if self.graph.has_value(name):
                 raise ModelError(f"layer name '{name}' is used twice", layer=name)
             return name
@@ -97,20 +111,29 @@ class Builder:
 
     def _param(self, layer: str, suffix: str, shape: Sequence[int], dtype: str,
                role: str = "param") -> Value:
+        kind = "parameter" if role == "param" else "state"
+        try:
+            check_size(shape, f"{kind} '{_display(layer)}.{suffix}'")
+        except NetcError as err:
+            raise ModelError(str(err), layer=_display(layer)) from None
         return self.graph.add_input(f"{layer}.{suffix}", TensorType(dtype, tuple(shape)), role)
 
     # ------------------------------------------------------------ inputs and outputs
 
     def input(self, name: str, shape: Sequence[int], dtype: str = "f32") -> Value:
         """A per-sample input shape; the batch dimension N is added in front."""
-        if not isinstance(name, str) or not name:
-            raise ModelError(f"input name must be a non-empty string, got {name!r}")
+        if not isinstance(name, str) or not _IR_NAME.fullmatch(name):
+            raise ModelError(f"input name must be letters, digits, _ . - or /, got {name!r}")
         if (not isinstance(shape, (list, tuple)) or not shape
                 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
                            for d in shape)):
             raise ModelError(f"input shape must be a list of positive integers, got {shape!r}")
         if self.graph.has_value(name):
             raise ModelError(f"name '{name}' is used twice")
+        try:
+            check_size((BATCH, *shape), f"input '{name}'")
+        except NetcError as err:
+            raise ModelError(str(err)) from None
         return self.graph.add_input(name, TensorType(dtype, (BATCH, *shape)), "input")
 
     def output(self, value: Value) -> None:
@@ -138,6 +161,11 @@ class Builder:
         self._resolve_auto_names()
         if not self.graph.nodes():
             raise ModelError("the model has no layers")
+        try:
+            check_total(sum(elements(v.type.shape) for v in self.graph.inputs_with_role(
+                "param", "state")), "the parameters and state of the model")
+        except NetcError as err:
+            raise ModelError(str(err)) from None
         if not self.graph.outputs:
             self.graph.outputs = [self.graph.nodes()[-1].result]
         verify(self.graph)
@@ -167,6 +195,7 @@ class Builder:
         except ModelError as err:
             raise ModelError(err.bare_message, layer=_display(layer)) from None
         _positive(layer, filters=filters, groups=groups)
+        _check_padded(x, pad, layer)
         cin = x.type.shape[1] if x.type.rank == 4 else None
         if not isinstance(cin, int) or cin % groups:
             raise ModelError(f"conv2d needs an (N,C,H,W) input whose {cin} channels divide into "
@@ -215,6 +244,7 @@ class Builder:
             pad = padding4(padding, k, d, s)
         except ModelError as err:
             raise ModelError(err.bare_message, layer=_display(layer)) from None
+        _check_padded(x, pad, layer)
         attrs = {"kernel": k, "stride": s, "pad": pad, "dilation": d, "ceil_mode": ceil_mode,
                  **extra}
         return self._op(op, layer, [x], attrs)
@@ -347,6 +377,13 @@ def resolve_reshape(sample: Sequence[Any], shape: Any, layer: str) -> tuple[int,
         raise ModelError(f"cannot reshape {format_shape(sample)} ({total} values per sample) to "
                          f"{format_shape(shape)} ({known})", layer=layer)
     return tuple(shape)
+
+
+def _check_padded(x: Value, pad: tuple[int, int, int, int], layer: str) -> None:
+    try:
+        check_padded(x.type.shape, pad)
+    except NetcError as err:
+        raise ModelError(str(err), layer=_display(layer)) from None
 
 
 def _positive(layer: str, **values: Any) -> None:

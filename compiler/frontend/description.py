@@ -110,6 +110,9 @@ class _Lowering:
                     raise self.error(f"unknown input key '{key}'"
                                      f"{did_you_mean(key, ('name', 'shape'))}", spec.line_of(key))
             name = spec.get("name", "input")
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                raise self.error(f"input name must be letters, digits, _ or -, got {name!r}",
+                                 spec.line_of("name"))
             try:
                 values[name] = builder.input(name, spec["shape"])
             except ModelError as err:
@@ -207,8 +210,10 @@ class _Lowering:
                     raise self.error(f"input '{name}' is not a layer or model input"
                                      f"{did_you_mean(name, known)}", layer.line, layer.name)
             want_many = layer.kind in MULTI_INPUT
-            if want_many != (len(layer.inputs) > 1):
-                need = "at least two inputs" if want_many else "exactly one input"
+            if want_many != (len(layer.inputs) > 1) or (layer.kind == "sub"
+                                                         and len(layer.inputs) != 2):
+                need = {"sub": "exactly two inputs (the first minus the second)"}.get(
+                    layer.kind, "at least two inputs" if want_many else "exactly one input")
                 raise self.error(f"{layer.kind} takes {need}, got {len(layer.inputs)}",
                                  layer.line, layer.name)
             previous = layer.name

@@ -6,6 +6,7 @@ unknown layer or attribute is reported with a did-you-mean and the line it is on
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,14 +54,24 @@ LOSSES = ("softmax_cross_entropy", "mse")
 TOP_LEVEL = ("name", "input", "inputs", "layers", "loss", "output")
 
 
+def _finite(value: Any) -> bool:
+    """A number that is a float: nan, inf and integers beyond float range are never a
+    meaningful rate, eps or slope (and would overflow in the code generator)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def check_field(kind: str, value: Any) -> str | None:
     """None when `value` fits `kind`, else a description of what was expected."""
     is_int = isinstance(value, int) and not isinstance(value, bool)
     if kind == "int":
         return None if is_int else "an integer"
     if kind == "float":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else "a number"
+        return None if _finite(value) else "a finite number"
     if kind == "bool":
         return None if isinstance(value, bool) else "true or false"
     if kind == "str":

@@ -75,12 +75,17 @@ def parse_json(text: str, source: str) -> Any:
                          err.lineno) from None
     except RecursionError:
         raise ModelError("JSON nesting is too deep", source) from None
+    except ValueError:  # Python refuses to convert integers of more than 4300 digits
+        raise ModelError("JSON holds a number too long to read", source) from None
     # JSON is a subset of YAML's flow style: reuse the YAML composer to learn line numbers.
     return parse_yaml(text, source)
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # its reader already rejects control characters
+    except yaml.reader.ReaderError as err:
+        raise _reader_error(err, text, source) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -97,12 +102,23 @@ def parse_yaml(text: str, source: str) -> Any:
             context = f"; the {opened} opened on line {err.context_mark.line + 1}"
         raise ModelError(f"YAML syntax error: {err.problem or err.context}{col}{context}", source,
                          line) from None
+    except yaml.reader.ReaderError as err:
+        raise _reader_error(err, text, source) from None
     except yaml.YAMLError as err:
-        raise ModelError(f"YAML error: {err}", source) from None
+        raise ModelError(f"YAML error: {' '.join(str(err).split())}", source) from None
     except RecursionError:
         raise ModelError("YAML nesting is too deep", source) from None
     finally:
         loader.dispose()
+
+
+def _reader_error(err: yaml.reader.ReaderError, text: str, source: str) -> ModelError:
+    """PyYAML's own message spans lines; this one names the character and where it is."""
+    before = text[:err.position]
+    line, col = before.count("\n") + 1, err.position - (before.rfind("\n") + 1) + 1
+    code = err.character if isinstance(err.character, int) else ord(err.character)
+    return ModelError(f"character U+{code:04X} is not allowed in YAML (column {col})", source,
+                      line)
 
 
 class _Converter:
@@ -126,7 +142,19 @@ class _Converter:
             out.line = node.start_mark.line + 1
             out.item_lines = [item.start_mark.line + 1 for item in node.value]
             return out
-        return self.loader.construct_object(node, deep=True)
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            raise
+        except Exception as err:  # noqa: BLE001 - PyYAML's scalar constructors raise ValueError
+            # (over 4300 digits, 2020-13-01), KeyError (`!!bool abc`), AttributeError, ...
+            text = str(node.value)
+            why = "a number too long to read" if len(text) > 4300 else " ".join(str(err).split())
+            raise ModelError(f"cannot read {text[:20]!r}{'...' if len(text) > 20 else ''}: "
+                             f"{why}", self.source, node.start_mark.line + 1) from None
 
     def _mapping(self, node: yaml.MappingNode) -> LocDict:
         self.loader.flatten_mapping(node)
@@ -134,7 +162,7 @@ class _Converter:
         out.line = node.start_mark.line + 1
         out.key_lines = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self._scalar(key_node)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
                 raise ModelError(f"keys must be strings, got {key!r}", self.source, line)

@@ -12,10 +12,17 @@ Post: `graph.plan` maps every stored value to bytes:
 - everything else gets an offset in the scratch region from its live interval (first kernel
   that writes it to the last that reads it), best fit among the gaps free for that interval.
 Results (outputs, loss) live to the end of the call. Offsets are 64-byte aligned.
+
+Guard mode (ctx.options["guard"] = bytes, default from NETC_GUARD; for tests of native memory
+safety): every scratch value gets bytes of its own for the whole call, with `guard` bytes on
+each side that no kernel may touch, and its allocation records its exact size; params and state
+get `guard` bytes before each slot. The runtime fills the guards with canaries and checks them
+after each call (runtime/jit_network.py).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from compiler.passes import PassContext, register
@@ -31,12 +38,24 @@ def align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def persistent_layout(values: list[Value]) -> dict[str, int]:
-    """Offsets of params and state, in the given order (the network's shared region)."""
+def guard_bytes() -> int:
+    """NETC_GUARD: the guard-mode padding in bytes (0: off), a multiple of 64."""
+    text = os.environ.get("NETC_GUARD", "").strip() or "0"
+    try:
+        value = int(text)
+    except ValueError:
+        raise CompileError(f"NETC_GUARD must be a number of bytes, got {text!r}") from None
+    return align(max(value, 0))
+
+
+def persistent_layout(values: list[Value], guard: int | None = None) -> dict[str, int]:
+    """Offsets of params and state, in the given order (the network's shared region); in guard
+    mode each slot follows `guard` free bytes."""
+    guard = guard_bytes() if guard is None else guard
     offsets, cursor = {}, 0
     for v in values:
-        offsets[v.name] = cursor
-        cursor += align(v.type.nbytes())
+        offsets[v.name] = cursor + guard
+        cursor += guard + align(v.type.nbytes())
     return offsets
 
 
@@ -80,16 +99,28 @@ def plan_memory(graph: Graph, ctx: PassContext) -> Graph:
             allocations[name] = Allocation(name, "alias", 0, 0, *live[name], source=in_place[name])
         elif name in live:
             intervals.append(_Interval(name, align(node.type.nbytes()), *live[name]))
-    base = ctx.options.get("scratch_base", 0)
-    offsets, peak = _best_fit(intervals)
-    for iv in intervals:
-        allocations[iv.value] = Allocation(iv.value, "scratch", base + offsets[iv.value],
-                                           iv.nbytes, iv.start, iv.end)
+    peak = _place_scratch(graph, intervals, allocations, ctx.options.get("scratch_base", 0),
+                          ctx.options.get("guard", guard_bytes()))
     naive = sum(iv.nbytes for iv in intervals)
     persistent_bytes = max((a.offset + align(a.nbytes) for a in allocations.values()
                             if a.region in ("param", "state")), default=0)
     graph.plan = MemoryPlan(allocations, persistent_bytes, peak, naive, copies)
     return graph
+
+
+def _place_scratch(graph: Graph, intervals: list[_Interval], allocations: dict[str, Allocation],
+                   base: int, guard: int) -> int:
+    """Gives each interval its scratch offset; returns the peak. In guard mode every value
+    lives for the whole call between guards of its own, and records its exact size."""
+    if guard:
+        end = max((iv.end for iv in intervals), default=0)
+        intervals = [_Interval(iv.value, guard + iv.nbytes + guard, 0, end) for iv in intervals]
+    offsets, peak = _best_fit(intervals)
+    for iv in intervals:
+        nbytes = graph.value(iv.value).type.nbytes() if guard else iv.nbytes
+        allocations[iv.value] = Allocation(iv.value, "scratch", base + offsets[iv.value] + guard,
+                                           nbytes, iv.start, iv.end)
+    return peak
 
 
 def _live_ranges(graph: Graph, when: dict[str, int], end: int) -> dict[str, tuple[int, int]]:

@@ -1,0 +1,82 @@
+"""Guard mode: canary bytes around every buffer a native call may touch, checked after the call.
+
+Where it sits: a test aid of the JIT runtime (runtime/jit_network.py), switched on by
+NETC_GUARD=<bytes> before a network is compiled. plan-memory then gives every scratch value
+bytes of its own between guards and leaves guard bytes before every parameter and state slot
+(compiler/passes/plan_memory.py); the runtime adds a guard after the persistent region and after
+the arena, and copies every input array between guards of its own. Before each call the guards
+get a canary pattern and scratch values a poison (all bits set: NaN as a float, so a kernel that
+reads scratch it never wrote is caught by any comparison with the reference); after the call
+any changed guard byte raises BufferOverrun naming the buffer it follows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+PATTERN = np.frombuffer(b"\xde\xad\xbe\xef\x0b\xad\xf0\x0d", dtype=np.uint8)
+POISON = 0xFF
+
+
+class BufferOverrun(AssertionError):  # noqa: N818 - named for what it reports
+    """Native code wrote outside its buffers (a bug in netc, never in the user's input)."""
+
+
+def guard_bytes() -> int:
+    """NETC_GUARD as bytes (0: off), rounded up to a multiple of 64 (what plan-memory uses)."""
+    text = os.environ.get("NETC_GUARD", "").strip() or "0"
+    value = int(text) if text.lstrip("-").isdigit() else 0
+    return (max(value, 0) + 63) // 64 * 64
+
+
+class GuardedBuffer:
+    """One buffer whose `data` ranges (offset, end, name) belong to values; every other byte
+    is guard and must be unchanged by a call."""
+
+    def __init__(self, buffer: np.ndarray, data: Sequence[tuple[int, int, str]], what: str) -> None:
+        self.buffer = buffer
+        self.what = what
+        self.data = sorted(data)
+        self.guards: list[tuple[int, int, str]] = []
+        cursor, before = 0, "the start"
+        for lo, hi, name in self.data:
+            if lo > cursor:
+                self.guards.append((cursor, lo, before))
+            cursor, before = max(cursor, hi), name
+        if cursor < buffer.nbytes:
+            self.guards.append((cursor, buffer.nbytes, before))
+
+    def arm(self, poison: bool = False) -> None:
+        """Canaries into the guards (and poison into the values when `poison`)."""
+        for lo, hi, _ in self.guards:
+            self.buffer[lo:hi] = np.resize(PATTERN, hi - lo)
+        if poison:
+            for lo, hi, _ in self.data:
+                self.buffer[lo:hi] = POISON
+
+    def check(self, call: str) -> None:
+        for lo, hi, before in self.guards:
+            changed = np.flatnonzero(self.buffer[lo:hi] != np.resize(PATTERN, hi - lo))
+            if changed.size:
+                first, last = lo + int(changed[0]), lo + int(changed[-1])
+                raise BufferOverrun(
+                    f"{call} wrote outside its buffers: {self.what} bytes {first}..{last} "
+                    f"({changed.size} changed) lie in the guard after {before} (guard bytes "
+                    f"[{lo}, {hi}))")
+
+
+def guarded_copy(array: np.ndarray, guard: int, name: str) -> tuple[np.ndarray, GuardedBuffer]:
+    """A copy of `array` between guards of its own, and the buffer to check."""
+    nbytes = array.nbytes
+    raw = np.zeros(guard + nbytes + guard + 64, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64
+    buffer = raw[start:start + guard + nbytes + guard]
+    view = np.ndarray(array.shape, dtype=array.dtype, buffer=buffer, offset=guard)
+    view[...] = array
+    checked = GuardedBuffer(buffer, [(guard, guard + nbytes, f"input '{name}'")],
+                            f"input '{name}'")
+    checked.arm()
+    return view, checked
