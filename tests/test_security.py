@@ -8,6 +8,7 @@ import re
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import compiler
@@ -189,3 +190,76 @@ def test_the_bounds_leave_real_networks_alone():
             compiler.compile(graph, batch=4096, backend="reference")  # types only: no run
     with pytest.raises(NetcError, match="limit"):
         compiler.compile(compiler.load(EXAMPLES / "cifar_cnn.yaml"), batch=100_000)
+
+
+# ---------------------------------------------------------------- ONNX external data
+
+def onnx_model(location: str | None, nbytes: int | None = 16, input_dims=("N", 4)):
+    """y = x + w, with w's data in the external file `location` (or none)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    inits = []
+    if location is not None:
+        w = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4],
+                        data_location=TensorProto.EXTERNAL)
+        entries = [("location", location)] + ([("length", str(nbytes))] if nbytes else [])
+        for key, value in entries:
+            entry = w.external_data.add()
+            entry.key, entry.value = key, value
+        inits.append(w)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(input_dims))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(input_dims))
+    other = "w" if location is not None else "x"
+    graph = helper.make_graph([helper.make_node("Add", ["x", other], ["y"])], "g", [x], [y],
+                              inits)
+    return helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+
+
+@pytest.fixture
+def model_folder(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (tmp_path / "secret.bin").write_bytes(b"S" * 16)
+    (folder / "weights.bin").write_bytes(np.arange(4, dtype=np.float32).tobytes())
+    (folder / "five.bin").write_bytes(np.arange(5, dtype=np.float32).tobytes())
+    (folder / "escape.bin").symlink_to(tmp_path / "secret.bin")
+    (folder / "sub").mkdir()
+    return folder
+
+
+@pytest.mark.parametrize("location", ["../secret.bin", "sub/../../secret.bin", "{root}/secret.bin",
+                                      "/etc/passwd", "escape.bin", "missing.bin", "sub", ".", "",
+                                      "weights.bin\0.txt"])
+def test_onnx_external_data_cannot_leave_the_model_folder(model_folder, location):
+    """Each of these raised onnx's ValidationError (exit 3) or, with onnx < 1.16, read the file."""
+    location = location.format(root=model_folder.parent)
+    path = model_folder / "m.onnx"
+    path.write_bytes(onnx_model(location).SerializeToString())
+    with pytest.raises(ModelError, match=r"m.onnx: initializer 'w': its external data .* must be "
+                                         r"a file inside the model's folder"):
+        compiler.load(path)
+
+
+def test_onnx_external_data_inside_the_folder_loads(model_folder):
+    path = model_folder / "m.onnx"
+    path.write_bytes(onnx_model("sub/../weights.bin").SerializeToString())
+    net = compiler.compile(compiler.load(path), batch=1, backend="reference")
+    np.testing.assert_array_equal(net.forward(np.ones((1, 4), np.float32)), [[1, 2, 3, 4]])
+
+
+def test_onnx_tensor_data_that_does_not_fit_is_a_model_error(model_folder):
+    """A whole file of 5 floats for a [4] tensor passed onnx's checker and raised ValueError
+    (exit 3)."""
+    path = model_folder / "m.onnx"
+    path.write_bytes(onnx_model("five.bin", nbytes=None).SerializeToString())
+    with pytest.raises(ModelError, match=r"m.onnx: tensor 'w' of shape \[4\]: its data does not "
+                                         "fit"):
+        compiler.load(path)
+
+
+def test_onnx_huge_input_shape_is_refused(tmp_path):
+    path = tmp_path / "big.onnx"
+    path.write_bytes(onnx_model(None, input_dims=("N", 100000, 100000, 1000)).SerializeToString())
+    with pytest.raises(NetcError, match="elements per sample; netc's limit is"):
+        compiler.load(path)

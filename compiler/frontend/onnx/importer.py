@@ -69,7 +69,7 @@ class Importer:
     def run(self) -> Graph:
         onnx_graph = self.model.graph
         for tensor in onnx_graph.initializer:
-            self.env[tensor.name] = tensor_array(tensor)
+            self.env[tensor.name] = tensor_array(tensor, self.source)
             self.initializer_names.add(tensor.name)
         self._check_support(onnx_graph)
         self._declare_inputs(onnx_graph)

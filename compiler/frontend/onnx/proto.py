@@ -53,11 +53,26 @@ def read_model(path: str | Path) -> Any:
         raise ModelError(f"not a valid ONNX protobuf ({err})", where) from None
     base = Path(path).resolve().parent
     if any(t.data_location == 1 for t in model.graph.initializer):
+        check_external_data(model, base, where)
         try:
             onnx.external_data_helper.load_external_data_for_model(model, str(base))
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, onnx.checker.ValidationError) as err:
             raise ModelError(f"cannot load the model's external weights: {err}", where) from None
     return model
+
+
+def check_external_data(model: Any, base: Path, where: str) -> None:
+    """Every external weight file lies inside the model's folder (symbolic links resolved) and
+    is a regular file: a model can never make netc read /etc/passwd or ../secret.bin."""
+    for tensor in model.graph.initializer:
+        if tensor.data_location != 1:
+            continue
+        location = {e.key: e.value for e in tensor.external_data}.get("location", "")
+        target = None if "\0" in location or not location else (base / location).resolve()
+        if (target is None or Path(location).is_absolute() or not target.is_relative_to(base)
+                or not target.is_file()):
+            raise ModelError(f"initializer '{tensor.name}': its external data {location!r} must "
+                             f"be a file inside the model's folder {base}", where)
 
 
 def prepare_model(model: Any, where: str) -> Any:
@@ -87,10 +102,14 @@ def opset_version(model: Any) -> int:
     return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
-def tensor_array(tensor: Any) -> np.ndarray:
+def tensor_array(tensor: Any, where: str | None = None) -> np.ndarray:
     from onnx import numpy_helper
 
-    return np.asarray(numpy_helper.to_array(tensor))
+    try:
+        return np.asarray(numpy_helper.to_array(tensor))
+    except ValueError as err:  # data that does not fill the dims (or overfills them)
+        raise ModelError(f"tensor '{tensor.name}' of shape {list(tensor.dims)}: its data does "
+                         f"not fit ({' '.join(str(err).split())})", where) from None
 
 
 def attributes(node: Any) -> dict[str, Any]:
