@@ -107,12 +107,13 @@ def test_run_on_pixels_and_on_floats(work, trained):
 
 
 def test_same_seed_same_run(work):
-    outs = [netc(*train_args(work, f"det{i}", "--epochs", 1, "--seed", 3, "--log-every", 1))
-            for i in range(2)]
+    outs = [netc(*train_args(work, f"det{i}", "--epochs", 1, "--seed", 3, "--log-every", 1,
+                             "--train-eval", 64)) for i in range(2)]
     assert all(o.returncode == 0 for o in outs), outs[0].stderr
     losses = [[json.loads(x)["loss"] for x in (work["dir"] / f"det{i}.jsonl").read_text()
                .splitlines() if '"step"' in x and '"loss"' in x] for i in range(2)]
     assert len(losses[0]) == 12
+    assert "fixed sample of 64 training images" in outs[0].stdout
     assert losses[0] == losses[1]
     a, b = (checkpoint.load(work["dir"] / f"det{i}.npz") for i in range(2))
     assert all(a.params[k].tobytes() == b.params[k].tobytes() for k in a.params)

@@ -149,6 +149,16 @@ def test_epoch_order_is_a_function_of_seed_and_epoch():
     assert not np.array_equal(a, epoch_order(100, seed=2, epoch=0))
 
 
+def test_train_accuracy_sample_is_fixed_and_bounded(tmp_path):
+    split = load_split(write_dataset(tmp_path, n_train=50, n_test=10), "train")
+    part = data.sample(split, 20, seed=4)
+    assert len(part) == 20
+    again = data.sample(split, 20, seed=4)
+    assert np.array_equal(part.images, again.images)
+    assert data.sample(split, 0, seed=4) is split
+    assert data.sample(split, 500, seed=4) is split
+
+
 def test_padded_batches_cover_every_sample(tmp_path):
     split = load_split(write_dataset(tmp_path, n_train=10, n_test=23), "test")
     feeder = Feeder(split, InputFit((28, 28), (1, 28, 28)), Normalization(0.2, 0.3))

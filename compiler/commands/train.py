@@ -27,6 +27,7 @@ from compiler.training.data import (
     check_classes,
     data_dir,
     load_split,
+    sample,
 )
 from compiler.training.loop import (
     DEFAULT_LR,
@@ -51,6 +52,13 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return int(text)
 
 
 def resolve_settings(args: argparse.Namespace, resumed: checkpoint.Checkpoint | None) -> Settings:
@@ -116,6 +124,7 @@ class Session:
             self.norm = Normalization.of(self.train.images)
         self.fit = InputFit(self.train.images.shape[1:], model.input_shape(self.graph,
                                                                            args.model))
+        self.train_eval = sample(self.train, args.train_eval, self.settings.seed)
         if self.settings.batch > len(self.train):
             raise DataError(f"--batch {self.settings.batch} is larger than the "
                             f"{len(self.train):,} training images")
@@ -175,6 +184,9 @@ def _header(s: Session) -> list[str]:
     lines = [f"netc train: {s.graph.name} on {s.folder}: {n:,} training images "
              f"({n // batch:,} batches of {batch} per epoch{skip}), {len(s.test):,} test images",
              f"  {s.settings.describe()}; compiled in {s.compile_seconds:.1f} s"]
+    if len(s.train_eval) < n:
+        lines.append(f"  train accuracy is measured on a fixed sample of {len(s.train_eval):,} "
+                     "training images (--train-eval 0: all of them)")
     if s.fit.note():
         lines.append(f"  note: {s.fit.note()} to fit the model's input")
     if s.resumed is not None:
@@ -234,7 +246,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                   settings=asdict(s.settings), resumed=s.resumed is not None,
                   progress=asdict(progress))
         trainer = Trainer(net, s.settings, Feeder(s.train, s.fit, s.norm),
-                          Feeder(s.test, s.fit, s.norm), outputs, s.meta(), progress, log)
+                          Feeder(s.test, s.fit, s.norm), outputs, s.meta(), progress, log,
+                          train_eval=Feeder(s.train_eval, s.fit, s.norm))
         try:
             result = trainer.run(stop)
         finally:
@@ -275,6 +288,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="log the loss of every Nth step (default 10)")
     p.add_argument("--plot", metavar="PNG", help="draw loss and accuracy curves at the end "
                    "(needs matplotlib: pip install 'netc[plot]')")
+    p.add_argument("--train-eval", type=count, default=10_000, metavar="N",
+                   help="measure each epoch's train accuracy on a fixed sample of N training "
+                   "images (default 10,000; 0: all)")
     p.add_argument("--dump-ir", metavar="DIR", help="write the IR of the compiled training "
                    "step to DIR")
     p.add_argument("--check-numerics", action="store_true", help="stop at the first NaN/Inf "

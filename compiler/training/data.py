@@ -173,6 +173,14 @@ def load_split(folder: str | Path, split: str) -> Split:
     return Split(split, images, labels.astype(np.int64))
 
 
+def sample(split: Split, size: int, seed: int) -> Split:
+    """A fixed random subset of at most `size` samples (all of them when size is 0)."""
+    if size == 0 or size >= len(split):
+        return split
+    idx = np.sort(np.random.default_rng([seed, 1 << 30]).choice(len(split), size, replace=False))
+    return Split(split.name, split.images[idx], split.labels[idx])
+
+
 def check_classes(split: Split, classes: int) -> None:
     """Every label must name one of the model's output classes."""
     low, high = int(split.labels.min()), int(split.labels.max())
@@ -194,11 +202,12 @@ class Normalization:
 
     @classmethod
     def of(cls, images: np.ndarray) -> Normalization:
-        scaled_mean = float(images.mean(dtype=np.float64)) / 255.0
-        # E[x^2] - E[x]^2 in float64 over uint8 values is exact enough and needs no float copy.
-        mean_sq = float(np.square(images, dtype=np.float64).mean()) / 255.0**2
-        std = math.sqrt(max(mean_sq - scaled_mean**2, 0.0))
-        return cls(scaled_mean, std if std > 1e-8 else 1.0)
+        # From the histogram of the uint8 values: exact, and no float copy of 47 MB of pixels.
+        counts = np.bincount(images.ravel(), minlength=256).astype(np.float64)
+        values = np.arange(256, dtype=np.float64) / 255.0
+        mean = float(counts @ values) / counts.sum()
+        std = math.sqrt(float(counts @ (values - mean) ** 2) / counts.sum())
+        return cls(mean, std if std > 1e-8 else 1.0)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         scale = np.float32(1.0 / (255.0 * self.std))

@@ -204,11 +204,13 @@ class Trainer:
     def __init__(self, net: Any, settings: Settings, train: Feeder, test: Feeder,
                  outputs: Outputs, meta: dict[str, Any], progress: Progress | None = None,
                  log: MetricsLog | None = None, echo: Callable[[str], None] | None = None,
-                 ) -> None:
+                 train_eval: Feeder | None = None) -> None:
         self.net = net
         self.settings = settings
         self.train_data = train
         self.test_data = test
+        self.train_eval = train_eval if train_eval is not None else train
+        """What the epoch's train accuracy is measured on (all or a fixed sample)."""
         self.out = outputs
         self.meta = meta
         self.progress = progress or Progress()
@@ -313,11 +315,12 @@ class Trainer:
 
     def _end_epoch(self, rate: float) -> None:
         p = self.progress
-        train_eval = evaluate(self.net, self.train_data)
+        train_eval = evaluate(self.net, self.train_eval)
         self.last_test = evaluate(self.net, self.test_data)
         self.last_test.epoch = p.epoch + 1
         record = {"epoch": p.epoch + 1, "step": p.step,
                   "train_loss": p.loss_sum / max(p.batch, 1), "train_acc": train_eval.accuracy,
+                  "train_acc_images": len(self.train_eval),
                   "test_loss": self.last_test.loss, "test_acc": self.last_test.accuracy,
                   "seconds": round(p.seconds, 3), "images_per_s": round(rate, 1)}
         self.log.write("epoch", **record)
