@@ -119,3 +119,18 @@ def test_loss_and_grads_does_not_update():
         np.testing.assert_array_equal(v, before[k])
     assert net.train_step(x, y) == pytest.approx(loss1, rel=1e-6)
     assert net.loss_and_grads(x, y)[0] < loss1
+
+
+def test_every_op_with_a_gradient_rule_module_is_differentiable_in_a_fresh_process():
+    """Rules live in grad_rules_*.py modules; autodiff must load them all itself (a test that
+    imported them by hand would hide a model that fails to train from the command line)."""
+    import subprocess
+    import sys
+
+    code = ("import compiler.passes.autodiff\n"
+            "from compiler.passes.grad_rules import RULES\n"
+            "from ir.ops import OPS\n"
+            "missing = [op for op in ('transpose', 'pad', 'reduce_mean', 'reduce_max', "
+            "'batch_mean', 'batch_var') if op in OPS and op not in RULES]\n"
+            "assert not missing, missing\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,12 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.passes import load_grad_rules
 from tests.test_gradcheck_ops import assert_gradients, op_loss_graph
 from tests.test_gradcheck_ops import feeds_for as gradcheck_feeds
 from tests.test_jit_ops import DTYPES, check, feeds_for, op_graph
 
-load_grad_rules()
 
 CASES = [
     ("transpose", [(2, 3, 4)], {"perm": [2, 0, 1]}),

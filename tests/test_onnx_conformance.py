@@ -7,13 +7,11 @@ native call; outputs are compared by the runner with its own tolerances.
 
 Excluded, by name and with the reason pytest shows (`pytest -rs`): the cases that cannot match
 by construction (integer and boolean tensors, 3-D windows, training-mode outputs drawn from
-numpy's RNG, Pad modes other than constant, optional and sequence types, MaxPool's indices)
-and one case that passes but takes netc about 100 s to compile (NETC_ONNX_SLOW=1 runs it).
+numpy's RNG, Pad modes other than constant, optional and sequence types, MaxPool's indices).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import unittest
 import warnings
@@ -53,13 +51,6 @@ EXCLUDED: dict[str, str] = {
     r"test_identity_(opt|sequence)": "optional and sequence types: netc values are tensors",
 }
 
-SLOW: dict[str, str] = {
-    r"test_MaxPool2d_stride_padding_dilation":
-        "passes, but its 60x80 window takes about 100 s to compile (the pooling kernel unrolls "
-        "the window); NETC_ONNX_SLOW=1 runs it",
-}
-
-
 def case_ops(case) -> set[str]:  # noqa: ANN001
     model = case.model if case.model is not None else onnx.load(
         str(Path(case.model_dir) / "model.onnx"), load_external_data=False)
@@ -79,8 +70,7 @@ def selected_cases() -> list[str]:
 
 
 def exclusion(name: str) -> str | None:
-    table = EXCLUDED if os.environ.get("NETC_ONNX_SLOW") else {**EXCLUDED, **SLOW}
-    for pattern, reason in table.items():
+    for pattern, reason in EXCLUDED.items():
         if re.fullmatch(pattern, name):
             return reason
     return None
@@ -112,7 +102,7 @@ with warnings.catch_warnings():  # generating the node cases, numpy warns about 
 
 def test_every_exclusion_names_selected_cases():
     """No stale exclusion: each pattern matches some selected case (onnx is pinned)."""
-    for pattern in {**EXCLUDED, **SLOW}:
+    for pattern in EXCLUDED:
         assert any(re.fullmatch(pattern, n) for n in SELECTED), f"{pattern} matches nothing"
 
 
@@ -120,4 +110,4 @@ def test_counts():
     """The numbers the README reports: selected, excluded, run."""
     excluded = [n for n in SELECTED if exclusion(n)]
     assert len(SELECTED) == 383
-    assert len(excluded) == 77 - (1 if os.environ.get("NETC_ONNX_SLOW") else 0)
+    assert len(excluded) == 76

@@ -15,12 +15,11 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 import compiler  # noqa: E402
 from compiler.frontend.onnx import import_model, load_onnx  # noqa: E402
 from compiler.gradcheck import check_gradients  # noqa: E402
-from compiler.passes import PassContext, load_grad_rules  # noqa: E402
+from compiler.passes import PassContext  # noqa: E402
 from compiler.pipeline import lower  # noqa: E402
 from ir import ModelError  # noqa: E402
 from tests.test_cli import netc  # noqa: E402
 
-load_grad_rules()
 FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64
 
 

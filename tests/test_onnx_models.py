@@ -13,11 +13,8 @@ import pytest
 pytest.importorskip("onnx", reason="ONNX import needs the onnx package")
 
 import compiler  # noqa: E402
-from compiler.passes import load_grad_rules  # noqa: E402
 from compiler.summary import layer_rows  # noqa: E402
 from tests.conftest import EXAMPLES  # noqa: E402
-
-load_grad_rules()
 
 MODELS = ["lenet5", "resnet_small"]
 

@@ -4,7 +4,8 @@ Where it sits: compiler/codegen/library.py builds the blocked GEMM around it (pa
 thread's workspace, zero-padded to whole micro-panels, full tiles straight into C, edge tiles
 through a tile buffer). Per k the kernel loads two vectors of B (NR = 2 vectors, sized from the
 host's vector width), broadcasts MR elements of A and issues MR x 2 fused multiply-adds, the
-accumulators carried in phi nodes so they stay in registers.
+accumulators carried in phi nodes so they stay in registers. B is a packed panel or, when the
+caller allows it, rows of the unpacked matrix read in place (see library.py).
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ from compiler.codegen.kb import I64, VOID, KernelBuilder
 
 def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type, mr: int,
                  nr: int, lanes: int) -> ir.Function:
-    """ukernel(kc, A, B, C, ldc, accumulate): C[mr x nr] (+)= Ap[kc x mr]^T Bp[kc x nr]."""
+    """ukernel(kc, A, B, ldb, C, ldc, accumulate): C[mr x nr] (+)= Ap[kc x mr]^T B[kc x nr],
+    row k of B at B + k*ldb (a packed panel: ldb = nr; a row-major matrix used in place: its
+    row stride)."""
     name = f"netc.ukernel.{'f32' if ty == ir.FloatType() else 'f64'}.{mr}x{nr}"
     if name in shared:
         return shared[name]
     vty = ir.VectorType(ty, lanes)
     nv = nr // lanes
     ptr = ty.as_pointer()
-    fn = ir.Function(module, ir.FunctionType(VOID, [I64, ptr, ptr, ptr, I64, I64]), name)
+    fn = ir.Function(module, ir.FunctionType(VOID, [I64, ptr, ptr, I64, ptr, I64, I64]), name)
     fn.linkage = "internal"
-    for i in (1, 2, 3):
+    for i in (1, 2, 4):
         fn.args[i].add_attribute("noalias")
-    kc, a, b, c, ldc, accumulate = fn.args
-    for arg, n in zip(fn.args, ("kc", "Ap", "Bp", "C", "ldc", "accumulate"), strict=True):
+    kc, a, b, ldb, c, ldc, accumulate = fn.args
+    for arg, n in zip(fn.args, ("kc", "Ap", "B", "ldb", "C", "ldc", "accumulate"), strict=True):
         arg.name = n
     kb = KernelBuilder(module, fn)
     loop = fn.append_basic_block("k.loop")
@@ -39,7 +42,8 @@ def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type,
     kb.b.position_at_end(loop)
     k = kb.b.phi(I64, name="k")
     acc = [[kb.b.phi(vty, name=f"c{r}.{v}") for v in range(nv)] for r in range(mr)]
-    bvec = [kb.vload(b, kb.add(kb.mul(k, nr), v * lanes), vty, name=f"b{v}") for v in range(nv)]
+    brow = kb.b.mul(k, ldb)
+    bvec = [kb.vload(b, kb.add(brow, v * lanes), vty, name=f"b{v}") for v in range(nv)]
     new = []
     for r in range(mr):
         av = kb.splat(kb.load(a, kb.add(kb.mul(k, mr), r), name=f"a{r}"), vty)

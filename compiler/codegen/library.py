@@ -6,8 +6,12 @@ table (args[1] of every entry; slot 0 of every kernel's pointer table). Keeping 
 and the blocking loops out of the per-model modules is what makes compiling a model fast.
 
   void netc_gemm_<dt>(i64* args)
-    args: m, n, k, a_ctx, pack_a, b_ctx, pack_b, c, ldc, accumulate, j0, j1, workspace
+    args: m, n, k, a_ctx, pack_a, b_ctx, pack_b, c, ldc, accumulate, j0, j1, workspace, b_direct
     C[m, j0:j1] (+)= A[m, k] B[k, j0:j1]; `accumulate` != 0 adds to C (e.g. C holds the bias).
+    b_direct != 0: b_ctx is a strided view {T* base, i64 rs, i64 cs = 1} and whole NR-column
+    panels of B are read in place, rows rs apart, instead of packed. For few rows of A (an
+    im2col tile multiplied by a handful of filters) packing B would move as many bytes as the
+    multiply reads; with many rows the packed panel's locality wins and callers pass 0.
   void pack_a(i8* ctx, T* dst, i64 i0, i64 rows, i64 k0, i64 kc)   dst[k][MR] = A[i0+r, k0+k]
   void pack_b(i8* ctx, T* dst, i64 k0, i64 kc, i64 j0, i64 cols)   dst[k][NR] = B[k0+k, j0+c]
     (zero-filled past `rows` / `cols`), supplied by the kernel: its own gather for implicit
@@ -28,10 +32,10 @@ SERVICES = ("parallel_for", "gemm_f32", "gemm_f64", "pack_a_strided_f32", "pack_
 """Slots of the services table, in order."""
 
 GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "accumulate",
-             "j0", "j1", "workspace")
+             "j0", "j1", "workspace", "b_direct")
 PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
                                                                  "cols"]}
-LIBRARY_VERSION = "netc-lib-1"
+LIBRARY_VERSION = "netc-lib-3"
 
 
 def pack_type(ty: ir.Type) -> ir.FunctionType:
@@ -76,43 +80,54 @@ def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> 
     bp = kb.gep(ws, mcb * kcb, name="Bp")
     tile = kb.gep(bp, kcb * ncb, name="Ctile")
     m, k, ldc = a["m"], a["k"], a["ldc"]
+    view = kb.b.bitcast(b_ctx, I64.as_pointer())
+    b_base = kb.b.inttoptr(kb.load(view, 0), ptr, name="B")
+    b_rs = kb.load(view, 1, name="ldb")
+    direct = kb.b.icmp_signed("!=", a["b_direct"], kb.i64(0))
     with kb.loop(a["j0"], a["j1"], step=ncb, name="jc") as jc:
         nc = kb.min(kb.sub(a["j1"], jc), ncb)
         with kb.loop(0, k, step=kcb, name="pc") as pc:
             kc = kb.min(kb.sub(k, pc), kcb)
             with kb.loop(0, nc, step=nr, name="pb") as jr:
-                kb.b.call(pack_b, [b_ctx, kb.gep(bp, kb.mul(jr, kc)), pc, kc, kb.add(jc, jr),
-                                   kb.min(kb.sub(nc, jr), nr)])
+                cols = kb.min(kb.sub(nc, jr), nr)
+                in_place = kb.b.and_(direct, kb.b.icmp_signed("==", cols, kb.i64(nr)))
+                with kb.if_(kb.b.not_(in_place)):
+                    kb.b.call(pack_b, [b_ctx, kb.gep(bp, kb.mul(jr, kc)), pc, kc,
+                                       kb.add(jc, jr), cols])
             first = kb.b.icmp_signed("==", pc, kb.i64(0))
             keep = kb.b.icmp_signed("!=", a["accumulate"], kb.i64(0))
             accumulate = kb.b.zext(kb.b.or_(kb.b.not_(first), keep), I64)
+            b_block = kb.gep(b_base, kb.add(kb.b.mul(pc, b_rs), jc), name="B.block")
             with kb.loop(0, m, step=mcb, name="ic") as ic:
                 mc = kb.min(kb.sub(m, ic), mcb)
                 with kb.loop(0, mc, step=mr, name="pa") as ir_:
                     kb.b.call(pack_a, [a_ctx, kb.gep(ws, kb.mul(ir_, kc)), kb.add(ic, ir_),
                                        kb.min(kb.sub(mc, ir_), mr), pc, kc])
                 _tiles(kb, ukernel, ty, mr, nr, ws, bp, tile, c, ldc, ic, mc, jc, nc, kc,
-                       accumulate)
+                       accumulate, direct, b_block, b_rs)
     kb.b.ret_void()
 
 
 def _tiles(kb: KernelBuilder, ukernel: ir.Function, ty: ir.Type, mr: int, nr: int,
            ap: ir.Value, bp: ir.Value, tile: ir.Value, c: ir.Value, ldc: ir.Value,
            ic: ir.Value, mc: ir.Value, jc: ir.Value, nc: ir.Value, kc: ir.Value,
-           accumulate: ir.Value) -> None:
+           accumulate: ir.Value, direct: ir.Value, b_block: ir.Value, b_rs: ir.Value) -> None:
     with kb.loop(0, nc, step=nr, name="jr") as jr, kb.loop(0, mc, step=mr, name="ir") as ir_:
         a_panel = kb.gep(ap, kb.mul(ir_, kc))
-        b_panel = kb.gep(bp, kb.mul(jr, kc))
         rows = kb.min(kb.sub(mc, ir_), mr)
         cols = kb.min(kb.sub(nc, jr), nr)
+        in_place = kb.b.and_(direct, kb.b.icmp_signed("==", cols, kb.i64(nr)))
+        b_panel = kb.b.select(in_place, kb.gep(b_block, jr), kb.gep(bp, kb.mul(jr, kc)))
+        ldb = kb.b.select(in_place, b_rs, kb.i64(nr))
         origin = kb.add(kb.b.mul(kb.add(ic, ir_), ldc), kb.add(jc, jr))
         full = kb.b.and_(kb.b.icmp_signed("==", rows, kb.i64(mr)),
                          kb.b.icmp_signed("==", cols, kb.i64(nr)))
         with kb.b.if_else(full) as (whole, edge):
             with whole:
-                kb.b.call(ukernel, [kc, a_panel, b_panel, kb.gep(c, origin), ldc, accumulate])
+                kb.b.call(ukernel, [kc, a_panel, b_panel, ldb, kb.gep(c, origin), ldc,
+                                    accumulate])
             with edge:
-                kb.b.call(ukernel, [kc, a_panel, b_panel, tile, kb.i64(nr), kb.i64(0)])
+                kb.b.call(ukernel, [kc, a_panel, b_panel, ldb, tile, kb.i64(nr), kb.i64(0)])
                 add = kb.b.icmp_signed("!=", accumulate, kb.i64(0))
                 with kb.loop(0, rows, name="er") as r, kb.loop(0, cols, name="ec") as col:
                     at = kb.add(origin, kb.add(kb.b.mul(r, ldc), col))
@@ -123,7 +138,13 @@ def _tiles(kb: KernelBuilder, ukernel: ir.Function, ty: ir.Type, mr: int, nr: in
 
 def _strided_pack(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type,
                   which: str) -> None:
-    """Packs a panel of a strided matrix: element (r, c) at base[r*rs + c*cs]."""
+    """Packs a panel of a strided matrix: element (r, c) at base[r*rs + c*cs].
+
+    Packing runs once per element of every operand (and for convolutions once per im2col
+    element), so full panels take branch-free paths: a vector copy per k when the panel's
+    elements are contiguous, otherwise one unit-stride run per panel column. Only edge panels
+    (fewer than MR/NR valid columns) check every element.
+    """
     mr, nr = target.micro_tile(dtype)
     width = mr if which == "a" else nr
     fn = ir.Function(module, pack_type(ty), f"netc_pack_{which}_strided_{dtype}")
@@ -140,26 +161,34 @@ def _strided_pack(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.T
     else:
         _, _, k0, kc, j0, count = fn.args
         k_stride, w_stride, k_origin, w_origin = rs, cs, k0, j0
-    origin = kb.add(kb.b.mul(k_origin, k_stride), kb.b.mul(w_origin, w_stride))
-    # Two loop orders: along the unit stride, whichever it is.
+    src = kb.gep(base, kb.add(kb.b.mul(k_origin, k_stride), kb.b.mul(w_origin, w_stride)),
+                 name="src")
+    full = kb.b.icmp_signed("==", count, kb.i64(width))
+    unit_w = kb.b.icmp_signed("==", w_stride, kb.i64(1))
     unit_k = kb.b.icmp_signed("==", k_stride, kb.i64(1))
-    with kb.b.if_else(unit_k) as (k_fast, w_fast):
-        with k_fast, kb.loop(0, width, name="w") as w:
-            valid = kb.lt(w, count)
-            with kb.loop(0, kc, name="k") as kk:
-                _pack_one(kb, ty, base, dst, origin, kk, w, k_stride, w_stride, width, valid)
-        with w_fast, kb.loop(0, kc, name="k") as kk, kb.loop(0, width, name="w") as w:
-            _pack_one(kb, ty, base, dst, origin, kk, w, k_stride, w_stride, width,
-                      kb.lt(w, count))
+    vty = ir.VectorType(ty, width)
+    with kb.b.if_else(kb.b.and_(full, unit_w)) as (rows, other):
+        with rows, kb.loop(0, kc, name="k") as k:  # each k: `width` contiguous elements
+            kb.vstore(kb.vload(src, kb.b.mul(k, k_stride), vty), dst, kb.mul(k, width))
+        with other, kb.b.if_else(unit_k) as (k_fast, general):
+            with k_fast:  # each valid panel column is a contiguous run along k
+                with kb.loop(0, count, name="w") as w:
+                    column = kb.gep(src, kb.b.mul(w, w_stride))
+                    with kb.loop(0, kc, name="k") as k:
+                        kb.store(kb.load(column, k), dst, kb.add(kb.mul(k, width), w))
+                _zero_columns(kb, ty, dst, count, width, kc)
+            with general:
+                with kb.loop(0, kc, name="k") as k:
+                    row = kb.gep(src, kb.b.mul(k, k_stride))
+                    with kb.loop(0, count, name="w") as w:
+                        kb.store(kb.load(row, kb.b.mul(w, w_stride)), dst,
+                                 kb.add(kb.mul(k, width), w))
+                _zero_columns(kb, ty, dst, count, width, kc)
     kb.b.ret_void()
 
 
-def _pack_one(kb: KernelBuilder, ty: ir.Type, base: ir.Value, dst: ir.Value, origin: ir.Value,
-              k: ir.Value, w: ir.Value, k_stride: ir.Value, w_stride: ir.Value, width: int,
-              valid: ir.Value) -> None:
-    slot = kb.var(ty, name="v")
-    kb.b.store(ir.Constant(ty, 0.0), slot)
-    with kb.if_(valid):
-        at = kb.add(origin, kb.add(kb.b.mul(k, k_stride), kb.b.mul(w, w_stride)))
-        kb.b.store(kb.load(base, at), slot)
-    kb.store(kb.b.load(slot), dst, kb.add(kb.mul(k, width), w))
+def _zero_columns(kb: KernelBuilder, ty: ir.Type, dst: ir.Value, count: ir.Value, width: int,
+                  kc: ir.Value) -> None:
+    """dst[k][count:width] = 0: an edge panel's padding, which the micro-kernel multiplies."""
+    with kb.loop(0, kc, name="zk") as k, kb.loop(count, width, name="zw") as w:
+        kb.store(ir.Constant(ty, 0.0), dst, kb.add(kb.mul(k, width), w))

@@ -17,15 +17,13 @@ edges are summed. Every backward op records the forward op it differentiates.
 
 from __future__ import annotations
 
-from compiler.passes import (
-    PassContext,
-    grad_rules_norm,  # noqa: F401  (registers batchnorm rules)
-    register,
-)
+from compiler.passes import PassContext, load_grad_rules, register
 from compiler.passes.grad_rules import RULES, GradBuilder
 from ir.errors import CompileError
 from ir.graph import Graph, Node, Value
 from ir.ops import OPS
+
+load_grad_rules()  # every grad_rules_*.py registers its ops' rules (norms, tensor ops, ...)
 
 
 @register("autodiff")

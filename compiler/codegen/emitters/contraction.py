@@ -20,6 +20,8 @@ from compiler.codegen.library import GEMM_ARGS, SERVICES, pack_type, workspace_e
 from compiler.codegen.sweep import box_supported, emit_box
 
 Int = ir.Value | int
+DIRECT_B_ROWS = 3
+"""A with at most this many micro-panels of rows reads B's panels in place (see gemm())."""
 
 
 @dataclass
@@ -88,7 +90,9 @@ class Contraction(Emitter):
 
     def gemm(self, kb: KernelBuilder, m: Int, n: Int, k: Int, a: View, b: View, c: ir.Value,
              ldc: Int, accumulate: Int, j0: Int, j1: Int, ws: ir.Value) -> None:
-        """C[:, j0:j1] (+)= A B through the library, A and B packed by its strided packers."""
+        """C[:, j0:j1] (+)= A B through the library, A and B packed by its strided packers;
+        B's whole panels are read in place when its rows are contiguous and A has few rows
+        (library.py: packing would cost about as much as the multiply)."""
         args = kb.var(ir.ArrayType(I64, len(GEMM_ARGS)), name="gemm.args")
         views = []
         for which, view in (("a", a), ("b", b)):
@@ -103,7 +107,9 @@ class Contraction(Emitter):
                   "pack_b": self._service(kb, f"pack_b_strided_{self.dtype}",
                                           pack_type(self.ty)),
                   "c": c, "ldc": ldc, "accumulate": accumulate, "j0": j0, "j1": j1,
-                  "workspace": ws}
+                  "workspace": ws,
+                  "b_direct": int(isinstance(m, int) and m <= DIRECT_B_ROWS * self.mr
+                                  and isinstance(b.cs, int) and b.cs == 1)}
         for i, field in enumerate(GEMM_ARGS):
             kb.b.store(self._i64(kb, values[field]), kb.b.gep(args, [kb.i64(0), kb.i64(i)]))
         fn = self._service(kb, f"gemm_{self.dtype}", ir.FunctionType(VOID, [I64.as_pointer()]))

@@ -26,6 +26,7 @@ TILE_BYTES = 256 * 1024
 
 class _Conv(Contraction):
     def geometry(self, x: Addr, w_shape, y: Addr, attrs) -> None:  # type: ignore[no-untyped-def]
+        self.lanes = self.ctx.gen.target.lanes(self.ctx.anchor.type.dtype)
         self.ax, self.ay = x, y
         self.nb, self.cin, self.h, self.w = x.n, x.c, x.h, x.w
         self.cout, self.cg, self.kh, self.kw = (int(d) for d in w_shape)
@@ -44,8 +45,86 @@ class _Conv(Contraction):
         chunk = max(self.nr, (TILE_BYTES // (self.itemsize * rows)) // self.nr * self.nr)
         return min(chunk, (self.p + self.nr - 1) // self.nr * self.nr)
 
+    # The thread's scratch (after the GEMM's packing buffers): the im2col tile, then (fast
+    # gather) a zero-padded copy of the image, then whatever a subclass adds. Each part has
+    # `lanes` elements of slack: the fast gather writes and reads whole vectors.
+
+    def tile_elems(self) -> int:
+        return self.kcol * self.pixel_chunk(self.kcol) + self.lanes
+
+    def fast_gather(self) -> bool:
+        """Stride-1 convolutions of plain NCHW images gather each im2col row segment as whole
+        vectors from a zero-padded copy of the image, with no bounds checks."""
+        return self.ax.layout == "" and (self.sh, self.sw) == (1, 1)
+
+    def padded_dims(self) -> tuple[int, int]:
+        """Rows and columns of the padded image: exactly what the windows cover."""
+        return self.ho + (self.kh - 1) * self.dh, self.wo + (self.kw - 1) * self.dw
+
+    def padded_elems(self) -> int:
+        if not self.fast_gather():
+            return 0
+        hp, wp = self.padded_dims()
+        return self.cin * hp * wp + self.lanes
+
     def extra_workspace(self) -> int:
-        return self.kcol * self.pixel_chunk(self.kcol) * self.itemsize
+        return (self.tile_elems() + self.padded_elems()) * self.itemsize
+
+    def scratch_part(self, kb: KernelBuilder, ws: ir.Value, elems: int, name: str) -> ir.Value:
+        return kb.gep(self.scratch(kb, ws), elems, name=name)
+
+    def source(self, kb: KernelBuilder, x_img: ir.Value, ws: ir.Value) -> ir.Value:
+        """What gather() reads: the zero-padded copy of the image (fast gather), else x_img."""
+        if not self.fast_gather():
+            return x_img
+        xp = self.scratch_part(kb, ws, self.tile_elems(), "padded")
+        hp, wp = self.padded_dims()
+        lo, hi = min(max(self.pl, 0), wp), min(max(self.pl + self.w, 0), wp)
+        zero = ir.Constant(self.ty, 0.0)
+        with kb.loop(0, self.cin, name="pc") as c, kb.loop(0, hp, name="pi") as i:
+            dst = kb.gep(xp, kb.mul(kb.add(kb.mul(c, hp), i), wp))
+            iy = kb.sub(i, self.pt)
+            with kb.b.if_else(kb.in_range(iy, 0, self.h)) as (inside, outside):
+                with inside:
+                    src = kb.gep(x_img, kb.add(kb.mul(c, self.h * self.w),
+                                               kb.add(kb.mul(iy, self.w), -self.pl)))
+                    with kb.loop(0, lo, name="pz0") as j:
+                        kb.store(zero, dst, j)
+                    with kb.loop(lo, hi, name="pcp") as j:
+                        kb.store(kb.load(src, j), dst, j)
+                    with kb.loop(hi, wp, name="pz1") as j:
+                        kb.store(zero, dst, j)
+                with outside, kb.loop(0, wp, name="pz") as j:
+                    kb.store(zero, dst, j)
+        return xp
+
+    def gather(self, kb: KernelBuilder, src: ir.Value, channel0: ir.Value, col: ir.Value,
+               r0: ir.Value | int, r1: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
+        """col[r - r0, p - p0] = the im2col matrix of the image, from source()'s result."""
+        if not self.fast_gather():
+            self.im2col(kb, src, channel0, col, r0, r1, p0, p1)
+            return
+        hp, wp = self.padded_dims()
+        vty = ir.VectorType(self.ty, self.lanes)
+        width = kb.sub(p1, p0)
+        with kb.loop(r0, r1, name="r") as r:
+            c = kb.b.sdiv(r, kb.i64(self.khw), name="c")
+            rem = kb.b.srem(r, kb.i64(self.khw))
+            ky = kb.b.sdiv(rem, kb.i64(self.kw), name="ky")
+            kx = kb.b.srem(rem, kb.i64(self.kw), name="kx")
+            plane = kb.gep(src, kb.add(kb.mul(kb.add(channel0, c), hp * wp),
+                                       kb.add(kb.mul(ky, self.dh * wp), kb.mul(kx, self.dw))))
+            row = kb.gep(col, kb.sub(kb.b.mul(kb.sub(r, r0), width), p0))
+
+            def copy(oy: ir.Value, row0: ir.Value, lo: ir.Value, hi: ir.Value) -> None:
+                # whole vectors: the overshoot lands where the next segment (or the slack)
+                # is written later, and reads stay inside the padded copy's slack
+                dst = kb.gep(row, kb.add(row0, lo))
+                seg = kb.gep(plane, kb.add(kb.mul(oy, wp), lo))
+                with kb.loop(0, kb.sub(hi, lo), step=self.lanes, name="v") as v:
+                    kb.vstore(kb.vload(seg, v, vty), dst, v)
+
+            self._pixel_rows(kb, p0, p1, copy)
 
     # ------------------------------------------------------------ im2col / col2im
 
@@ -148,29 +227,22 @@ class _Conv(Contraction):
         return View(kb.gep(dy_img, kb.add((o0 // b) * self.p * b, kb.mul(p0, b))), 1, b)
 
 
-class Conv2d(_Conv):
-    def setup(self) -> None:
-        node = self.ctx.anchor
-        x, w = node.operands[0], node.operands[1]
-        self.geometry(Addr.of(x.type), w.type.shape, Addr.of(node.type), node.attrs)
-        self.m, self.n, self.k = self.og, self.p, self.kcol
-        self.images = self.nb
-        self.has_bias = len(node.operands) == 3
+    # ------------------------------------------------------------ y = W * x, tiled
 
-    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
-        node = self.ctx.anchor
-        x, w, y = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
-                                             node.name))
+    def conv_task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value,
+                  x: ir.Value, w: ir.Value, y: ir.Value) -> None:
+        """One image's pixel chunk of a convolution (W as [cout, cg, kh, kw]): im2col tiles
+        multiplied into y, bias first, then the task's epilogue."""
         lo, hi = self.columns(kb, chunk)
         col = self.scratch(kb, ws)
         tile = self.pixel_chunk(self.kcol)
         out = kb.gep(y, kb.mul(image, self.ay.image))
         if self.has_bias:
             self._bias(kb, out, lo, hi)
-        x_img = kb.gep(x, kb.mul(image, self.ax.image))
+        src = self.source(kb, kb.gep(x, kb.mul(image, self.ax.image)), ws)
         for g in range(self.groups):
             def body(p0: ir.Value, p1: ir.Value, g: int = g) -> None:
-                self.im2col(kb, x_img, kb.i64(g * self.cg), col, 0, self.kcol, p0, p1)
+                self.gather(kb, src, kb.i64(g * self.cg), col, 0, self.kcol, p0, p1)
                 self._multiply(kb, w, col, out, g, p0, kb.sub(p1, p0), ws)
 
             self.pixel_loop(kb, lo, hi, tile, body)
@@ -214,19 +286,62 @@ class Conv2d(_Conv):
         return [(image, kb.add(image, 1)), (0, self.cout), (lo, hi)]
 
 
+class Conv2d(_Conv):
+    def setup(self) -> None:
+        node = self.ctx.anchor
+        x, w = node.operands[0], node.operands[1]
+        self.geometry(Addr.of(x.type), w.type.shape, Addr.of(node.type), node.attrs)
+        self.m, self.n, self.k = self.og, self.p, self.kcol
+        self.images = self.nb
+        self.has_bias = len(node.operands) == 3
+
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
+        node = self.ctx.anchor
+        x, w, y = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
+                                             node.name))
+        self.conv_task(kb, image, chunk, ws, x, w, y)
+
 class Conv2dGradInput(_Conv):
-    """dx[n] = col2im(W^T dy[n]); tasks split the input channels (their writes never overlap)."""
+    """dx[n] = the gradient of conv2d with respect to its input, two ways.
+
+    Stride 1: a convolution of dy with the flipped, transposed kernel (W'[c, o, ky, kx] =
+    W[o, c, kh-1-ky, kw-1-kx], padding (k-1)*d - p), computed like the forward: im2col tiles
+    of dy gathered and multiplied straight into dx; tasks split images x pixel chunks.
+    Other strides: col = W^T dy[n] per pixel tile, added back into dx (col2im); tasks split
+    the input channels, whose writes never overlap.
+    """
 
     def setup(self) -> None:
         node = self.ctx.anchor
         dy, w = node.operands
         self.adx = Addr.of(node.type)
         self.ady = Addr.of(dy.type)
+        self.images = int(node.type.shape[0])
+        self.as_conv = tuple(node.attrs["stride"]) == (1, 1)
+        if self.as_conv:
+            cout, cg, kh, kw = (int(d) for d in w.type.shape)
+            groups = node.attrs["groups"]
+            dh, dw = node.attrs["dilation"]
+            pt, pl, pb, pr = node.attrs["pad"]
+            flipped = {"stride": [1, 1], "dilation": [dh, dw], "groups": groups,
+                       "pad": [(kh - 1) * dh - pt, (kw - 1) * dw - pl, (kh - 1) * dh - pb,
+                               (kw - 1) * dw - pr]}
+            self.geometry(self.ady, (cg * groups, cout // groups, kh, kw), self.adx, flipped)
+            self.m, self.n, self.k = self.og, self.p, self.kcol
+            return
         self.geometry(self.adx, w.type.shape, self.ady, node.attrs)
         self.m, self.n, self.k = self.cg, self.h * self.w, self.og
-        self.images = self.nb
+
+    def extra_workspace(self) -> int:
+        weights = self.cout * self.kcol * self.itemsize if self.as_conv else 0
+        return super().extra_workspace() + weights
+
+    def padded_elems(self) -> int:
+        return super().padded_elems() if self.as_conv else 0
 
     def column_chunks(self) -> int:
+        if self.as_conv:
+            return super().column_chunks()
         if self.groups > 1 or self.adx.layout:
             return 1
         threads = self.ctx.gen.target.threads
@@ -237,6 +352,12 @@ class Conv2dGradInput(_Conv):
         node = self.ctx.anchor
         dy, w, dx = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
                                                node.name))
+        if self.as_conv:
+            flipped = self.scratch_part(kb, ws, self.tile_elems() + self.padded_elems(),
+                                        "flipped")
+            self._flip(kb, w, flipped)
+            self.conv_task(kb, image, chunk, ws, dy, flipped, dx)
+            return
         c0 = kb.b.sdiv(kb.mul(chunk, self.cg), kb.i64(self.chunks), name="c0")
         c1 = kb.b.sdiv(kb.mul(kb.add(chunk, 1), self.cg), kb.i64(self.chunks), name="c1")
         col = self.scratch(kb, ws)
@@ -263,6 +384,20 @@ class Conv2dGradInput(_Conv):
             self.pixel_loop(kb, 0, self.p, tile, body)
         self.task_epilogue(kb, image, c0, c1)
 
+    def _flip(self, kb: KernelBuilder, w: ir.Value, dst: ir.Value) -> None:
+        """dst[c, o, r] = W[g*og' + o, c - g*cg', khw-1-r]: the kernel transposed per group and
+        rotated by 180 degrees (here cout/og/cg are the flipped convolution's: og = the
+        original group's input channels, cg = its output channels)."""
+        orig_og, orig_cg = self.cg, self.og  # the original convolution's per-group counts
+        with kb.loop(0, self.cout, name="fc") as c, kb.loop(0, orig_og, name="fo") as o:
+            g = kb.b.sdiv(c, kb.i64(orig_cg))
+            src_row = kb.add(kb.mul(kb.add(kb.mul(g, orig_og), o), orig_cg * self.khw),
+                             kb.mul(kb.sub(c, kb.mul(g, orig_cg)), self.khw))
+            dst_row = kb.mul(kb.add(kb.mul(c, orig_og), o), self.khw)
+            with kb.loop(0, self.khw, name="fr") as r:
+                value = kb.load(w, kb.add(src_row, kb.sub(self.khw - 1, r)))
+                kb.store(value, dst, kb.add(dst_row, r))
+
     def _zero(self, kb: KernelBuilder, dx_img: ir.Value, c_lo: ir.Value, c_hi: ir.Value) -> None:
         a = self.adx
         with kb.loop(c_lo, c_hi, name="zc") as c, kb.loop(0, self.h, name="zy") as y, \
@@ -270,11 +405,10 @@ class Conv2dGradInput(_Conv):
             at = kb.add(a.channel(kb, c), kb.add(kb.mul(y, a.row), kb.mul(x, a.col)))
             kb.store(ir.Constant(self.ty, 0.0), dx_img, at)
 
-    def region_groups(self) -> list[list[int]]:
-        return [[0], [1], [2, 3]]
-
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
                hi: ir.Value) -> list:  # type: ignore[type-arg]
+        if self.as_conv:
+            return super().region(kb, image, lo, hi)
         return [(image, kb.add(image, 1)), (lo, hi), (0, self.h * self.w)]
 
 
@@ -299,12 +433,12 @@ class Conv2dGradWeight(_Conv):
         tile = self.pixel_chunk(self.kcol)
         for g in range(self.groups):
             with kb.loop(0, self.nb, name="n") as n:
-                x_img = kb.gep(x, kb.mul(n, self.ax.image))
+                src = self.source(kb, kb.gep(x, kb.mul(n, self.ax.image)), ws)
                 dy_img = kb.gep(dy, kb.mul(n, self.ady.image))
 
                 def body(p0: ir.Value, p1: ir.Value, g: int = g, n: ir.Value = n,
-                         x_img: ir.Value = x_img, dy_img: ir.Value = dy_img) -> None:
-                    self.im2col(kb, x_img, kb.i64(g * self.cg), col, r0, r1, p0, p1)
+                         src: ir.Value = src, dy_img: ir.Value = dy_img) -> None:
+                    self.gather(kb, src, kb.i64(g * self.cg), col, r0, r1, p0, p1)
                     width = kb.sub(p1, p0)
                     later = kb.b.zext(kb.b.or_(kb.b.icmp_signed(">", n, kb.i64(0)),
                                                kb.b.icmp_signed(">", p0, kb.i64(0))),

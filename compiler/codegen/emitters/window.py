@@ -20,6 +20,8 @@ from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.kb import KernelBuilder
 
 Body = Callable[[ir.Value, ir.Value], None]
+UNROLL_WINDOW = 64
+"""Windows with more positions than this run as loops, not unrolled code."""
 
 
 class _Window(Emitter):
@@ -61,22 +63,33 @@ class _Window(Emitter):
                 self.epilogue.emit_fixed(kb, prefix)  # type: ignore[union-attr]
 
     def window(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, visit) -> None:  # type: ignore[no-untyped-def]
-        """Calls visit(k, iy, ix, in_bounds, in_padded) for every window position, in order."""
+        """Calls visit(k, iy, ix, in_bounds, in_padded) for every window position, in order:
+        unrolled for small windows, as loops beyond UNROLL_WINDOW positions (a 60x80 window
+        unrolled is minutes of LLVM time for no speed)."""
+        if self.kh * self.kw > UNROLL_WINDOW:
+            with kb.loop(0, self.kh, name="ky") as ky, kb.loop(0, self.kw, name="kx") as kx:
+                self._visit(kb, oy, ox, ky, kx, visit)
+            return
         for ky in range(self.kh):
-            iy = kb.add(kb.mul(oy, self.sh), ky * self.dh - self.pt)
             for kx in range(self.kw):
-                ix = kb.add(kb.mul(ox, self.sw), kx * self.dw - self.pl)
-                inside = kb.b.and_(kb.in_range(iy, 0, self.h), kb.in_range(ix, 0, self.w))
-                padded = kb.b.and_(kb.in_range(iy, -self.pt, self.h + self.pb),
-                                   kb.in_range(ix, -self.pl, self.w + self.pr))
-                visit(ky * self.kw + kx, iy, ix, inside, padded)
+                self._visit(kb, oy, ox, ky, kx, visit)
+
+    def _visit(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, ky: ir.Value | int,
+               kx: ir.Value | int, visit) -> None:  # type: ignore[no-untyped-def]
+        iy = kb.add(kb.mul(oy, self.sh), kb.add(kb.mul(ky, self.dh), -self.pt))
+        ix = kb.add(kb.mul(ox, self.sw), kb.add(kb.mul(kx, self.dw), -self.pl))
+        inside = kb.b.and_(kb.in_range(iy, 0, self.h), kb.in_range(ix, 0, self.w))
+        padded = kb.b.and_(kb.in_range(iy, -self.pt, self.h + self.pb),
+                           kb.in_range(ix, -self.pl, self.w + self.pr))
+        visit(kb.add(kb.mul(ky, self.kw), kx), iy, ix, inside, padded)
 
     def tiled(self) -> bool:
         """Windows that tile the input exactly (no padding, stride = kernel, no dilation):
         every input element is in exactly one window, so no bounds checks are needed and a
         gradient can be written rather than accumulated."""
         a = self.ctx.anchor.attrs
-        return (tuple(a["pad"]) == (0, 0, 0, 0) and tuple(a["stride"]) == tuple(a["kernel"])
+        return (self.kh * self.kw <= UNROLL_WINDOW and tuple(a["pad"]) == (0, 0, 0, 0)
+                and tuple(a["stride"]) == tuple(a["kernel"])
                 and tuple(a["dilation"]) == (1, 1) and self.h == self.ho * self.kh
                 and self.w == self.wo * self.kw)
 
