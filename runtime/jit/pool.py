@@ -4,8 +4,8 @@ Where it sits: every compiled network calls `netc_parallel_for(kernel, args, nta
 function pointer; the pool runs `kernel(args, task, thread)` for every task over the worker
 threads and the calling thread, then returns. No Python and no GIL on that path: the workers are
 pthreads created by the pool itself; between regions they spin for a few milliseconds on a
-generation counter (a training step issues dozens of regions back to back), then sleep on a
-futex.
+generation counter (a training step issues dozens of regions back to back), yielding the core
+after the first microseconds, then sleep on a futex.
 
 Protocol. A region is published as a descriptor {seq, fn, ctx, ntasks} in one of two slots and
 a 64-bit claim word (generation << 32 | next task). Anyone (the caller included) claims task t by
@@ -32,6 +32,11 @@ KERNEL_TYPE = ir.FunctionType(ir.VoidType(), [I8P, I64, I64])
 SPIN_CYCLES = 10_000_000
 """How long an idle worker spins before sleeping (~3-5 ms of timestamp-counter ticks): longer
 than the Python between two network calls, short enough not to burn a core for nothing."""
+YIELD_AFTER_CYCLES = 50_000
+"""Waits longer than this (~20 us) call sched_yield between checks: when the machine has more
+runnable threads than cores, the thread being waited for may be queued behind the waiter on the
+same core, and spinning would only delay it."""
+SYS_SCHED_YIELD = {"x86_64": 24, "aarch64": 124}
 FUTEX_WAIT_PRIVATE = 128
 FUTEX_WAKE_PRIVATE = 129
 SYS_FUTEX = {"x86_64": 202, "aarch64": 98}
@@ -106,6 +111,19 @@ class _PoolModule:
     def _relax(self, b: ir.IRBuilder) -> None:
         if self.pause is not None:
             b.call(self.pause, [])
+
+    def _wait_a_little(self, b: ir.IRBuilder, waited: ir.Value) -> None:
+        """One step of a busy wait: a pause, or after YIELD_AFTER_CYCLES a sched_yield."""
+        number = SYS_SCHED_YIELD.get(self.arch)
+        if number is None:
+            self._relax(b)
+            return
+        long_wait = b.icmp_unsigned(">", waited, ir.Constant(I64, YIELD_AFTER_CYCLES))
+        with b.if_else(long_wait) as (give_way, spin):
+            with give_way:
+                b.call(self.syscall, [ir.Constant(I64, number)])
+            with spin:
+                self._relax(b)
 
     def _futex(self, b: ir.IRBuilder, op: int, value: ir.Value) -> None:
         number = SYS_FUTEX.get(self.arch)
@@ -182,7 +200,7 @@ class _PoolModule:
         b.cbranch(b.icmp_unsigned("<", spun, ir.Constant(I64, SPIN_CYCLES)), do_spin,
                   blocks["sleep"])
         b.position_at_end(do_spin)
-        self._relax(b)
+        self._wait_a_little(b, spun)
         b.branch(blocks["wait"])
 
         b.position_at_end(blocks["sleep"])
@@ -249,11 +267,12 @@ class _PoolModule:
 
         b.position_at_end(blocks["run"])
         b.call(self.claim_tasks, [gen, ir.Constant(I64, 0)])
+        started = b.call(self.cycles, [], name="started")
         b.branch(blocks["wait"])
         b.position_at_end(blocks["wait"])
         finished = b.icmp_signed("==", self._load(b, self.g["done"]), ntasks)
         with b.if_then(b.not_(finished)):
-            self._relax(b)
+            self._wait_a_little(b, b.sub(b.call(self.cycles, []), started))
         b.cbranch(finished, blocks["finished"], blocks["wait"])
         b.position_at_end(blocks["finished"])
         b.ret_void()
