@@ -74,3 +74,16 @@ def test_fine_tuning_lowers_the_loss(model):
     losses = [net.train_step(data["image"], data["labels"]) for _ in range(6)]
     assert losses[-1] < losses[0] - 0.05, losses
     assert all(b < a for a, b in zip(losses, losses[1:], strict=False)), losses
+
+
+def test_netc_run_uses_the_models_own_weights(tmp_path):
+    from tests.test_cli import netc
+
+    data = expected("lenet5")
+    np.save(tmp_path / "x.npy", data["image"][:2])
+    out = netc("run", EXAMPLES / "onnx" / "lenet5.onnx", "--input", tmp_path / "x.npy",
+               "--output", tmp_path / "y.npy")
+    assert out.returncode == 0, out.stderr
+    assert "freshly initialized" not in out.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), data["logits"][:2], rtol=1e-4,
+                               atol=1e-5)

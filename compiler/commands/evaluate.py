@@ -153,7 +153,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.output:
         checkpoint.atomic_write(Path(args.output), lambda f: np.save(f, y))
         print(f"wrote {args.output}: {y.dtype} {list(y.shape)}")
-    if not ckpt:
+    params = {v.name for v in graph.params}
+    if not ckpt and not params <= set(graph.initializers):  # an ONNX model brings its weights
         print("note: no --params: the output is that of freshly initialized parameters")
     if y.ndim == 2 and not args.output:
         for i in range(min(len(y), MAX_PRINTED_ROWS)):
