@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from compiler.frontend import load
+from compiler.html import to_html
 from compiler.summary import format_table
 from ir.dot import to_dot
 from ir.errors import NetcError
@@ -14,7 +15,7 @@ from ir.graph import Graph
 from ir.jsonio import to_json
 from ir.printer import print_graph
 
-FORMATS = {"text": print_graph, "dot": to_dot, "json": to_json}
+FORMATS = {"text": print_graph, "dot": to_dot, "json": to_json, "html": to_html}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
