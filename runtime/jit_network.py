@@ -52,6 +52,27 @@ class CompiledEntry:
     """Arena offset of the per-kernel cycle counters (compiled with NETC_PROFILE=1)."""
 
 
+@dataclass
+class _Prepared:
+    """An entry ready to call: its ctypes function, its argument vector (arena, services and
+    persistent region filled in) and views of its results in the current arena."""
+
+    compiled: CompiledEntry
+    fn: Any
+    args: Any
+    views: list[np.ndarray | None] | None = None
+    loss_view: np.ndarray | None = None
+
+
+def address(array: np.ndarray) -> int:
+    """The data pointer of a (checked, contiguous) array: through the buffer protocol, a few
+    times cheaper than array.ctypes.data, which read-only arrays still need."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(array))
+    except (TypeError, ValueError):
+        return array.ctypes.data
+
+
 def aligned_bytes(nbytes: int) -> np.ndarray:
     """A zeroed uint8 buffer whose data pointer is 64-byte aligned."""
     try:
@@ -81,7 +102,7 @@ class JITNetwork(Network):
             store[name] = array
         self._compile_entry = compile_entry
         self._services = services
-        self._entries: dict[str, tuple[CompiledEntry, Any, Any]] = {}
+        self._entries: dict[str, _Prepared] = {}
         self._arena = aligned_bytes(ALIGN)
         self._plan_for: Callable[[str], MemoryPlan] | None = None
         self._region_guard = GuardedBuffer(self._region, [
@@ -101,29 +122,37 @@ class JITNetwork(Network):
             compiled = self._compile_entry(name)
             fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(compiled.address)
             args = (ctypes.c_void_p * (3 + len(compiled.externals)))()
-            self._entries[name] = (compiled, fn, args)
-        return self._entries[name][0]
+            args[1] = self._services
+            args[2] = self._region.ctypes.data
+            self._entries[name] = _Prepared(compiled, fn, args)
+        return self._entries[name].compiled
 
     def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
         if entry != "forward":
             self._need(entry)
         self.entry(entry)
-        compiled, fn, args = self._entries[entry]
+        prepared = self._entries[entry]
+        compiled, args = prepared.compiled, prepared.args
         if self._arena.nbytes < compiled.arena_bytes + self._guard:
             self._arena = aligned_bytes(compiled.arena_bytes + self._guard)
+            for other in self._entries.values():
+                other.views = None
+        if prepared.views is None:  # after (re)allocating the arena
+            args[0] = self._arena.ctypes.data
+            prepared.views = [self._view(s) for s in compiled.outputs]
+            prepared.loss_view = self._view(compiled.loss) if compiled.loss else None
         checks: list[GuardedBuffer] = []
         if self._guard:
             feeds, checks = self._arm_guards(compiled, feeds)
-        args[0] = self._arena.ctypes.data
-        args[1] = self._services
-        args[2] = self._region.ctypes.data
         for k, name in enumerate(compiled.externals):
-            args[3 + k] = feeds[name].ctypes.data
-        fn(args)
+            args[3 + k] = address(feeds[name])
+        prepared.fn(args)
         for check in checks:
             check.check(f"entry '{entry}'")
-        outputs = [self._read(s, compiled, feeds) for s in compiled.outputs]
-        loss = self._read(compiled.loss, compiled, feeds) if compiled.loss is not None else None
+        outputs = [self._read(s, v, compiled, feeds)
+                   for s, v in zip(compiled.outputs, prepared.views, strict=True)]
+        loss = (self._read(compiled.loss, prepared.loss_view, compiled, feeds)
+                if compiled.loss is not None else None)
         return Results(outputs, loss, {}, {})
 
     def _arm_guards(self, compiled: CompiledEntry, feeds: dict[str, np.ndarray]
@@ -160,11 +189,17 @@ class JITNetwork(Network):
         counters[...] = 0
         return out
 
-    def _read(self, slot: Slot, compiled: CompiledEntry,
-              feeds: dict[str, np.ndarray]) -> np.ndarray:
-        if slot.region == "input":  # the result is (a view of) the caller's own array
-            return feeds[compiled.externals[slot.offset]].reshape(slot.shape).copy()
+    def _view(self, slot: Slot) -> np.ndarray | None:
+        """A result's bytes as an array (None for results that are the caller's inputs)."""
+        if slot.region == "input":
+            return None
         buffer = self._region if slot.region == "persistent" else self._arena
-        view = np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,
+        return np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,
                           offset=slot.offset)
+
+    @staticmethod
+    def _read(slot: Slot, view: np.ndarray | None, compiled: CompiledEntry,
+              feeds: dict[str, np.ndarray]) -> np.ndarray:
+        if view is None:  # the result is (a view of) the caller's own array
+            return feeds[compiled.externals[slot.offset]].reshape(slot.shape).copy()
         return view.copy()

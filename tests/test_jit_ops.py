@@ -152,6 +152,7 @@ def test_large_windows_run_as_loops(op, attrs):
 @pytest.mark.parametrize(("op", "shapes", "attrs"), [
     ("dense", [(5, 37), (19, 37), (19,)], {}),
     ("dense", [(1, 37), (19, 37)], {}),
+    ("dense", [(3, 300), (21, 300), (21,)], {}),  # a few samples: dot products, not a GEMM
     ("dense", [(67, 300), (129, 300), (129,)], {}),
     ("matmul", [(7, 5), (5, 9)], {}),
     ("matmul", [(5, 7), (5, 9)], {"transpose_a": True}),

@@ -135,13 +135,14 @@ def small(guarded):
 
 def wrap_native(net, entry, after):
     """Runs `after(args)` right after the native call of `entry`, inside the guarded call."""
-    compiled, fn, args = net._entries[entry]
+    prepared = net._entries[entry]
+    fn = prepared.fn
 
     def call(argv):
         fn(argv)
         after(argv)
 
-    net._entries[entry] = (compiled, call, args)
+    prepared.fn = call
 
 
 def test_guards_catch_a_scratch_value_written_past_its_end(small):
@@ -174,7 +175,7 @@ def test_guards_catch_a_write_before_an_input(small):
 def test_guards_catch_a_write_past_the_arena(small):
     net, x, y = small
     net.loss_and_grads(x, y)
-    compiled = net._entries["grads"][0]
+    compiled = net._entries["grads"].compiled
     wrap_native(net, "grads", lambda argv: ctypes.memset(argv[0] + compiled.arena_bytes, 0, 1))
     with pytest.raises(BufferOverrun, match="arena bytes"):
         net.loss_and_grads(x, y)
@@ -193,13 +194,14 @@ def test_scratch_holds_poison_and_guards_hold_canaries_before_a_call(small):
         arena = ctypes.cast(argv[0], ctypes.POINTER(ctypes.c_uint8))
         seen["arena"] = np.ctypeslib.as_array(arena, shape=(first.offset + first.nbytes,)).copy()
 
-    compiled, fn, args = net._entries["forward"]
+    prepared = net._entries["forward"]
+    fn = prepared.fn
 
     def call(argv):
         peek(argv)
         fn(argv)
 
-    net._entries["forward"] = (compiled, call, args)
+    prepared.fn = call
     assert np.isfinite(net.forward(x)).all()
     assert first.offset >= GUARD
     pattern = np.resize(np.frombuffer(b"\xde\xad\xbe\xef\x0b\xad\xf0\x0d", np.uint8), GUARD)
