@@ -11,7 +11,6 @@ from tests.test_gradcheck_ops import assert_gradients, op_loss_graph
 from tests.test_gradcheck_ops import feeds_for as gradcheck_feeds
 from tests.test_jit_ops import DTYPES, check, feeds_for, op_graph
 
-
 CASES = [
     ("transpose", [(2, 3, 4)], {"perm": [2, 0, 1]}),
     ("transpose", [(5, 7)], {"perm": [1, 0]}),
