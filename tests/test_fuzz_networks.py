@@ -178,14 +178,16 @@ def pair(graph, batch: int, dtype: str):
     return jit, ref
 
 
-def assert_grads_close(grads, want, atol):
-    """Each gradient to `atol` of its own largest entry, or of 1% of the largest gradient of
-    the network: a gradient that is zero in exact arithmetic (a bias before batchnorm) is
-    rounding noise, relative to nothing of its own."""
+def assert_grads_close(grads, want, atol, floor):
+    """Each gradient to `atol` of its own largest entry, or of `floor` times the largest
+    gradient of the network: a gradient that is zero in exact arithmetic (a bias before a
+    batchnorm) is rounding noise, relative to nothing of its own; in float32 that noise is
+    amplified by the batchnorm's 1/sigma (a bias gradient of 9.3e-5 against 9.5e-5, where
+    float64 gives 1e-15, beside gradients of 0.49)."""
     assert sorted(grads) == sorted(want)
     largest = max(float(np.abs(g).max()) for g in want.values())
     for name in want:
-        scale = max(float(np.abs(want[name]).max()), 1e-2 * largest, 1e-3)
+        scale = max(float(np.abs(want[name]).max()), floor * largest, 1e-3)
         np.testing.assert_allclose(grads[name] / scale, want[name] / scale, atol=atol,
                                    err_msg=name)
 
@@ -209,7 +211,7 @@ def test_random_networks_match_the_reference(recipe):
     want_loss, want = ref.loss_and_grads(x, y)
     assert abs(loss - want_loss) <= 1e-4 * max(1.0, abs(want_loss))
     if recipe.smooth:
-        assert_grads_close(grads, want, atol=2e-4)
+        assert_grads_close(grads, want, atol=2e-4, floor=0.1)
     check_untouched((x, y), saved)
 
     jit, ref = pair(graph, batch, "f64")
@@ -217,4 +219,4 @@ def test_random_networks_match_the_reference(recipe):
     loss, grads = jit.loss_and_grads(x, y)
     want_loss, want = ref.loss_and_grads(x, y)
     assert abs(loss - want_loss) <= 1e-10 * max(1.0, abs(want_loss))
-    assert_grads_close(grads, want, atol=1e-9)
+    assert_grads_close(grads, want, atol=1e-9, floor=1e-2)
