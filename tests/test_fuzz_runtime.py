@@ -34,6 +34,8 @@ def net():
         return native(entry, feeds)
 
     net._run = counted
+    net.forward(clean()[0])
+    assert net.native_calls == 1  # the counter sees every native call (else the tests are void)
     return net
 
 
