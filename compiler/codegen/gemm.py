@@ -16,11 +16,13 @@ from compiler.codegen.kb import I64, VOID, KernelBuilder
 
 
 def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type, mr: int,
-                 nr: int, lanes: int) -> ir.Function:
+                 nr: int, lanes: int, rows: int | None = None) -> ir.Function:
     """ukernel(kc, A, B, ldb, C, ldc, accumulate): C[mr x nr] (+)= Ap[kc x mr]^T B[kc x nr],
     row k of B at B + k*ldb (a packed panel: ldb = nr; a row-major matrix used in place: its
-    row stride)."""
-    name = f"netc.ukernel.{'f32' if ty == ir.FloatType() else 'f64'}.{mr}x{nr}"
+    row stride). With `rows` < mr: a kernel for the last row panel of A, computing and storing
+    only its first `rows` rows (the panel is still packed mr wide)."""
+    rows = mr if rows is None else rows
+    name = f"netc.ukernel.{'f32' if ty == ir.FloatType() else 'f64'}.{rows}of{mr}x{nr}"
     if name in shared:
         return shared[name]
     vty = ir.VectorType(ty, lanes)
@@ -41,24 +43,24 @@ def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type,
     entry = kb.b.block
     kb.b.position_at_end(loop)
     k = kb.b.phi(I64, name="k")
-    acc = [[kb.b.phi(vty, name=f"c{r}.{v}") for v in range(nv)] for r in range(mr)]
+    acc = [[kb.b.phi(vty, name=f"c{r}.{v}") for v in range(nv)] for r in range(rows)]
     brow = kb.b.mul(k, ldb)
     bvec = [kb.vload(b, kb.add(brow, v * lanes), vty, name=f"b{v}") for v in range(nv)]
     new = []
-    for r in range(mr):
+    for r in range(rows):
         av = kb.splat(kb.load(a, kb.add(kb.mul(k, mr), r), name=f"a{r}"), vty)
         new.append([kb.fma(av, bvec[v], acc[r][v]) for v in range(nv)])
     k_next = kb.add(k, 1)
     kb.b.cbranch(kb.b.icmp_signed("<", k_next, kc), loop, done)
     k.add_incoming(kb.i64(0), entry)
     k.add_incoming(k_next, loop)
-    for r in range(mr):
+    for r in range(rows):
         for v in range(nv):
             acc[r][v].add_incoming(zero, entry)
             acc[r][v].add_incoming(new[r][v], loop)
     kb.b.position_at_end(done)
-    final = [[kb.b.phi(vty, name=f"t{r}.{v}") for v in range(nv)] for r in range(mr)]
-    for r in range(mr):
+    final = [[kb.b.phi(vty, name=f"t{r}.{v}") for v in range(nv)] for r in range(rows)]
+    for r in range(rows):
         for v in range(nv):
             final[r][v].add_incoming(zero, entry)
             final[r][v].add_incoming(new[r][v], loop)

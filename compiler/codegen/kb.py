@@ -107,7 +107,8 @@ class KernelBuilder:
     # ------------------------------------------------------------ control flow
 
     @contextlib.contextmanager
-    def loop(self, start: Value, stop: Value, step: int = 1, name: str = "i") -> Iterator[ir.Value]:
+    def loop(self, start: Value, stop: Value, step: Value = 1,
+             name: str = "i") -> Iterator[ir.Value]:
         """for (name = start; name < stop; name += step) { body }"""
         b = self.b
         pre = b.block
@@ -122,7 +123,7 @@ class KernelBuilder:
         b.cbranch(b.icmp_signed("<", iv, stop_v), body, done)
         b.position_at_end(body)
         yield iv
-        nxt = b.add(iv, ir.Constant(I64, step), name=f"{name}.next")
+        nxt = b.add(iv, self.i64(step), name=f"{name}.next")
         iv.add_incoming(nxt, b.block)
         b.branch(header)
         b.position_at_end(done)

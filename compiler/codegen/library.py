@@ -35,7 +35,7 @@ GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "a
              "j0", "j1", "workspace", "b_direct")
 PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
                                                                  "cols"]}
-LIBRARY_VERSION = "netc-lib-3"
+LIBRARY_VERSION = "netc-lib-4"
 
 
 def pack_type(ty: ir.Type) -> ir.FunctionType:
@@ -63,7 +63,9 @@ def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> 
     mr, nr = target.micro_tile(dtype)
     mcb, kcb, ncb = target.blocking(dtype)
     lanes = target.lanes(dtype)
-    ukernel = micro_kernel(module, {}, ty, mr, nr, lanes)
+    shared: dict[str, ir.Function] = {}
+    ukernels = [micro_kernel(module, shared, ty, mr, nr, lanes, rows)
+                for rows in range(1, mr + 1)]  # ukernels[r - 1]: the first r rows
     fn = ir.Function(module, ir.FunctionType(VOID, [I64.as_pointer()]), f"netc_gemm_{dtype}")
     kb = KernelBuilder(module, fn)
     raw = fn.args[0]
@@ -86,8 +88,12 @@ def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> 
     direct = kb.b.icmp_signed("!=", a["b_direct"], kb.i64(0))
     with kb.loop(a["j0"], a["j1"], step=ncb, name="jc") as jc:
         nc = kb.min(kb.sub(a["j1"], jc), ncb)
-        with kb.loop(0, k, step=kcb, name="pc") as pc:
-            kc = kb.min(kb.sub(k, pc), kcb)
+        # K in equal blocks of at most KC: 288 = 144 + 144, not 256 + 32 (each block reloads
+        # and stores C, so a short last block costs nearly as much as a full one)
+        kblocks = kb.max(kb.b.sdiv(kb.add(k, kcb - 1), kb.i64(kcb)), 1)
+        kstep = kb.max(kb.b.sdiv(kb.add(k, kb.sub(kblocks, 1)), kblocks), 1)
+        with kb.loop(0, k, step=kstep, name="pc") as pc:
+            kc = kb.min(kb.sub(k, pc), kstep)
             with kb.loop(0, nc, step=nr, name="pb") as jr:
                 cols = kb.min(kb.sub(nc, jr), nr)
                 in_place = kb.b.and_(direct, kb.b.icmp_signed("==", cols, kb.i64(nr)))
@@ -103,15 +109,17 @@ def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> 
                 with kb.loop(0, mc, step=mr, name="pa") as ir_:
                     kb.b.call(pack_a, [a_ctx, kb.gep(ws, kb.mul(ir_, kc)), kb.add(ic, ir_),
                                        kb.min(kb.sub(mc, ir_), mr), pc, kc])
-                _tiles(kb, ukernel, ty, mr, nr, ws, bp, tile, c, ldc, ic, mc, jc, nc, kc,
+                _tiles(kb, ukernels, ty, mr, nr, ws, bp, tile, c, ldc, ic, mc, jc, nc, kc,
                        accumulate, direct, b_block, b_rs)
     kb.b.ret_void()
 
 
-def _tiles(kb: KernelBuilder, ukernel: ir.Function, ty: ir.Type, mr: int, nr: int,
+def _tiles(kb: KernelBuilder, ukernels: list[ir.Function], ty: ir.Type, mr: int, nr: int,
            ap: ir.Value, bp: ir.Value, tile: ir.Value, c: ir.Value, ldc: ir.Value,
            ic: ir.Value, mc: ir.Value, jc: ir.Value, nc: ir.Value, kc: ir.Value,
            accumulate: ir.Value, direct: ir.Value, b_block: ir.Value, b_rs: ir.Value) -> None:
+    """Every micro-tile of the block: whole columns straight into C (the last row panel by the
+    kernel for its row count), partial column panels through the tile buffer."""
     with kb.loop(0, nc, step=nr, name="jr") as jr, kb.loop(0, mc, step=mr, name="ir") as ir_:
         a_panel = kb.gep(ap, kb.mul(ir_, kc))
         rows = kb.min(kb.sub(mc, ir_), mr)
@@ -120,14 +128,23 @@ def _tiles(kb: KernelBuilder, ukernel: ir.Function, ty: ir.Type, mr: int, nr: in
         b_panel = kb.b.select(in_place, kb.gep(b_block, jr), kb.gep(bp, kb.mul(jr, kc)))
         ldb = kb.b.select(in_place, b_rs, kb.i64(nr))
         origin = kb.add(kb.b.mul(kb.add(ic, ir_), ldc), kb.add(jc, jr))
-        full = kb.b.and_(kb.b.icmp_signed("==", rows, kb.i64(mr)),
-                         kb.b.icmp_signed("==", cols, kb.i64(nr)))
-        with kb.b.if_else(full) as (whole, edge):
+        whole_cols = kb.b.icmp_signed("==", cols, kb.i64(nr))
+        with kb.b.if_else(whole_cols) as (whole, edge):
             with whole:
-                kb.b.call(ukernel, [kc, a_panel, b_panel, ldb, kb.gep(c, origin), ldc,
-                                    accumulate])
+                done = kb.fn.append_basic_block("rows.done")
+                cases = [kb.fn.append_basic_block(f"rows.{r}") for r in range(1, mr + 1)]
+                switch = kb.b.switch(rows, cases[-1])
+                for r, block in enumerate(cases[:-1], start=1):
+                    switch.add_case(kb.i64(r), block)
+                for r, block in enumerate(cases, start=1):
+                    kb.b.position_at_end(block)
+                    kb.b.call(ukernels[r - 1], [kc, a_panel, b_panel, ldb, kb.gep(c, origin),
+                                                ldc, accumulate])
+                    kb.b.branch(done)
+                kb.b.position_at_end(done)
             with edge:
-                kb.b.call(ukernel, [kc, a_panel, b_panel, ldb, tile, kb.i64(nr), kb.i64(0)])
+                kb.b.call(ukernels[-1], [kc, a_panel, b_panel, ldb, tile, kb.i64(nr),
+                                         kb.i64(0)])
                 add = kb.b.icmp_signed("!=", accumulate, kb.i64(0))
                 with kb.loop(0, rows, name="er") as r, kb.loop(0, cols, name="ec") as col:
                     at = kb.add(origin, kb.add(kb.b.mul(r, ldc), col))
