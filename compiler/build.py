@@ -14,6 +14,7 @@ from compiler.pipeline import lower
 from ir.errors import CompileError
 from ir.graph import Graph
 from ir.layouts import ACTIVATION_LAYOUTS
+from ir.types import BATCH, MAX_ELEMENTS, elements
 from runtime.network import CompiledGraphs, Network, ReferenceNetwork
 
 BACKENDS = ("jit", "reference")
@@ -28,6 +29,7 @@ def _check_arguments(graph: object, batch: int, train: bool, optimizer: object, 
         raise CompileError(f"unknown backend '{backend}' (expected one of {', '.join(BACKENDS)})")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise CompileError(f"batch must be a positive integer, got {batch!r}")
+    _check_batch_size(graph, batch)
     if train and graph.loss is None:
         raise CompileError(f"model '{graph.name}' has no loss; add `loss: softmax_cross_entropy` "
                            "(or mse) to train it")
@@ -39,6 +41,22 @@ def _check_arguments(graph: object, batch: int, train: bool, optimizer: object, 
     if layout not in ("auto", *ACTIVATION_LAYOUTS):
         raise CompileError(f"layout must be 'auto' or one of "
                            f"{', '.join(repr(x) for x in ACTIVATION_LAYOUTS)}, got {layout!r}")
+
+
+def _check_batch_size(graph: Graph, batch: int) -> None:
+    """Refuses a batch that would make some tensor exceed netc's per-tensor bound, naming the
+    layer and the largest batch the model allows (rather than failing later inside a pass)."""
+    per_sample = {v.name: (elements(v.type.shape), v.type.shape) for v in graph.values()
+                  if BATCH in v.type.shape}
+    if not per_sample:
+        return
+    name, (count, shape) = max(per_sample.items(), key=lambda item: item[1][0])
+    if count * batch <= MAX_ELEMENTS:
+        return
+    dims = "x".join(str(batch if d == BATCH else d) for d in shape)
+    raise CompileError(f"batch {batch:,} makes '{name}' {dims} = {count * batch:,} elements; "
+                       f"netc's limit is {MAX_ELEMENTS:,} per tensor, so this model takes a batch "
+                       f"of at most {MAX_ELEMENTS // count:,}")
 
 
 DEFAULT_LAYOUT = ""

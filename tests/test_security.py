@@ -167,13 +167,17 @@ def test_huge_batch_is_refused_at_compile_time():
     graph = compiler.load(EXAMPLES / "lenet5.yaml")
     tracemalloc.start()
     try:
-        with pytest.raises(CompileError, match=r"tensor 1000000x6x28x28 has 4,704,000,000 "
-                                               rf"elements; netc's limit is {LIMIT}"):
+        with pytest.raises(CompileError, match=r"batch 1,000,000 makes 'conv1' 1000000x6x28x28 = "
+                                               rf"4,704,000,000 elements; netc's limit is {LIMIT} "
+                                               r"per tensor, so this model takes a batch of at "
+                                               r"most 456,522$") as info:
             compiler.compile(graph, batch=1_000_000, train=True)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 64 * 2**20
+    assert "pass" not in str(info.value)  # a user error, not a compiler failure with a repro file
+    compiler.compile(graph, batch=456_522, backend="reference")  # the bound it names holds
 
 
 def test_oversized_model_file_is_refused(tmp_path):
