@@ -21,8 +21,8 @@ from compiler.pipeline import lower
 from ir.graph import Graph, Value
 from ir.printer import print_graph
 from runtime.jit.cache import compile_program
-from runtime.jit.engine import Engine
-from runtime.jit.pool import Pool
+from runtime.jit.engine import LLVM_LOCK, Engine
+from runtime.jit.pool import NATIVE_LOCK, Pool
 from runtime.jit_network import CompiledEntry, Slot
 from runtime.network import CompiledGraphs
 
@@ -63,6 +63,11 @@ _SERVICES: dict[CodegenTarget, ctypes.Array] = {}  # type: ignore[type-arg]
 def services(target: CodegenTarget) -> ctypes.Array:  # type: ignore[type-arg]
     """The services table every entry receives (args[1]): the thread pool and the library,
     compiled once per process (and cached on disk across processes)."""
+    with LLVM_LOCK:  # compiled once even when two threads compile their first network at once
+        return _services(target)
+
+
+def _services(target: CodegenTarget) -> ctypes.Array:  # type: ignore[type-arg]
     if target not in _SERVICES:
         # Keyed by a description, not the text: a warm start never builds the library's IR.
         key = f"{LIBRARY_VERSION} {CODEGEN_VERSION} {target.describe()}"
@@ -197,7 +202,8 @@ class GraphProgram:
         args[2] = self.persistent.ctypes.data
         for i, a in enumerate(arrays):
             args[3 + i] = a.ctypes.data
-        ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.compiled.address)(args)
+        with NATIVE_LOCK:
+            ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.compiled.address)(args)
         outs = [self._read(s, arrays) for s in self.compiled.outputs]
         loss = (self._read(self.compiled.loss, arrays) if self.compiled.loss is not None
                 else None)

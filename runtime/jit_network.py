@@ -11,6 +11,7 @@ Nothing is allocated per step except the arrays handed back to the caller.
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from ir.errors import CompileError
 from ir.schedule import MemoryPlan
 from ir.types import NUMPY_DTYPE
 from runtime.guard import GuardedBuffer, guard_bytes, guarded_copy
+from runtime.jit.pool import NATIVE_LOCK
 from runtime.network import CompiledGraphs, Network
 from runtime.reference import Results
 
@@ -103,6 +105,7 @@ class JITNetwork(Network):
         self._compile_entry = compile_entry
         self._services = services
         self._entries: dict[str, _Prepared] = {}
+        self._lock = threading.RLock()
         self._arena = aligned_bytes(ALIGN)
         self._plan_for: Callable[[str], MemoryPlan] | None = None
         self._region_guard = GuardedBuffer(self._region, [
@@ -118,6 +121,10 @@ class JITNetwork(Network):
 
     def entry(self, name: str) -> CompiledEntry:
         """The compiled entry point (compiling it on first use)."""
+        with self._lock:
+            return self._entry(name)
+
+    def _entry(self, name: str) -> CompiledEntry:
         if name not in self._entries:
             compiled = self._compile_entry(name)
             fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(compiled.address)
@@ -128,6 +135,13 @@ class JITNetwork(Network):
         return self._entries[name].compiled
 
     def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
+        """One call of the entry's native function. Calls from several threads are safe: the
+        network's lock keeps its arena to one call at a time (results are read from it), and
+        NATIVE_LOCK keeps the process's thread pool to one caller."""
+        with self._lock:
+            return self._run_locked(entry, feeds)
+
+    def _run_locked(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
         if entry != "forward":
             self._need(entry)
         self.entry(entry)
@@ -146,7 +160,8 @@ class JITNetwork(Network):
             feeds, checks = self._arm_guards(compiled, feeds)
         for k, name in enumerate(compiled.externals):
             args[3 + k] = address(feeds[name])
-        prepared.fn(args)
+        with NATIVE_LOCK:
+            prepared.fn(args)
         for check in checks:
             check.check(f"entry '{entry}'")
         outputs = [self._read(s, v, compiled, feeds)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.jit.engine import Engine, Loaded
+from runtime.jit.engine import LLVM_LOCK, Engine, Loaded
 
 log = logging.getLogger("netc.cache")
 MAGIC = b"NETC-CACHE-3\n"
@@ -109,15 +109,17 @@ def module_object(text: str, name: str, timings: dict[str, float]) -> tuple[str,
     if data is not None:
         return key, data, True
     engine = Engine.get()
-    t = time.perf_counter()
-    mod = engine.parse(text, name)
-    timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t
-    t = time.perf_counter()
-    engine.optimize(mod)
-    timings["optimize"] = timings.get("optimize", 0.0) + time.perf_counter() - t
-    t = time.perf_counter()
-    data = engine.emit_object(mod)
-    timings["machine code"] = timings.get("machine code", 0.0) + time.perf_counter() - t
+    with LLVM_LOCK:  # the module is disposed of inside too: it belongs to LLVM's shared context
+        t = time.perf_counter()
+        mod = engine.parse(text, name)
+        timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        engine.optimize(mod)
+        timings["optimize"] = timings.get("optimize", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        data = engine.emit_object(mod)
+        timings["machine code"] = timings.get("machine code", 0.0) + time.perf_counter() - t
+        del mod
     _write(path, data)
     return key, data, False
 

@@ -17,6 +17,11 @@ import llvmlite.binding as llvm
 
 from ir.errors import CompileError
 
+LLVM_LOCK = threading.RLock()
+"""Held by every use of llvmlite.binding (parsing, optimizing, emitting, loading machine code):
+LLVM's global context and MCJIT are not thread-safe, and two threads compiling networks at once
+crashed the process inside LLVM. Generating IR text (llvmlite.ir, pure Python) needs no lock."""
+
 
 @dataclass(frozen=True)
 class HostTarget:
@@ -41,7 +46,6 @@ class Engine:
     """Process-wide LLVM state. Use `Engine.get()`."""
 
     _instance: Engine | None = None
-    _lock = threading.Lock()
 
     def __init__(self) -> None:
         llvm.initialize_native_target()
@@ -55,7 +59,7 @@ class Engine:
 
     @classmethod
     def get(cls) -> Engine:
-        with cls._lock:
+        with LLVM_LOCK:
             if cls._instance is None:
                 cls._instance = Engine()
             return cls._instance
@@ -63,29 +67,34 @@ class Engine:
     # ------------------------------------------------------------ stages
 
     def parse(self, text: str, name: str = "module") -> llvm.ModuleRef:
-        try:
-            mod = llvm.parse_assembly(text)
-            mod.verify()
-        except RuntimeError as err:
-            raise CompileError(f"LLVM rejected the generated module '{name}': {err}") from None
-        mod.triple = self.host.triple
-        mod.data_layout = str(self.machine.target_data)
-        return mod
+        with LLVM_LOCK:
+            try:
+                mod = llvm.parse_assembly(text)
+                mod.verify()
+            except RuntimeError as err:
+                raise CompileError(f"LLVM rejected the generated module '{name}': {err}"
+                                   ) from None
+            mod.triple = self.host.triple
+            mod.data_layout = str(self.machine.target_data)
+            return mod
 
     def optimize(self, mod: llvm.ModuleRef, level: int = 3, unroll: bool = False) -> None:
         """O3 (or `level`) with the new pass manager, tuned for the host CPU. Loop unrolling is
         off by default: generated kernels unroll what matters themselves (the micro-kernel),
         and unrolling every loop nest made compiling a model several times slower."""
-        tuning = llvm.create_pipeline_tuning_options(speed_level=level)
-        tuning.loop_unrolling = unroll
-        builder = llvm.create_pass_builder(self.machine, tuning)
-        builder.getModulePassManager().run(mod, builder)
+        with LLVM_LOCK:
+            tuning = llvm.create_pipeline_tuning_options(speed_level=level)
+            tuning.loop_unrolling = unroll
+            builder = llvm.create_pass_builder(self.machine, tuning)
+            builder.getModulePassManager().run(mod, builder)
 
     def emit_object(self, mod: llvm.ModuleRef) -> bytes:
-        return bytes(self.machine.emit_object(mod))
+        with LLVM_LOCK:
+            return bytes(self.machine.emit_object(mod))
 
     def emit_assembly(self, mod: llvm.ModuleRef) -> str:
-        return str(self.machine.emit_assembly(mod))
+        with LLVM_LOCK:
+            return str(self.machine.emit_assembly(mod))
 
     def load_object(self, data: bytes) -> Loaded:
         return self.load_objects([data])
@@ -93,13 +102,14 @@ class Engine:
     def load_objects(self, objects: list[bytes]) -> Loaded:
         """Links object files into one fresh engine (they may call each other's exported
         functions); the engine is never freed, so its code stays callable."""
-        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
-        for data in objects:
-            engine.add_object_file(llvm.ObjectFileRef.from_data(data))
-        engine.finalize_object()
-        engine.run_static_constructors()
-        self._engines.append(engine)
-        return Loaded(engine)
+        with LLVM_LOCK:
+            engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
+            for data in objects:
+                engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+            engine.finalize_object()
+            engine.run_static_constructors()
+            self._engines.append(engine)
+            return Loaded(engine)
 
 
 @dataclass
@@ -109,7 +119,8 @@ class Loaded:
     engine: llvm.ExecutionEngine
 
     def address(self, name: str) -> int:
-        addr = self.engine.get_function_address(name)
+        with LLVM_LOCK:
+            addr = self.engine.get_function_address(name)
         if not addr:
             raise CompileError(f"compiled module has no function '{name}'")
         return int(addr)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 
 import llvmlite.ir as ir
 
@@ -29,6 +30,10 @@ I8P = ir.IntType(8).as_pointer()
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 KERNEL_TYPE = ir.FunctionType(ir.VoidType(), [I8P, I64, I64])
+NATIVE_LOCK = threading.Lock()
+"""Held around every call of a compiled entry: the pool runs one parallel region at a time (one
+caller), and ctypes releases the GIL during the call, so two Python threads calling networks at
+once would otherwise both drive it. The entry itself uses every core, so nothing is lost."""
 SPIN_CYCLES = 10_000_000
 """How long an idle worker spins before sleeping (~3-5 ms of timestamp-counter ticks): longer
 than the Python between two network calls, short enough not to burn a core for nothing."""
@@ -325,6 +330,9 @@ class Pool:
 
     @classmethod
     def get(cls) -> Pool:
-        if cls._instance is None:
-            cls._instance = Pool(thread_count())
-        return cls._instance
+        from runtime.jit.engine import LLVM_LOCK
+
+        with LLVM_LOCK:  # one pool per process, even when two threads ask first
+            if cls._instance is None:
+                cls._instance = Pool(thread_count())
+            return cls._instance
