@@ -138,3 +138,24 @@ def test_sigkill_mid_write_never_leaves_a_truncated_checkpoint(tmp_path, mode, d
     if mode == "stall":
         assert w[0] == 1.0
         assert any(p.name.endswith(".tmp") for p in tmp_path.iterdir())  # the torn write
+        checkpoint.save(path, {"w": np.full(1_000_000, 3.0, np.float32)})  # the next write
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.npz"]  # removes the orphan
+
+
+def test_a_live_writers_temporary_file_is_left_alone(tmp_path):
+    path = tmp_path / "ck.npz"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        theirs = tmp_path / f".ck.npz.{other.pid}.abc123.tmp"
+        theirs.write_bytes(b"PK in progress")
+        unrelated = tmp_path / ".other.npz.1.abc.tmp"
+        unrelated.write_bytes(b"x")
+        checkpoint.save(path, {"w": np.ones(3, np.float32)})
+        assert theirs.exists()
+        assert unrelated.exists()
+    finally:
+        other.kill()
+        other.wait()
+    checkpoint.save(path, {"w": np.ones(3, np.float32)})
+    assert not theirs.exists()  # its process is gone now
+    assert unrelated.exists()  # another file's: not ours to judge

@@ -17,6 +17,8 @@ either the previous checkpoint or the new one, never a truncated file.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -51,7 +53,8 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                   dir=path.parent)
     except OSError as err:
         raise CheckpointError(f"cannot write {path}: {err.strerror or err}") from None
     try:
@@ -62,11 +65,29 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
+        _remove_orphans(path)
     except OSError as err:
         raise CheckpointError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
         if os.path.exists(tmp):  # only when something failed before the rename
             os.unlink(tmp)
+
+
+def _remove_orphans(path: Path) -> None:
+    """Deletes the temporary files of earlier writes of `path` whose process is gone (killed
+    mid-write, e.g. by SIGKILL): they were never renamed, so they hold nothing the user saved.
+    A temporary file of a live process (another writer) is left alone."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        except OSError:
+            pass  # alive, owned by someone else
 
 
 def _umask() -> int:
