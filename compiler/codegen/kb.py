@@ -159,6 +159,28 @@ class KernelBuilder:
         mask = ir.Constant(ir.VectorType(I32, vty.count), [0] * vty.count)
         return self.b.shuffle_vector(one, undef, mask)
 
+    def transpose(self, rows: Sequence[ir.Value]) -> list[ir.Value]:
+        """The L x L transpose of L vectors of L lanes (L a power of two): out[j][i] =
+        rows[i][j], in L*log2(L) two-input shuffles. Stage d swaps bit d of the row index with
+        bit d of the lane index (the off-diagonal d x d blocks of every 2d x 2d block); the
+        stages commute, and LLVM lowers them to unpack / shuffle / 128-bit permutes."""
+        count = len(rows)
+        assert count & (count - 1) == 0
+        assert all(r.type.count == count for r in rows)
+        out = list(rows)
+        d = 1
+        while d < count:
+            lo = [j if not j & d else count + j - d for j in range(count)]
+            hi = [j + d if not j & d else count + j for j in range(count)]
+            masks = [ir.Constant(ir.VectorType(I32, count), m) for m in (lo, hi)]
+            for i in range(count):
+                if not i & d:
+                    a, b = out[i], out[i + d]
+                    out[i] = self.b.shuffle_vector(a, b, masks[0])
+                    out[i + d] = self.b.shuffle_vector(a, b, masks[1])
+            d *= 2
+        return out
+
     # ------------------------------------------------------------ intrinsics
 
     def intrinsic(self, name: str, ty: ir.Type, args: Sequence[ir.Value],

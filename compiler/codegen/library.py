@@ -35,7 +35,7 @@ GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "a
              "j0", "j1", "workspace", "b_direct")
 PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
                                                                  "cols"]}
-LIBRARY_VERSION = "netc-lib-4"
+LIBRARY_VERSION = "netc-lib-5"
 
 
 def pack_type(ty: ir.Type) -> ir.FunctionType:
@@ -189,11 +189,15 @@ def _strided_pack(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.T
             kb.vstore(kb.vload(src, kb.b.mul(k, k_stride), vty), dst, kb.mul(k, width))
         with other, kb.b.if_else(unit_k) as (k_fast, general):
             with k_fast:  # each valid panel column is a contiguous run along k
-                with kb.loop(0, count, name="w") as w:
-                    column = kb.gep(src, kb.b.mul(w, w_stride))
-                    with kb.loop(0, kc, name="k") as k:
-                        kb.store(kb.load(column, k), dst, kb.add(kb.mul(k, width), w))
-                _zero_columns(kb, ty, dst, count, width, kc)
+                lanes = target.lanes(dtype)
+                if lanes > 1:
+                    with kb.b.if_else(full) as (whole, edge):
+                        with whole:
+                            _transposing_pack(kb, ty, src, w_stride, dst, width, kc, lanes)
+                        with edge:
+                            _column_pack(kb, ty, src, w_stride, dst, count, width, kc)
+                else:
+                    _column_pack(kb, ty, src, w_stride, dst, count, width, kc)
             with general:
                 with kb.loop(0, kc, name="k") as k:
                     row = kb.gep(src, kb.b.mul(k, k_stride))
@@ -202,6 +206,41 @@ def _strided_pack(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.T
                                  kb.add(kb.mul(k, width), w))
                 _zero_columns(kb, ty, dst, count, width, kc)
     kb.b.ret_void()
+
+
+def _column_pack(kb: KernelBuilder, ty: ir.Type, src: ir.Value, w_stride: ir.Value,
+                 dst: ir.Value, count: ir.Value, width: int, kc: ir.Value) -> None:
+    """dst[k][w] = src[w*w_stride + k] one element at a time (edge panels), zero-padded."""
+    with kb.loop(0, count, name="w") as w:
+        column = kb.gep(src, kb.b.mul(w, w_stride))
+        with kb.loop(0, kc, name="k") as k:
+            kb.store(kb.load(column, k), dst, kb.add(kb.mul(k, width), w))
+    _zero_columns(kb, ty, dst, count, width, kc)
+
+
+def _transposing_pack(kb: KernelBuilder, ty: ir.Type, src: ir.Value, w_stride: ir.Value,
+                      dst: ir.Value, width: int, kc: ir.Value, lanes: int) -> None:
+    """dst[k][w] = src[w*w_stride + k] for a whole panel: per `lanes` values of k and `lanes`
+    columns, one vector load per column, a transpose in registers, one vector store per k
+    (the weights of every dense and convolution layer are packed this way, once per call).
+    A last group of fewer columns (MR = 6 with 8 lanes) transposes zeros in the missing ones
+    and stores only the columns that exist."""
+    vty = ir.VectorType(ty, lanes)
+    main = kb.b.and_(kc, kb.i64(-lanes), name="kmain")
+    zero = ir.Constant(vty, [0.0] * lanes)
+    with kb.loop(0, main, step=lanes, name="kv") as k:
+        for g in range(0, width, lanes):
+            count = min(lanes, width - g)
+            columns = [kb.vload(kb.gep(src, kb.b.mul(kb.i64(g + i), w_stride)), k, vty)
+                       if i < count else zero for i in range(lanes)]
+            for j, row in enumerate(kb.transpose(columns)):
+                if count < lanes:
+                    mask = ir.Constant(ir.VectorType(ir.IntType(32), count), list(range(count)))
+                    row = kb.b.shuffle_vector(row, row, mask)
+                kb.vstore(row, dst, kb.add(kb.mul(kb.add(k, j), width), g))
+    with kb.loop(main, kc, name="kt") as k, kb.loop(0, width, name="w") as w:
+        kb.store(kb.load(src, kb.add(kb.b.mul(w, w_stride), k)), dst,
+                 kb.add(kb.mul(k, width), w))
 
 
 def _zero_columns(kb: KernelBuilder, ty: ir.Type, dst: ir.Value, count: ir.Value, width: int,

@@ -93,10 +93,13 @@ class Contraction(Emitter):
     # ------------------------------------------------------------ the library call
 
     def gemm(self, kb: KernelBuilder, m: Int, n: Int, k: Int, a: View, b: View, c: ir.Value,
-             ldc: Int, accumulate: Int, j0: Int, j1: Int, ws: ir.Value) -> None:
+             ldc: Int, accumulate: Int, j0: Int, j1: Int, ws: ir.Value,
+             b_in_place: bool = False) -> None:
         """C[:, j0:j1] (+)= A B through the library, A and B packed by its strided packers;
         B's whole panels are read in place when its rows are contiguous and A has few rows
-        (library.py: packing would cost about as much as the multiply)."""
+        (library.py: packing would cost about as much as the multiply), or for any A when the
+        caller says B is a small tile it just wrote (`b_in_place`: an im2col tile, whose rows
+        are in cache and not 4 KiB apart, so reading them in place beats copying them)."""
         args = kb.var(ir.ArrayType(I64, len(GEMM_ARGS)), name="gemm.args")
         views = []
         for which, view in (("a", a), ("b", b)):
@@ -112,7 +115,8 @@ class Contraction(Emitter):
                                           pack_type(self.ty)),
                   "c": c, "ldc": ldc, "accumulate": accumulate, "j0": j0, "j1": j1,
                   "workspace": ws,
-                  "b_direct": int(isinstance(m, int) and m <= DIRECT_B_ROWS * self.mr
+                  "b_direct": int((b_in_place or isinstance(m, int)
+                                   and m <= DIRECT_B_ROWS * self.mr)
                                   and isinstance(b.cs, int) and b.cs == 1)}
         for i, field in enumerate(GEMM_ARGS):
             kb.b.store(self._i64(kb, values[field]), kb.b.gep(args, [kb.i64(0), kb.i64(i)]))

@@ -257,7 +257,7 @@ class _Conv(Contraction):
             c = kb.gep(out, kb.add(g * self.og * self.p, p0))
             wv = View(kb.gep(w, g * self.og * self.kcol), self.kcol, 1)
             self.gemm(kb, self.og, width, self.kcol, wv, View(col, width, 1), c, self.p, acc,
-                      0, width, ws)
+                      0, width, ws, b_in_place=True)
             return
         for o0, count in self.blocks(a, g * self.og, self.og):
             # C[pixels, channels] = col^T @ W^T
