@@ -24,6 +24,10 @@ from compiler.codegen.kb import KernelBuilder
 TILE_BYTES = 256 * 1024
 
 
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 class _Conv(Contraction):
     def geometry(self, x: Addr, w_shape, y: Addr, attrs) -> None:  # type: ignore[no-untyped-def]
         self.lanes = self.ctx.gen.target.lanes(self.ctx.anchor.type.dtype)
@@ -40,17 +44,27 @@ class _Conv(Contraction):
         self.kcol = self.cg * self.khw  # rows of one group's im2col matrix
         self.p = self.ho * self.wo
 
-    def pixel_chunk(self, rows: int) -> int:
-        """Pixels per im2col tile: the tile (rows x chunk) stays under TILE_BYTES."""
-        chunk = max(self.nr, (TILE_BYTES // (self.itemsize * rows)) // self.nr * self.nr)
-        return min(chunk, (self.p + self.nr - 1) // self.nr * self.nr)
+    def tile_limit(self, rows: int) -> int:
+        """The most pixels an im2col tile (rows x pixels) holds under TILE_BYTES: whole
+        micro-panels, at least one."""
+        return max(self.nr, (TILE_BYTES // (self.itemsize * rows)) // self.nr * self.nr)
+
+    def pixel_chunk(self, rows: int, span: int | None = None) -> int:
+        """Pixels per im2col tile for a loop over `span` pixels (default: the image): as few
+        tiles as the limit allows, of equal width in whole micro-panels. An unequal split
+        left a narrow last tile that packed all of W for a few panels (cifar conv2 at batch
+        1: tiles of 224 + 32 pixels per task; now 128 + 128)."""
+        limit = self.tile_limit(rows)
+        span = self.p if span is None else span
+        tiles = max(1, _ceil_div(span, limit))
+        return min(limit, _ceil_div(_ceil_div(span, tiles), self.nr) * self.nr)
 
     # The thread's scratch (after the GEMM's packing buffers): the im2col tile, then (fast
     # gather) a zero-padded copy of the image, then whatever a subclass adds. Each part has
     # `lanes` elements of slack: the fast gather writes and reads whole vectors.
 
     def tile_elems(self) -> int:
-        return self.kcol * self.pixel_chunk(self.kcol) + self.lanes
+        return self.kcol * self.tile_limit(self.kcol) + self.lanes
 
     def fast_gather(self) -> bool:
         """Stride-1 convolutions of plain NCHW images gather each im2col row segment as whole
@@ -235,7 +249,8 @@ class _Conv(Contraction):
         multiplied into y, bias first, then the task's epilogue."""
         lo, hi = self.columns(kb, chunk)
         col = self.scratch(kb, ws)
-        tile = self.pixel_chunk(self.kcol)
+        panels = _ceil_div(self.p, self.nr)
+        tile = self.pixel_chunk(self.kcol, _ceil_div(panels, self.chunks) * self.nr)
         out = kb.gep(y, kb.mul(image, self.ay.image))
         if self.has_bias:
             self._bias(kb, out, lo, hi)
