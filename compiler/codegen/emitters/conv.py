@@ -18,7 +18,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
-from compiler.codegen.emitters.contraction import Contraction, View
+from compiler.codegen.emitters.contraction import Contraction, Int, View
 from compiler.codegen.kb import KernelBuilder
 
 TILE_BYTES = 256 * 1024
@@ -87,15 +87,21 @@ class _Conv(Contraction):
     def scratch_part(self, kb: KernelBuilder, ws: ir.Value, elems: int, name: str) -> ir.Value:
         return kb.gep(self.scratch(kb, ws), elems, name=name)
 
-    def source(self, kb: KernelBuilder, x_img: ir.Value, ws: ir.Value) -> ir.Value:
-        """What gather() reads: the zero-padded copy of the image (fast gather), else x_img."""
+    def source(self, kb: KernelBuilder, x_img: ir.Value, ws: ir.Value,
+               channels: tuple[Int, Int] | None = None,
+               rows: tuple[Int, Int] | None = None) -> ir.Value:
+        """What gather() reads: the zero-padded copy of the image (fast gather), else x_img.
+        Only `channels` and padded `rows` are copied when given: what this task's gathers
+        read (each task of a batch-1 convolution, or of a weight gradient, needs a part)."""
         if not self.fast_gather():
             return x_img
         xp = self.scratch_part(kb, ws, self.tile_elems(), "padded")
         hp, wp = self.padded_dims()
         lo, hi = min(max(self.pl, 0), wp), min(max(self.pl + self.w, 0), wp)
         zero = ir.Constant(self.ty, 0.0)
-        with kb.loop(0, self.cin, name="pc") as c, kb.loop(0, hp, name="pi") as i:
+        c0, c1 = channels or (0, self.cin)
+        i0, i1 = rows or (0, hp)
+        with kb.loop(c0, c1, name="pc") as c, kb.loop(i0, i1, name="pi") as i:
             dst = kb.gep(xp, kb.mul(kb.add(kb.mul(c, hp), i), wp))
             iy = kb.sub(i, self.pt)
             with kb.b.if_else(kb.in_range(iy, 0, self.h)) as (inside, outside):
@@ -254,7 +260,10 @@ class _Conv(Contraction):
         out = kb.gep(y, kb.mul(image, self.ay.image))
         if self.has_bias:
             self._bias(kb, out, lo, hi)
-        src = self.source(kb, kb.gep(x, kb.mul(image, self.ax.image)), ws)
+        first = kb.b.sdiv(lo, kb.i64(self.wo))
+        last = kb.b.sdiv(kb.sub(hi, 1), kb.i64(self.wo))  # hi > lo: a task has pixels
+        rows = (first, kb.min(kb.add(last, 1 + (self.kh - 1) * self.dh), self.padded_dims()[0]))
+        src = self.source(kb, kb.gep(x, kb.mul(image, self.ax.image)), ws, rows=rows)
         for g in range(self.groups):
             def body(p0: ir.Value, p1: ir.Value, g: int = g) -> None:
                 self.gather(kb, src, kb.i64(g * self.cg), col, 0, self.kcol, p0, p1)
@@ -448,7 +457,11 @@ class Conv2dGradWeight(_Conv):
         tile = self.pixel_chunk(self.kcol)
         for g in range(self.groups):
             with kb.loop(0, self.nb, name="n") as n:
-                src = self.source(kb, kb.gep(x, kb.mul(n, self.ax.image)), ws)
+                # the channels of this task's im2col rows r0..r1 (of group g)
+                channels = (kb.add(kb.b.sdiv(r0, kb.i64(self.khw)), g * self.cg),
+                            kb.add(kb.b.sdiv(kb.add(r1, self.khw - 1), kb.i64(self.khw)),
+                                   g * self.cg))
+                src = self.source(kb, kb.gep(x, kb.mul(n, self.ax.image)), ws, channels)
                 dy_img = kb.gep(dy, kb.mul(n, self.ady.image))
 
                 def body(p0: ir.Value, p1: ir.Value, g: int = g, n: ir.Value = n,
