@@ -167,22 +167,27 @@ class EntryCompiler:
 
 
 class GraphProgram:
-    """Any concrete graph compiled as one native call (tests, `netc run` on IR files):
-    params and state get a persistent region of their own, every other input is external."""
+    """Any concrete graph compiled as one native call (tests, `netc run` on IR files, the ONNX
+    backend): params and state get a persistent region of their own, every other input is
+    external. Guard mode (NETC_GUARD set when it is built) works as for JITNetwork: canaries
+    around every buffer, poison in scratch values, checked after each call."""
 
     def __init__(self, graph: Graph, symbol: str = "forward") -> None:
         import numpy as np
 
+        from runtime.guard import guard_bytes
         from runtime.jit_network import aligned_bytes
 
         self.graph = graph
+        self.guard = guard_bytes()
         layout, total = shared_layout([graph])
-        self.persistent = aligned_bytes(max(total, 64))
+        self.persistent = aligned_bytes(max(total, 64) + self.guard)
         self.layout = layout
         target = host_target()
         self.table = services(target)
-        self.compiled = compile_entry(plan(graph, layout), symbol, target)
-        self.arena = aligned_bytes(self.compiled.arena_bytes)
+        self.planned = plan(graph, layout)
+        self.compiled = compile_entry(self.planned, symbol, target)
+        self.arena = aligned_bytes(self.compiled.arena_bytes + self.guard)
         self._np = np
 
     def __call__(self, feeds: dict) -> tuple[list, object]:  # type: ignore[type-arg]
@@ -196,6 +201,7 @@ class GraphProgram:
             view[...] = feeds[v.name]
         arrays = [np.ascontiguousarray(feeds[name], dtype=NUMPY_DTYPE[
             self.graph.value(name).type.dtype]) for name in self.compiled.externals]
+        checks = self._arm_guards(arrays) if self.guard else []
         args = (ctypes.c_void_p * (3 + len(arrays)))()
         args[0] = self.arena.ctypes.data
         args[1] = ctypes.addressof(self.table)
@@ -204,10 +210,36 @@ class GraphProgram:
             args[3 + i] = a.ctypes.data
         with NATIVE_LOCK:
             ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.compiled.address)(args)
+        for check in checks:
+            check.check(f"program '{self.graph.name}'")
         outs = [self._read(s, arrays) for s in self.compiled.outputs]
         loss = (self._read(self.compiled.loss, arrays) if self.compiled.loss is not None
                 else None)
         return outs, loss
+
+    def _arm_guards(self, arrays: list) -> list:  # type: ignore[type-arg]
+        """Guard mode: each input replaced (in place in `arrays`) by a copy between guards;
+        canaries around the parameters and the arena's values, poison in the scratch."""
+        from runtime.guard import GuardedBuffer, guarded_copy
+
+        checks = []
+        for i, name in enumerate(self.compiled.externals):
+            arrays[i], check = guarded_copy(arrays[i], self.guard, name)
+            checks.append(check)
+        params = [(self.layout[v.name], self.layout[v.name] + v.type.nbytes(), f"%{v.name}")
+                  for v in self.graph.inputs_with_role("param", "state")]
+        region = GuardedBuffer(self.persistent, params, "persistent region")
+        plan = self.planned.plan
+        assert plan is not None
+        workspace = align(plan.scratch_bytes)
+        data = [(a.offset, a.offset + a.nbytes, f"%{a.value}")
+                for a in plan.allocations.values() if a.region == "scratch"]
+        data.append((workspace, workspace + int(self.compiled.info.meta.get("workspace", 0)),
+                     "the kernels' workspace"))
+        arena = GuardedBuffer(self.arena, data, "arena")
+        region.arm()
+        arena.arm(poison=True)
+        return [*checks, region, arena]
 
     def _read(self, slot: Slot, arrays: list):  # type: ignore[no-untyped-def,type-arg]
         from ir.types import NUMPY_DTYPE

@@ -208,3 +208,38 @@ def test_scratch_holds_poison_and_guards_hold_canaries_before_a_call(small):
     np.testing.assert_array_equal(seen["arena"][:GUARD], pattern)
     assert (seen["arena"][first.offset:] == 0xFF).all()
     assert np.isnan(seen["arena"][first.offset:].view(np.float32)).all()
+
+
+# ---------------------------------------------------------------- programs (IR files, ONNX)
+
+def forward_program(graph):
+    """The forward graph at batch BATCH as a GraphProgram (what `netc run` on IR files and the
+    ONNX backend run), with its feeds: the reference network's parameters and an input."""
+    from compiler.jit import GraphProgram
+    from compiler.passes import PassContext
+    from compiler.pipeline import lower
+
+    forward = lower(graph, "forward", PassContext(batch=BATCH))
+    ref = compiler.compile(graph, batch=BATCH, backend="reference")
+    x, _ = batch_for(graph, 1)
+    name = graph.inputs_with_role("input")[0].name
+    return GraphProgram(forward), {name: x, **ref.params}, ref.forward(x)
+
+
+def test_programs_run_inside_their_buffers(monkeypatch):
+    monkeypatch.setenv("NETC_GUARD", str(GUARD))
+    program, feeds, expected = forward_program(odd_convolutions(3, 2))
+    assert program.guard == GUARD
+    outs, _ = program(feeds)
+    np.testing.assert_allclose(outs[0], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_program_guards_catch_a_scratch_value_written_past_its_end(monkeypatch):
+    monkeypatch.setenv("NETC_GUARD", str(GUARD))
+    program, feeds, _ = forward_program(odd_convolutions())
+    program(feeds)  # clean
+    victim = max((a for a in program.planned.plan.allocations.values()
+                  if a.region == "scratch"), key=lambda a: a.nbytes)
+    victim.nbytes -= 4
+    with pytest.raises(BufferOverrun, match=rf"program .* arena bytes .* after %{victim.value}"):
+        program(feeds)
