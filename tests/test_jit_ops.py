@@ -110,6 +110,15 @@ def test_conv2d_wide_channels_and_batch(dtype, batch):
     check(graph, feeds_for(graph), dtype)
 
 
+@pytest.mark.parametrize("width", [39, 300])
+def test_conv2d_rows_gathered_unrolled_and_in_a_loop(width):
+    """Stride-1 gathers copy whole output rows as unrolled vectors up to UNROLL_ROW_VECTORS
+    vectors wide, wider ones (300 columns) in a loop; batch 1 splits rows between tasks."""
+    graph = op_graph("conv2d", [(1, 2, 5, width), (3, 2, 3, 3), (3,)],
+                     dict(stride=(1, 1), pad=(1, 1, 1, 1)), "f32")
+    check(graph, feeds_for(graph), "f32")
+
+
 POOL_CASES = [
     dict(kernel=(2, 2), stride=(2, 2), pad=(0, 0, 0, 0), ceil_mode=False),
     dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1, 1, 1), ceil_mode=False),

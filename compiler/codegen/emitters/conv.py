@@ -22,6 +22,8 @@ from compiler.codegen.emitters.contraction import Contraction, Int, View
 from compiler.codegen.kb import KernelBuilder
 
 TILE_BYTES = 256 * 1024
+UNROLL_ROW_VECTORS = 16
+"""Output rows up to this many vectors wide are gathered by unrolled vector copies."""
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -138,11 +140,23 @@ class _Conv(Contraction):
 
             def copy(oy: ir.Value, row0: ir.Value, lo: ir.Value, hi: ir.Value) -> None:
                 # whole vectors: the overshoot lands where the next segment (or the slack)
-                # is written later, and reads stay inside the padded copy's slack
+                # is written later, and reads stay inside the padded copy's slack. A whole
+                # output row (all but a task's first and last) is a fixed run of vectors,
+                # unrolled: the loop's control cost as much as the copies for rows of 28.
                 dst = kb.gep(row, kb.add(row0, lo))
                 seg = kb.gep(plane, kb.add(kb.mul(oy, wp), lo))
-                with kb.loop(0, kb.sub(hi, lo), step=self.lanes, name="v") as v:
-                    kb.vstore(kb.vload(seg, v, vty), dst, v)
+                if self.wo > UNROLL_ROW_VECTORS * self.lanes:
+                    with kb.loop(0, kb.sub(hi, lo), step=self.lanes, name="v") as v:
+                        kb.vstore(kb.vload(seg, v, vty), dst, v)
+                    return
+                whole = kb.b.and_(kb.b.icmp_signed("==", lo, kb.i64(0)),
+                                  kb.b.icmp_signed("==", hi, kb.i64(self.wo)))
+                with kb.b.if_else(whole) as (unrolled, partial):
+                    with unrolled:
+                        for v in range(0, self.wo, self.lanes):
+                            kb.vstore(kb.vload(seg, v, vty), dst, v)
+                    with partial, kb.loop(0, kb.sub(hi, lo), step=self.lanes, name="v") as v:
+                        kb.vstore(kb.vload(seg, v, vty), dst, v)
 
             self._pixel_rows(kb, p0, p1, copy)
 
