@@ -82,6 +82,16 @@ def test_dump_train_after_autodiff_shows_provenance():
     assert "# grad of %flatten" in out.stdout
 
 
+@pytest.mark.parametrize("train", [[], ["--train"]])
+def test_dump_after_layout_keeps_the_batch_symbolic(train):
+    """Without --batch the layout pass sees N: the flatten's tag needs only C, H, W (it was an
+    internal error)."""
+    out = netc("dump", EXAMPLES / "lenet5.yaml", "--layout", "nchw8c", *train, "--after", "layout")
+    assert out.returncode == 0, out.stderr
+    assert "%flatten = reshape(%pool2) {shape=[N,400]} view : f32[N,400]@flat_nchw8c_16x5x5" in (
+        out.stdout)
+
+
 def test_dump_after_unknown_pass():
     out = netc("dump", EXAMPLES / "lenet5.yaml", "--train", "--after", "fuse-all")
     assert out.returncode == 1

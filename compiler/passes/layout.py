@@ -169,7 +169,7 @@ def _tag_flatten(node: Node, tags: dict[str, str], tag) -> None:  # type: ignore
         return
     layout = tags.get(four.name, "")
     if layout:
-        _, c, h, w = (int(d) for d in four.type.shape)
+        c, h, w = (int(d) for d in four.type.shape[1:])
         tag(two, Flat(layout, c, h, w).tag("flat"))
 
 
@@ -220,7 +220,7 @@ def _check_flat_readers(graph: Graph, tags: dict[str, str]) -> None:
             two = node.result if four is src else src
             want = ""
             if tags.get(four.name):
-                _, c, h, w = (int(d) for d in four.type.shape)
+                c, h, w = (int(d) for d in four.type.shape[1:])
                 want = Flat(tags[four.name], c, h, w).tag("flat")
             if tags.get(two.name, "") != want and (a or b):
                 raise _Bail(f"the flatten %{node.name} and its gradient disagree on the order")
