@@ -220,7 +220,7 @@ class GraphProgram:
     def _arm_guards(self, arrays: list) -> list:  # type: ignore[type-arg]
         """Guard mode: each input replaced (in place in `arrays`) by a copy between guards;
         canaries around the parameters and the arena's values, poison in the scratch."""
-        from runtime.guard import GuardedBuffer, guarded_copy
+        from runtime.guard import GuardedBuffer, arena_values, guarded_copy
 
         checks = []
         for i, name in enumerate(self.compiled.externals):
@@ -229,14 +229,9 @@ class GraphProgram:
         params = [(self.layout[v.name], self.layout[v.name] + v.type.nbytes(), f"%{v.name}")
                   for v in self.graph.inputs_with_role("param", "state")]
         region = GuardedBuffer(self.persistent, params, "persistent region")
-        plan = self.planned.plan
-        assert plan is not None
-        workspace = align(plan.scratch_bytes)
-        data = [(a.offset, a.offset + a.nbytes, f"%{a.value}")
-                for a in plan.allocations.values() if a.region == "scratch"]
-        data.append((workspace, workspace + int(self.compiled.info.meta.get("workspace", 0)),
-                     "the kernels' workspace"))
-        arena = GuardedBuffer(self.arena, data, "arena")
+        assert self.planned.plan is not None
+        arena = GuardedBuffer(self.arena, arena_values(
+            self.planned.plan, int(self.compiled.info.meta.get("workspace", 0))), "arena")
         region.arm()
         arena.arm(poison=True)
         return [*checks, region, arena]

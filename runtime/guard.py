@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ir.schedule import MemoryPlan
+
 PATTERN = np.frombuffer(b"\xde\xad\xbe\xef\x0b\xad\xf0\x0d", dtype=np.uint8)
 POISON = 0xFF
 
@@ -66,6 +68,16 @@ class GuardedBuffer:
                     f"{call} wrote outside its buffers: {self.what} bytes {first}..{last} "
                     f"({changed.size} changed) lie in the guard after {before} (guard bytes "
                     f"[{lo}, {hi}))")
+
+
+def arena_values(plan: MemoryPlan, workspace_bytes: int) -> list[tuple[int, int, str]]:
+    """The arena's data ranges for a call planned by `plan`: every scratch value, then the
+    kernels' workspace (after the values, at the next 64-byte boundary)."""
+    data = [(a.offset, a.offset + a.nbytes, f"%{a.value}")
+            for a in plan.allocations.values() if a.region == "scratch"]
+    workspace = -(-plan.scratch_bytes // 64) * 64
+    data.append((workspace, workspace + workspace_bytes, "the kernels' workspace"))
+    return data
 
 
 def guarded_copy(array: np.ndarray, guard: int, name: str) -> tuple[np.ndarray, GuardedBuffer]:

@@ -21,7 +21,7 @@ import numpy as np
 from ir.errors import CompileError
 from ir.schedule import MemoryPlan
 from ir.types import NUMPY_DTYPE
-from runtime.guard import GuardedBuffer, guard_bytes, guarded_copy
+from runtime.guard import GuardedBuffer, arena_values, guard_bytes, guarded_copy
 from runtime.jit.pool import NATIVE_LOCK
 from runtime.network import CompiledGraphs, Network
 from runtime.reference import Results
@@ -181,12 +181,8 @@ class JITNetwork(Network):
             checks.append(check)
         data = [(0, compiled.arena_bytes, "the arena")]
         if self._plan_for is not None:
-            plan = self._plan_for(compiled.name)
-            workspace = -(-plan.scratch_bytes // ALIGN) * ALIGN
-            data = [(a.offset, a.offset + a.nbytes, f"%{a.value}")
-                    for a in plan.allocations.values() if a.region == "scratch"]
-            data.append((workspace, workspace + int(compiled.info.meta.get("workspace", 0)),
-                         "the kernels' workspace"))
+            data = arena_values(self._plan_for(compiled.name),
+                                int(compiled.info.meta.get("workspace", 0)))
         arena = GuardedBuffer(self._arena, data, "arena")
         arena.arm(poison=self._plan_for is not None)
         self._region_guard.arm()

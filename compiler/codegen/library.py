@@ -188,15 +188,10 @@ def _strided_pack(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.T
         with rows, kb.loop(0, kc, name="k") as k:  # each k: `width` contiguous elements
             kb.vstore(kb.vload(src, kb.b.mul(k, k_stride), vty), dst, kb.mul(k, width))
         with other, kb.b.if_else(unit_k) as (k_fast, general):
-            with k_fast:  # each valid panel column is a contiguous run along k
-                lanes = target.lanes(dtype)
-                if lanes > 1:
-                    with kb.b.if_else(full) as (whole, edge):
-                        with whole:
-                            _transposing_pack(kb, ty, src, w_stride, dst, width, kc, lanes)
-                        with edge:
-                            _column_pack(kb, ty, src, w_stride, dst, count, width, kc)
-                else:
+            with k_fast, kb.b.if_else(full) as (whole, edge):  # panel columns run along k
+                with whole:
+                    _transposing_pack(kb, ty, src, w_stride, dst, width, kc, target.lanes(dtype))
+                with edge:
                     _column_pack(kb, ty, src, w_stride, dst, count, width, kc)
             with general:
                 with kb.loop(0, kc, name="k") as k:

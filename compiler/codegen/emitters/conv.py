@@ -145,18 +145,25 @@ class _Conv(Contraction):
                 # unrolled: the loop's control cost as much as the copies for rows of 28.
                 dst = kb.gep(row, kb.add(row0, lo))
                 seg = kb.gep(plane, kb.add(kb.mul(oy, wp), lo))
-                if self.wo > UNROLL_ROW_VECTORS * self.lanes:
+
+                def move(v: ir.Value | int) -> None:
+                    kb.vstore(kb.vload(seg, v, vty), dst, v)
+
+                def loop() -> None:
                     with kb.loop(0, kb.sub(hi, lo), step=self.lanes, name="v") as v:
-                        kb.vstore(kb.vload(seg, v, vty), dst, v)
+                        move(v)
+
+                if self.wo > UNROLL_ROW_VECTORS * self.lanes:
+                    loop()
                     return
                 whole = kb.b.and_(kb.b.icmp_signed("==", lo, kb.i64(0)),
                                   kb.b.icmp_signed("==", hi, kb.i64(self.wo)))
                 with kb.b.if_else(whole) as (unrolled, partial):
                     with unrolled:
                         for v in range(0, self.wo, self.lanes):
-                            kb.vstore(kb.vload(seg, v, vty), dst, v)
-                    with partial, kb.loop(0, kb.sub(hi, lo), step=self.lanes, name="v") as v:
-                        kb.vstore(kb.vload(seg, v, vty), dst, v)
+                            move(v)
+                    with partial:
+                        loop()
 
             self._pixel_rows(kb, p0, p1, copy)
 
