@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ctypes
 
-from compiler.init import initial_values
+from compiler.initializers import initial_values
 from compiler.optim import SGD, Adam
 from compiler.passes import PassContext
 from compiler.pipeline import lower

@@ -1,7 +1,7 @@
 """The layer table of `netc check`: per layer its op, output shape, parameters and FLOPs.
 
 Where it sits: reads a forward graph (any frontend) and counts; it never changes the graph.
-FLOPs come from each op's declaration (ir/ops_forward.py): 2 per multiply-add in contractions,
+FLOPs come from each op's declaration (ir/ops_nn.py): 2 per multiply-add in contractions,
 one per output element elsewhere, views free. With a symbolic batch they are per sample.
 """
 

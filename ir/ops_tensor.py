@@ -3,7 +3,7 @@ mean and max reductions (plus the mask of the maximum, for its gradient).
 
 Where it sits: loaded by ir/ops.py into the op table. The ONNX frontend (compiler/frontend/onnx)
 lowers Transpose, Pad, ReduceMean and ReduceMax to these; every other ONNX op it accepts maps to
-an op declared in ir/ops_forward.py. Semantics live in runtime/ref_ops_tensor.py, gradient rules
+an op declared in ir/ops_nn.py. Semantics live in runtime/ref_ops_tensor.py, gradient rules
 in compiler/passes/grad_rules_tensor.py, kernels in compiler/codegen/emitters/tensor.py.
 """
 

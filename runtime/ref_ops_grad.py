@@ -1,4 +1,4 @@
-"""Numpy semantics of the backward ops (ir/ops_backward.py): the oracle for gradient kernels.
+"""Numpy semantics of the backward ops (ir/ops_grad.py): the oracle for gradient kernels.
 
 Where it sits: registered into runtime/ref_ops.REF. Window gradients scatter with the same
 `window_slices` the forward ops gather with, so forward and backward read as mirror images.
@@ -18,9 +18,9 @@ from runtime.ref_ops import (
     channel_view,
     pad_for_windows,
     ref,
-    softmax,
     window_slices,
 )
+from runtime.ref_ops_nn import softmax
 
 
 def _crop(xp: Array, pad: Sequence[int], h: int, w: int) -> Array:

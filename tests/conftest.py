@@ -40,7 +40,7 @@ def random_feeds(graph, batch: int = 2, seed: int = 0, dtype=np.float64) -> dict
 
 def network_feeds(graph, batch: int = 2, seed: int = 0) -> dict:
     """Realistic feeds: PyTorch-style initial parameters and unit-normal inputs."""
-    from compiler.init import initial_values
+    from compiler.initializers import initial_values
 
     feeds = random_feeds(graph, batch=batch, seed=seed)
     feeds.update({k: v.astype(np.float64) for k, v in initial_values(graph, seed).items()})

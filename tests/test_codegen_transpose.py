@@ -11,7 +11,7 @@ import llvmlite.ir as ir
 import numpy as np
 import pytest
 
-from compiler.codegen.kb import VOID, KernelBuilder
+from compiler.codegen.kernel_builder import VOID, KernelBuilder
 from runtime.jit.engine import Engine
 
 

@@ -11,8 +11,8 @@ import pytest
 import compiler
 from compiler.build import DEFAULT_LAYOUT
 from compiler.cli import main
-from compiler.explain import explain, flat_index, physical_position, unflatten
-from compiler.explain_report import to_data, to_text
+from compiler.explain.report import to_data, to_text
+from compiler.explain.seam import explain, flat_index, physical_position, unflatten
 from ir.errors import NetcError
 from tests.conftest import EXAMPLES
 from tests.test_cli import netc

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import llvmlite.ir as ir
 
-from compiler.codegen.kb import KernelBuilder
+from compiler.codegen.kernel_builder import KernelBuilder
 from ir.layouts import block_of
 from ir.types import TensorType
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import llvmlite.ir as ir
 
-from compiler.codegen.kb import F32, F64, I64, KernelBuilder
+from compiler.codegen.kernel_builder import F32, F64, I64, KernelBuilder
 from ir.graph import Graph, Node, Value
 from ir.ops import VIEW
 from ir.schedule import KernelGroup

@@ -12,7 +12,7 @@ from typing import Any
 
 import llvmlite.ir as ir
 
-from compiler.codegen.kb import F64, I64, KernelBuilder
+from compiler.codegen.kernel_builder import F64, I64, KernelBuilder
 from ir.graph import Node
 
 Expr = Callable[[KernelBuilder, Sequence[ir.Value], dict[str, Any], "ExprEnv"], ir.Value]
@@ -297,7 +297,7 @@ def _ema(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: Expr
 @expr("const")
 def _const(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
            env: ExprEnv) -> ir.Value:
-    from compiler.codegen.kb import FLOAT_TYPES
+    from compiler.codegen.kernel_builder import FLOAT_TYPES
 
     return ir.Constant(FLOAT_TYPES[at["dtype"]], at["value"])
 
@@ -318,7 +318,7 @@ def _splitmix64(kb: KernelBuilder, z: ir.Value) -> ir.Value:
 def _dropout_mask(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
                   env: ExprEnv) -> ir.Value:
     """Same draw as runtime/ref_ops_train.dropout_keep: splitmix64((step*numel + i) ^ key)."""
-    from compiler.codegen.kb import FLOAT_TYPES
+    from compiler.codegen.kernel_builder import FLOAT_TYPES
 
     assert env.linear is not None
     (step,) = a
@@ -357,16 +357,9 @@ def _mse_grad(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
     return kb.b.fmul(kb.b.fsub(pred, target), scale)
 
 
-def _load_more_expressions() -> None:
-    """Imports every compiler/codegen/expr_*.py: each registers more ops into EXPR."""
-    import importlib
-    import pkgutil
-
-    import compiler.codegen
-
-    for info in pkgutil.iter_modules(compiler.codegen.__path__):
-        if info.name.startswith("expr_"):
-            importlib.import_module(f"compiler.codegen.{info.name}")
-
-
-_load_more_expressions()
+@expr("max_mask")
+def _max_mask(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
+              env: ExprEnv) -> ir.Value:
+    """1 where x equals the (broadcast) maximum y: the mask reduce_max's gradient spreads by."""
+    x, y = a
+    return kb.b.select(kb.b.fcmp_ordered("==", x, y), c(kb, x, 1.0), c(kb, x, 0.0))

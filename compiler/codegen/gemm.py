@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import llvmlite.ir as ir
 
-from compiler.codegen.kb import I64, VOID, KernelBuilder
+from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
 
 
 def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type, mr: int,

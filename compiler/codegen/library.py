@@ -24,7 +24,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from compiler.codegen.gemm import micro_kernel
-from compiler.codegen.kb import F32, F64, I8P, I64, VOID, KernelBuilder
+from compiler.codegen.kernel_builder import F32, F64, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.target import CodegenTarget
 
 SERVICES = ("parallel_for", "gemm_f32", "gemm_f64", "pack_a_strided_f32", "pack_b_strided_f32",

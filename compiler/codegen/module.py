@@ -26,7 +26,7 @@ import llvmlite.ir as ir
 
 from compiler.codegen.context import BufferKey, KernelContext
 from compiler.codegen.emitters import make_emitter
-from compiler.codegen.kb import I1, I8P, I64, VOID, KernelBuilder
+from compiler.codegen.kernel_builder import I1, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.target import CodegenTarget
 from ir.graph import Graph
 

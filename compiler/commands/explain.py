@@ -2,7 +2,7 @@
 
 Prints the flat index map j = c*H*W + h*W + w with examples, its inverse (what backprop uses),
 the physical layout and the dense weight's permutation, the tensor-contraction form and its
-gradients, each formula checked numerically against netc (compiler/explain.py).
+gradients, each formula checked numerically against netc (compiler/explain/seam.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ir.layouts import ACTIVATION_LAYOUTS
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from compiler.explain import explain
-    from compiler.explain_report import to_data, to_text
+    from compiler.explain.report import to_data, to_text
 
     graph = load(args.model)
     result = explain(graph, args.layer, layout=args.layout, seed=args.seed,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from compiler.codegen.context import KernelContext
-from compiler.codegen.kb import KernelBuilder
-from compiler.codegen.sweep import Sweep
+from compiler.codegen.epilogue import Sweep
+from compiler.codegen.kernel_builder import KernelBuilder
 from ir.ops import OPS, POINTWISE
 
 SERIAL_WORK = 1 << 15

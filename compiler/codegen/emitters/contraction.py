@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import llvmlite.ir as ir
 
 from compiler.codegen.emitters.base import SERIAL_WORK, Emitter
-from compiler.codegen.kb import I8P, I64, VOID, KernelBuilder
+from compiler.codegen.epilogue import box_supported, emit_box
+from compiler.codegen.kernel_builder import I8P, I64, VOID, KernelBuilder
 from compiler.codegen.library import GEMM_ARGS, SERVICES, pack_type, workspace_elems
-from compiler.codegen.sweep import box_supported, emit_box
 
 Int = ir.Value | int
 DOT_ROWS = 4

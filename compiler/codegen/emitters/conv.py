@@ -19,7 +19,7 @@ import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.contraction import Contraction, Int, View
-from compiler.codegen.kb import KernelBuilder
+from compiler.codegen.kernel_builder import KernelBuilder
 
 TILE_BYTES = 256 * 1024
 UNROLL_ROW_VECTORS = 16

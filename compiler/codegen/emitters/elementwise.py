@@ -7,8 +7,8 @@ import llvmlite.ir as ir
 
 from compiler.codegen.context import KernelContext
 from compiler.codegen.emitters.base import Emitter
-from compiler.codegen.kb import KernelBuilder
-from compiler.codegen.sweep import Sweep
+from compiler.codegen.epilogue import Sweep
+from compiler.codegen.kernel_builder import KernelBuilder
 
 
 class ElementwiseEmitter(Emitter):

@@ -16,8 +16,8 @@ import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.base import Emitter, numel
-from compiler.codegen.kb import KernelBuilder
-from compiler.codegen.sweep import box_supported, broadcast_strides, emit_box
+from compiler.codegen.epilogue import box_supported, broadcast_strides, emit_box
+from compiler.codegen.kernel_builder import KernelBuilder
 
 REASSOC = ("reassoc", "nsz")
 

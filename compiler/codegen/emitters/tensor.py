@@ -16,7 +16,7 @@ from collections.abc import Callable
 import llvmlite.ir as ir
 
 from compiler.codegen.emitters.base import Emitter, numel
-from compiler.codegen.kb import KernelBuilder
+from compiler.codegen.kernel_builder import KernelBuilder
 
 REASSOC = ("reassoc", "nsz")
 Terms = list[tuple[ir.Value, int]]

@@ -17,7 +17,7 @@ import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.base import Emitter, numel
-from compiler.codegen.kb import KernelBuilder
+from compiler.codegen.kernel_builder import KernelBuilder
 
 Body = Callable[[ir.Value, ir.Value], None]
 UNROLL_WINDOW = 64

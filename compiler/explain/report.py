@@ -1,6 +1,6 @@
 """The two renderings of `netc explain`: text for people, a JSON-ready dict for tools.
 
-Where it sits: after compiler/explain.py, which gathers the facts and runs the checks; this
+Where it sits: after compiler/explain/seam.py, which gathers the facts and runs the checks; this
 module only formats them (the same facts in both renderings).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.explain import (
+from compiler.explain.seam import (
     BATCH,
     Check,
     Explanation,

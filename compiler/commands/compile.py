@@ -1,62 +1,22 @@
-"""netc compile / dump --stage: what the JIT makes of a model.
+"""netc compile MODEL: what the JIT makes of a model.
 
-`netc compile MODEL` compiles the forward (or, with --train, the training step) and reports the
-time of every stage, the kernels with their FLOPs and parallel tasks, the memory plan's totals
-and whether the compile cache hit. `netc dump MODEL --stage llvm|llvm-opt|asm` prints the
-generated LLVM IR (before or after optimization) or the host assembly.
+It compiles the forward (or, with --train, the training step) and reports the time of every
+stage, the kernels with their FLOPs and parallel tasks, the memory plan's totals and whether the
+compile cache hit.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
-from compiler.frontend import load
-
-
-def _planned(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from compiler.commands.inspect import lowered
-    from compiler.jit import plan, shared_layout
-
-    graph = load(args.model)
-    args.batch = args.batch or 1
-    kind = "train" if args.train else "forward"
-    start = time.perf_counter()
-    lowered_graph = lowered(graph, kind, args)
-    planned = plan(lowered_graph, shared_layout([lowered_graph])[0])
-    return kind, planned, time.perf_counter() - start
-
-
-def dump_stage(args: argparse.Namespace) -> int:
-    """LLVM IR of the entry and its kernels, optimized or not, or the assembly."""
-    from compiler.codegen.module import generate
-    from compiler.jit import ENTRY_SYMBOL, host_target
-    from compiler.passes.plan_memory import align
-    from runtime.jit.engine import Engine
-
-    kind, planned, _ = _planned(args)
-    generated = generate(planned, host_target(), ENTRY_SYMBOL[kind],
-                         align(planned.plan.scratch_bytes))
-    modules = [(m.symbol, m.text) for m in generated.modules]
-    modules.append((ENTRY_SYMBOL[kind], generated.entry_text))
-    names = {k.symbol: k.name for k in generated.kernels}
-    engine = Engine.get()
-    for symbol, text in modules:
-        sys.stdout.write(f"; ===== {names.get(symbol, 'entry')} ({symbol})\n")
-        if args.stage == "llvm":
-            sys.stdout.write(text)
-            continue
-        mod = engine.parse(text, symbol)
-        engine.optimize(mod)
-        sys.stdout.write(str(mod) if args.stage == "llvm-opt" else engine.emit_assembly(mod))
-    return 0
+from compiler.commands._lowering import plan_model
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from compiler.jit import compile_entry, host_target
 
-    kind, planned, passes = _planned(args)
+    kind, planned, passes = plan_model(args)
     target = host_target()
     start = time.perf_counter()
     compiled = compile_entry(planned, kind, target)

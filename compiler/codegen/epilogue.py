@@ -22,7 +22,7 @@ import llvmlite.ir as ir
 
 from compiler.codegen.context import KernelContext
 from compiler.codegen.expr import CHANNEL_OPERANDS, EXPR, SHAPE_ONLY, ExprEnv
-from compiler.codegen.kb import KernelBuilder
+from compiler.codegen.kernel_builder import KernelBuilder
 from ir.errors import CompileError
 from ir.graph import Node
 from ir.layouts import block_of, offset_terms

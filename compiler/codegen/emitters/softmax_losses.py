@@ -11,7 +11,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from compiler.codegen.emitters.base import Emitter, numel
-from compiler.codegen.kb import KernelBuilder
+from compiler.codegen.kernel_builder import KernelBuilder
 
 REASSOC = ("reassoc", "nsz")
 

@@ -6,7 +6,7 @@ layer after it in a loaded graph, lowers the model through the pipelines to lear
 layout pass applies and the IR autodiff writes, then runs a flatten + dense of the same shapes
 through the reference interpreter (float64) and the JIT (float32, in that layout) on random data
 and compares what netc computes with the index formulas and numpy's einsum of the contraction.
-`netc explain` (compiler/commands/explain.py) prints the result; compiler/explain_report.py
+`netc explain` (compiler/commands/explain.py) prints the result; compiler/explain/report.py
 renders it as text or JSON.
 
 The map (DESIGN.md, "Flatten, the heart of it"): j = c*H*W + h*W + w for x[n, c, h, w]; its

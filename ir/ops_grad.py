@@ -15,7 +15,7 @@ from typing import Any
 from ir.errors import ShapeError
 from ir.ops import AttrSpec, Kind
 from ir.ops import declare as _declare
-from ir.ops_forward import DILATION, PAD, STRIDE
+from ir.ops_nn import DILATION, PAD, STRIDE
 from ir.shape_rules import expect_rank, norm_axis, same_dtype, spatial_out
 from ir.types import TensorType, format_shape
 

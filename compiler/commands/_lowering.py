@@ -1,0 +1,51 @@
+"""What several commands share: a model lowered through a pipeline with the command's options.
+
+Where it sits: a helper of compiler/commands (no `register`, so not a command). `netc check`,
+`dump` and `compile` lower models through these, so their options mean the same everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from compiler.frontend import load
+from ir.graph import Graph
+
+
+def lowered(graph: Graph, kind: str, args: argparse.Namespace,
+            passes: Sequence[str] | None = None, **kwargs: object) -> Graph:
+    """The graph after the `kind` pipeline (or `passes`), with the command's options."""
+    from compiler.optim import SGD, Adam
+    from compiler.passes import PassContext
+    from compiler.pipeline import lower
+
+    opt = None
+    if kind == "train":
+        opt = Adam(lr=args.lr) if getattr(args, "optimizer", "sgd") == "adam" else SGD(
+            lr=getattr(args, "lr", 0.01), momentum=getattr(args, "momentum", 0.0))
+    options = {"layout": args.layout} if getattr(args, "layout", "") else {}
+    ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt, options=options)
+    timings: list[tuple[str, float]] = []
+    result = lower(graph, kind, ctx, passes=passes, verify_each=True, timings=timings,
+                   **kwargs)  # type: ignore[arg-type]
+    if getattr(args, "time_passes", False):
+        for name, seconds in timings:
+            print(f"# pass {name:16s} {seconds * 1e3:8.2f} ms", file=sys.stderr)
+    return result
+
+
+def plan_model(args: argparse.Namespace) -> tuple[str, Any, float]:
+    """(entry kind, the graph after fuse and plan-memory, seconds spent lowering)."""
+    from compiler.jit import plan, shared_layout
+
+    graph = load(args.model)
+    args.batch = args.batch or 1
+    kind = "train" if args.train else "forward"
+    start = time.perf_counter()
+    lowered_graph = lowered(graph, kind, args)
+    planned = plan(lowered_graph, shared_layout([lowered_graph])[0])
+    return kind, planned, time.perf_counter() - start
