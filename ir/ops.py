@@ -1,11 +1,14 @@
 """The op table: every op of the IR is declared once, here or in the modules this one loads.
 
 Where it sits: the heart of ir/. A declaration names the op, its kind, its operands, its typed
-attributes (with defaults) and its shape rule. The other stages attach their hooks by op name
-(reference semantics in runtime/ref_ops*.py, gradient rules in compiler/passes/grad_rules*.py,
-kernels in compiler/codegen/); tests/test_op_table.py fails when an op lacks one of them.
+attributes (with defaults), its shape rule and every other per-op fact a later stage needs: its
+traits (pointwise, fuses as an epilogue), its layout behaviour, which operands are per-channel or
+read only for their shape. The other stages attach their hooks by op name (reference semantics
+in runtime/ref_ops*.py, gradient rules in compiler/passes/grad_rules*.py, kernels in
+compiler/codegen/); tests/test_op_table.py fails when an op lacks one of them.
 
-Op groups are data: passes test membership (`op in ELEMENTWISE`), never chains of name checks.
+Op groups are data: passes test membership (`op in ELEMENTWISE`, `op in ops_with(Trait.X)`),
+never chains of name checks, and no op-name list lives outside ir/.
 """
 
 from __future__ import annotations
@@ -31,6 +34,45 @@ class Kind(Enum):
     LOSS = "loss"  # scalar losses and their gradients
     DATA = "data"  # constants, concat, slices, masks
     UPDATE = "update"  # optimizer updates, written in place
+
+
+class Trait(Enum):
+    """Facts about an op that fusion and codegen test by membership (`ops_with(trait)`).
+
+    An op declared without `traits=` takes its kind's defaults (KIND_TRAITS)."""
+
+    POINTWISE = "pointwise"
+    """Computable element by element from operands read at (broadcast) same indices: a fused
+    loop evaluates it with its scalar formula (compiler/codegen/expr.py EXPR)."""
+    EPILOGUE = "epilogue"
+    """May join, as an epilogue, the kernel that produced one of its operands (passes/fuse.py);
+    otherwise it starts a kernel of its own."""
+
+
+KIND_TRAITS: dict[Kind, frozenset[Trait]] = {
+    Kind.ELEMENTWISE: frozenset({Trait.POINTWISE, Trait.EPILOGUE}),
+    Kind.UPDATE: frozenset({Trait.POINTWISE, Trait.EPILOGUE}),
+}
+"""Default traits per kind; kinds not listed have none."""
+
+
+class Layout(Enum):
+    """What an op's kernel does with the physical layouts of compiler/passes/layout.py (NHWC,
+    blocked NCHW<b>c) on its rank-4 float operands and result."""
+
+    FOLLOWS = "follows"  # pointwise ops and views: the result shares its operands' layout
+    PLAIN = "plain"  # row-major only: what it reads and writes stays plain
+    READS = "reads"  # reads laid-out operands, writes a plain result (reductions over H, W)
+    WRITES = "writes"  # writes a laid-out result from plain operands
+    READS_WRITES = "reads-writes"  # both (convolutions, pools)
+
+    @property
+    def reads(self) -> bool:
+        return self in (Layout.FOLLOWS, Layout.READS, Layout.READS_WRITES)
+
+    @property
+    def writes(self) -> bool:
+        return self in (Layout.FOLLOWS, Layout.WRITES, Layout.READS_WRITES)
 
 
 REQUIRED = object()
@@ -61,6 +103,9 @@ class OpDef:
     operands: names in order; a trailing `?` marks an optional last operand, a leading `*` a
     variadic list (only as the sole operand). grad: "rule" when autodiff has a gradient rule,
     "none" when the op is not differentiable (its operands get no gradient from it).
+    layout: None until declared; pointwise ops and views follow their operands.
+    per_channel: operands of shape [C] that broadcast along axis 1 of the result (not numpy's
+    last axis). shape_only: operands read only for their shape, never loaded.
     """
 
     name: str
@@ -71,10 +116,21 @@ class OpDef:
     doc: str
     grad: str = "rule"
     flops: FlopRule | None = None
+    traits: frozenset[Trait] = frozenset()
+    layout: Layout | None = None
+    per_channel: tuple[str, ...] = ()
+    shape_only: tuple[str, ...] = ()
     attr_index: dict[str, AttrSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attr_index", {a.name: a for a in self.attrs})
+        for role in (*self.per_channel, *self.shape_only):
+            if role not in self.operands:
+                raise ValueError(f"op '{self.name}' names '{role}', not one of its operands")
+
+    def positions(self, roles: Sequence[str]) -> frozenset[int]:
+        """Operand indices of the named operands (for per_channel, shape_only)."""
+        return frozenset(i for i, o in enumerate(self.operands) if o in roles)
 
     @property
     def variadic(self) -> bool:
@@ -93,12 +149,22 @@ OPS: dict[str, OpDef] = {}
 
 def declare(
     name: str, kind: Kind, operands: Sequence[str], attrs: Sequence[AttrSpec],
-    infer: ShapeRule, doc: str, grad: str = "rule", flops: FlopRule | None = None,
+    infer: ShapeRule, doc: str, grad: str = "rule", flops: FlopRule | None = None, *,
+    traits: Sequence[Trait] | None = None, layout: Layout | None = None,
+    per_channel: Sequence[str] = (), shape_only: Sequence[str] = (),
 ) -> OpDef:
-    """Registers an op; a second declaration of the same name is a bug in netc."""
+    """Registers an op; a second declaration of the same name is a bug in netc.
+
+    traits None takes the kind's defaults (KIND_TRAITS). layout None is filled in only for ops
+    that follow their operands (pointwise ops, views); every other op must say what its kernel
+    does with layouts, which tests/test_op_table.py checks."""
     if name in OPS:
         raise ValueError(f"op '{name}' declared twice")
-    op = OpDef(name, kind, tuple(operands), tuple(attrs), infer, doc, grad, flops)
+    chosen = KIND_TRAITS.get(kind, frozenset()) if traits is None else frozenset(traits)
+    if layout is None and (Trait.POINTWISE in chosen or kind is Kind.VIEW):
+        layout = Layout.FOLLOWS
+    op = OpDef(name, kind, tuple(operands), tuple(attrs), infer, doc, grad, flops,
+               chosen, layout, tuple(per_channel), tuple(shape_only))
     OPS[name] = op
     return op
 
@@ -114,6 +180,16 @@ def get(name: str) -> OpDef:
 
 def ops_of_kind(*kinds: Kind) -> frozenset[str]:
     return frozenset(n for n, op in OPS.items() if op.kind in kinds)
+
+
+def ops_with(trait: Trait) -> frozenset[str]:
+    """The ops declared with `trait`: the one way a later stage asks for a group of ops."""
+    return frozenset(n for n, op in OPS.items() if trait in op.traits)
+
+
+def ops_where(test: Callable[[OpDef], bool]) -> frozenset[str]:
+    """The ops whose declaration passes `test` (e.g. `lambda op: op.layout ...`)."""
+    return frozenset(n for n, op in OPS.items() if test(op))
 
 
 def check_attr_value(op: str, spec: AttrSpec, value: Any) -> Any:
@@ -208,6 +284,8 @@ NORMALIZE = ops_of_kind(Kind.NORMALIZE)
 LOSS = ops_of_kind(Kind.LOSS)
 DATA = ops_of_kind(Kind.DATA)
 UPDATE = ops_of_kind(Kind.UPDATE)
-POINTWISE = ELEMENTWISE | UPDATE | {"batchnorm", "const", "dropout_mask", "mse_grad"}
+POINTWISE = ops_with(Trait.POINTWISE)
 """Ops computable element by element from operands read at (broadcast) same indices: a fused
 loop can evaluate any chain of them."""
+EPILOGUE = ops_with(Trait.EPILOGUE)
+"""Ops that may ride on the kernel producing their operand (passes/fuse.py)."""

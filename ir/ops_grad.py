@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.errors import ShapeError
-from ir.ops import AttrSpec, Kind
+from ir.ops import AttrSpec, Kind, Layout, Trait
 from ir.ops import declare as _declare
 from ir.ops_nn import DILATION, PAD, STRIDE
 from ir.shape_rules import expect_rank, norm_axis, same_dtype, spatial_out
@@ -92,11 +92,11 @@ _CONV = (STRIDE, PAD, DILATION, AttrSpec("groups", "int", 1))
 declare("conv2d_grad_input", Kind.CONTRACTION, ("dy", "weight"), (*_CONV, INPUT_HW),
         _conv_grad_input,
         "dx of conv2d: the transposed convolution of dy with the weight (scatter of each window).",
-        flops=_conv_grad_flops)
+        flops=_conv_grad_flops, layout=Layout.READS_WRITES)
 declare("conv2d_grad_weight", Kind.CONTRACTION, ("dy", "x"),
         (*_CONV, AttrSpec("kernel", "ints", length=2)), _conv_grad_weight,
         "dW of conv2d: correlation of the input windows with dy, summed over the batch.",
-        flops=_conv_grad_flops)
+        flops=_conv_grad_flops, layout=Layout.READS)
 
 
 # ---------------------------------------------------------------- pooling
@@ -125,11 +125,11 @@ _WINDOW = (AttrSpec("kernel", "ints", length=2), AttrSpec("stride", "ints", leng
            DILATION, AttrSpec("ceil_mode", "bool", False))
 declare("maxpool2d_grad", Kind.WINDOW, ("dy", "x"), _WINDOW, _maxpool_grad,
         "dx of maxpool2d: each window's dy goes to its first maximum (PyTorch's tie rule).",
-        flops=_pool_grad_flops)
+        flops=_pool_grad_flops, layout=Layout.READS_WRITES)
 declare("avgpool2d_grad", Kind.WINDOW, ("dy",),
         (*_WINDOW, AttrSpec("count_include_pad", "bool", True), INPUT_HW), _avgpool_grad,
         "dx of avgpool2d: each window's dy / divisor spread over the window.",
-        flops=_pool_grad_flops)
+        flops=_pool_grad_flops, layout=Layout.WRITES)
 
 
 # ---------------------------------------------------------------- reductions and slices
@@ -148,7 +148,8 @@ def _reduce_flops(types: Types, out: TensorType, a: Attrs) -> int:
 
 declare("reduce_sum", Kind.REDUCE, ("x",),
         (AttrSpec("axes", "ints"), AttrSpec("keepdims", "bool", False)), _reduce_sum,
-        "Sum over `axes` (bias gradients, gradients of broadcast operands).", flops=_reduce_flops)
+        "Sum over `axes` (bias gradients, gradients of broadcast operands).", flops=_reduce_flops,
+        layout=Layout.READS)
 
 
 def _slice(types: Types, a: Attrs) -> TensorType:
@@ -164,7 +165,7 @@ def _slice(types: Types, a: Attrs) -> TensorType:
 declare("slice", Kind.DATA, ("x",),
         (AttrSpec("axis", "int"), AttrSpec("start", "int"), AttrSpec("stop", "int")), _slice,
         "x[..., start:stop, ...] along `axis` (the gradient of concat).",
-        flops=lambda t, o, a: 0)
+        flops=lambda t, o, a: 0, layout=Layout.PLAIN)
 
 
 # ---------------------------------------------------------------- activations
@@ -194,10 +195,10 @@ declare("clip_grad", Kind.ELEMENTWISE, ("dy", "x"),
         _like_second("clip_grad"), "dy where min <= x <= max, else 0.")
 declare("softmax_grad", Kind.NORMALIZE, ("dy", "y"), (AttrSpec("axis", "int", -1),),
         _like_second("softmax_grad"), "y * (dy - sum(dy * y, axis)).",
-        flops=lambda t, o, a: 4 * _numel(o))
+        flops=lambda t, o, a: 4 * _numel(o), layout=Layout.PLAIN)
 declare("log_softmax_grad", Kind.NORMALIZE, ("dy", "y"), (AttrSpec("axis", "int", -1),),
         _like_second("log_softmax_grad"), "dy - exp(y) * sum(dy, axis).",
-        flops=lambda t, o, a: 4 * _numel(o))
+        flops=lambda t, o, a: 4 * _numel(o), layout=Layout.PLAIN)
 
 
 # ---------------------------------------------------------------- losses
@@ -213,7 +214,7 @@ def _ce_grad(types: Types, a: Attrs) -> TensorType:
 
 declare("softmax_cross_entropy_grad", Kind.LOSS, ("logits", "labels", "dloss"), (), _ce_grad,
         "dlogits = (softmax(logits) - onehot(labels)) / N * dloss (fused and stable).",
-        flops=lambda t, o, a: 6 * _numel(o))
+        flops=lambda t, o, a: 6 * _numel(o), layout=Layout.PLAIN)
 
 
 def _mse_grad(types: Types, a: Attrs) -> TensorType:
@@ -225,7 +226,8 @@ def _mse_grad(types: Types, a: Attrs) -> TensorType:
 
 
 declare("mse_grad", Kind.LOSS, ("pred", "target", "dloss"), (), _mse_grad,
-        "dpred = 2 * (pred - target) / numel * dloss.", flops=lambda t, o, a: 3 * _numel(o))
+        "dpred = 2 * (pred - target) / numel * dloss.", flops=lambda t, o, a: 3 * _numel(o),
+        traits=(Trait.POINTWISE,))
 
 
 # ---------------------------------------------------------------- batch normalization
@@ -245,10 +247,10 @@ def _per_channel(name: str) -> Any:
 
 declare("batch_mean", Kind.REDUCE, ("x",), (), _per_channel("batch_mean"),
         "Per-channel mean over N (and H, W): the training form's batch statistic.",
-        flops=_reduce_flops)
+        flops=_reduce_flops, layout=Layout.READS)
 declare("batch_var", Kind.REDUCE, ("x", "mean"), (), _per_channel("batch_var"),
         "Per-channel biased variance over N (and H, W) around `mean`.",
-        flops=lambda t, o, a: 3 * _numel(t[0]))
+        flops=lambda t, o, a: 3 * _numel(t[0]), layout=Layout.READS, per_channel=("mean",))
 
 
 def _bn_x_like(types: Types, a: Attrs) -> TensorType:
@@ -269,19 +271,23 @@ def _bn_channel(types: Types, a: Attrs) -> TensorType:
 
 _EPS = (AttrSpec("eps", "float", 1e-5),)
 declare("batchnorm_grad_input", Kind.ELEMENTWISE, ("dy", "scale", "var"), _EPS, _bn_x_like,
-        "dy * scale / sqrt(var + eps): dx of batchnorm with the statistics held fixed.")
+        "dy * scale / sqrt(var + eps): dx of batchnorm with the statistics held fixed.",
+        per_channel=("scale", "var"))
 declare("batchnorm_grad_scale", Kind.REDUCE, ("dy", "x", "mean", "var"), _EPS, _bn_channel,
         "sum over N,H,W of dy * (x - mean) / sqrt(var + eps): dscale of batchnorm.",
-        flops=lambda t, o, a: 3 * _numel(t[0]))
+        flops=lambda t, o, a: 3 * _numel(t[0]), layout=Layout.READS, per_channel=("mean", "var"))
 declare("batchnorm_grad_var", Kind.REDUCE, ("dy", "x", "scale", "mean", "var"), _EPS,
         _bn_channel,
         "sum over N,H,W of dy * scale * (x - mean) * -1/2 * (var + eps)^-3/2: dvar of batchnorm.",
-        flops=lambda t, o, a: 4 * _numel(t[0]))
+        flops=lambda t, o, a: 4 * _numel(t[0]), layout=Layout.READS,
+        per_channel=("scale", "mean", "var"))
 declare("batch_var_grad", Kind.ELEMENTWISE, ("dvar", "x", "mean"), (),
         lambda types, a: types[1],
-        "dvar * 2 * (x - mean) / M per channel (M = N*H*W): dx of batch_var.")
+        "dvar * 2 * (x - mean) / M per channel (M = N*H*W): dx of batch_var.",
+        per_channel=("dvar", "mean"))
 declare("batch_mean_grad", Kind.ELEMENTWISE, ("dmean", "x"), (),
-        lambda types, a: types[1], "dmean / M broadcast over x's shape: dx of batch_mean.")
+        lambda types, a: types[1], "dmean / M broadcast over x's shape: dx of batch_mean.",
+        per_channel=("dmean",), shape_only=("x",))
 
 
 def _broadcast_to(types: Types, a: Attrs) -> TensorType:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.errors import ShapeError
-from ir.ops import AttrSpec, Kind, declare
+from ir.ops import AttrSpec, Kind, Layout, Trait, declare
 from ir.shape_rules import expect_float, expect_rank, norm_axis, same_dtype, spatial_out
 from ir.types import BATCH, Dim, TensorType, broadcast_shapes, format_shape
 
@@ -64,7 +64,7 @@ declare(
     "conv2d", Kind.CONTRACTION, ("x", "weight", "bias?"),
     (STRIDE, PAD, DILATION, AttrSpec("groups", "int", 1)),
     _conv2d, "2-D cross-correlation over NCHW with OIHW weights (PyTorch semantics).",
-    flops=_conv_flops,
+    flops=_conv_flops, layout=Layout.READS_WRITES,
 )
 
 
@@ -90,6 +90,7 @@ def _dense_flops(types: Types, out: TensorType, a: Attrs) -> int:
 declare(
     "dense", Kind.CONTRACTION, ("x", "weight", "bias?"), (),
     _dense, "y = x @ weight^T + bias with weight [out, in] (PyTorch Linear).", flops=_dense_flops,
+    layout=Layout.PLAIN,
 )
 
 
@@ -115,6 +116,7 @@ declare(
     "matmul", Kind.CONTRACTION, ("a", "b"),
     (AttrSpec("transpose_a", "bool", False), AttrSpec("transpose_b", "bool", False)),
     _matmul, "2-D matrix product op(a) @ op(b), op = optional transpose.", flops=_matmul_flops,
+    layout=Layout.PLAIN,
 )
 
 
@@ -141,10 +143,12 @@ _WINDOW = (
     AttrSpec("ceil_mode", "bool", False),
 )
 declare("maxpool2d", Kind.WINDOW, ("x",), _WINDOW, _pool("maxpool2d"),
-        "Max over each window; padding counts as -inf.", flops=_pool_flops)
+        "Max over each window; padding counts as -inf.", flops=_pool_flops,
+        layout=Layout.READS_WRITES)
 declare("avgpool2d", Kind.WINDOW, ("x",),
         (*_WINDOW, AttrSpec("count_include_pad", "bool", True)), _pool("avgpool2d"),
-        "Mean over each window; count_include_pad as in PyTorch/ONNX.", flops=_pool_flops)
+        "Mean over each window; count_include_pad as in PyTorch/ONNX.", flops=_pool_flops,
+        layout=Layout.READS_WRITES)
 
 
 def _global_pool(name: str) -> Any:
@@ -161,9 +165,11 @@ def _global_flops(types: Types, out: TensorType, a: Attrs) -> int:
 
 
 declare("global_avgpool", Kind.REDUCE, ("x",), (), _global_pool("global_avgpool"),
-        "Mean over H and W: [N,C,H,W] -> [N,C,1,1].", flops=_global_flops)
+        "Mean over H and W: [N,C,H,W] -> [N,C,1,1].", flops=_global_flops,
+        layout=Layout.READS)
 declare("global_maxpool", Kind.REDUCE, ("x",), (), _global_pool("global_maxpool"),
-        "Max over H and W: [N,C,H,W] -> [N,C,1,1].", flops=_global_flops)
+        "Max over H and W: [N,C,H,W] -> [N,C,1,1].", flops=_global_flops,
+        layout=Layout.READS)
 
 
 # ---------------------------------------------------------------- views
@@ -283,10 +289,10 @@ def _softmax_flops(types: Types, out: TensorType, a: Attrs) -> int:
 
 declare("softmax", Kind.NORMALIZE, ("x",), (AttrSpec("axis", "int", -1),),
         _softmax_like("softmax"), "exp(x - max) / sum(exp(x - max)) along `axis`.",
-        flops=_softmax_flops)
+        flops=_softmax_flops, layout=Layout.PLAIN)
 declare("log_softmax", Kind.NORMALIZE, ("x",), (AttrSpec("axis", "int", -1),),
         _softmax_like("log_softmax"), "x - max - log(sum(exp(x - max))) along `axis`.",
-        flops=_softmax_flops)
+        flops=_softmax_flops, layout=Layout.PLAIN)
 
 
 def _batchnorm(types: Types, a: Attrs) -> TensorType:
@@ -305,7 +311,8 @@ declare("batchnorm", Kind.NORMALIZE, ("x", "scale", "shift", "mean", "var"),
         (AttrSpec("eps", "float", 1e-5), AttrSpec("momentum", "float", 0.1)), _batchnorm,
         "Inference form: (x - mean) / sqrt(var + eps) * scale + shift per channel (axis 1). "
         "`momentum` is used by the training form to update the running statistics.",
-        flops=lambda t, o, a: 2 * _numel(o))
+        flops=lambda t, o, a: 2 * _numel(o), traits=(Trait.POINTWISE,),
+        per_channel=("scale", "shift", "mean", "var"))
 
 
 # ---------------------------------------------------------------- data movement
@@ -330,7 +337,7 @@ def _concat(types: Types, a: Attrs) -> TensorType:
 
 
 declare("concat", Kind.DATA, ("*inputs",), (AttrSpec("axis", "int"),), _concat,
-        "Joins tensors along `axis`.", flops=lambda t, o, a: 0)
+        "Joins tensors along `axis`.", flops=lambda t, o, a: 0, layout=Layout.PLAIN)
 
 
 def _const(types: Types, a: Attrs) -> TensorType:
@@ -341,7 +348,7 @@ declare("const", Kind.DATA, (),
         (AttrSpec("value", "float"), AttrSpec("dtype", "str", "f32", choices=("f32", "f64")),
          AttrSpec("shape", "dims", ())), _const,
         "A tensor filled with `value` (a scalar by default).", grad="none",
-        flops=lambda t, o, a: 0)
+        flops=lambda t, o, a: 0, traits=(Trait.POINTWISE,))
 
 
 # ---------------------------------------------------------------- losses
@@ -360,7 +367,7 @@ def _softmax_ce(types: Types, a: Attrs) -> TensorType:
 
 declare("softmax_cross_entropy", Kind.LOSS, ("logits", "labels"), (), _softmax_ce,
         "mean over the batch of -log softmax(logits)[label] (integer labels).",
-        flops=lambda t, o, a: 5 * _numel(t[0]))
+        flops=lambda t, o, a: 5 * _numel(t[0]), layout=Layout.PLAIN)
 
 
 def _mse(types: Types, a: Attrs) -> TensorType:
@@ -373,4 +380,5 @@ def _mse(types: Types, a: Attrs) -> TensorType:
 
 
 declare("mse", Kind.LOSS, ("pred", "target"), (), _mse,
-        "mean over all elements of (pred - target)^2.", flops=lambda t, o, a: 3 * _numel(t[0]))
+        "mean over all elements of (pred - target)^2.", flops=lambda t, o, a: 3 * _numel(t[0]),
+        layout=Layout.PLAIN)

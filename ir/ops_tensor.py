@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.errors import ShapeError
-from ir.ops import AttrSpec, Kind, declare
+from ir.ops import AttrSpec, Kind, Layout, declare
 from ir.shape_rules import norm_axis, same_dtype
 from ir.types import Dim, TensorType, broadcast_shapes, format_shape
 
@@ -43,7 +43,8 @@ def _transpose(types: Types, a: Attrs) -> TensorType:
 
 
 declare("transpose", Kind.DATA, ("x",), (AttrSpec("perm", "ints"),), _transpose,
-        "Permutes the axes: out.shape[i] = x.shape[perm[i]] (numpy.transpose).", flops=_free)
+        "Permutes the axes: out.shape[i] = x.shape[perm[i]] (numpy.transpose).", flops=_free,
+        layout=Layout.PLAIN)
 
 
 def _pad(types: Types, a: Attrs) -> TensorType:
@@ -69,7 +70,8 @@ declare("pad", Kind.DATA, ("x",),
         (AttrSpec("before", "ints"), AttrSpec("after", "ints"), AttrSpec("value", "float", 0.0)),
         _pad,
         "Constant padding: `before[i]` and `after[i]` elements of `value` around axis i; a "
-        "negative count crops instead (so the gradient of a pad is a pad).", flops=_free)
+        "negative count crops instead (so the gradient of a pad is a pad).", flops=_free,
+        layout=Layout.PLAIN)
 
 
 # ---------------------------------------------------------------- reductions
@@ -92,9 +94,10 @@ def _reduce_flops(types: Types, out: TensorType, a: Attrs) -> int:
 _AXES = (AttrSpec("axes", "ints"), AttrSpec("keepdims", "bool", False))
 declare("reduce_mean", Kind.REDUCE, ("x",), _AXES, _reduce("reduce_mean"),
         "Mean over `axes` (the count includes the batch when the batch axis is reduced).",
-        flops=_reduce_flops)
+        flops=_reduce_flops, layout=Layout.PLAIN)
 declare("reduce_max", Kind.REDUCE, ("x",), _AXES, _reduce("reduce_max"),
-        "Maximum over `axes`; NaN wins, an empty reduction gives -inf.", flops=_reduce_flops)
+        "Maximum over `axes`; NaN wins, an empty reduction gives -inf.", flops=_reduce_flops,
+        layout=Layout.PLAIN)
 
 
 def _max_mask(types: Types, a: Attrs) -> TensorType:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.errors import ShapeError
-from ir.ops import AttrSpec, Kind
+from ir.ops import AttrSpec, Kind, Trait
 from ir.ops import declare as _declare
 from ir.shape_rules import same_dtype
 from ir.types import TensorType
@@ -94,7 +94,7 @@ declare("ema_update", Kind.UPDATE, ("running", "stat", "x"),
         (AttrSpec("momentum", "float"), AttrSpec("unbiased", "bool", False)), _ema,
         "(1 - momentum) * running + momentum * stat; with `unbiased` the statistic is scaled by "
         "M / (M - 1), M = values per channel of x (PyTorch's running_var).",
-        flops=_update_flops(3))
+        flops=_update_flops(3), shape_only=("x",))
 
 
 def _step(types: Types, a: Attrs) -> TensorType:
@@ -106,7 +106,7 @@ def _step(types: Types, a: Attrs) -> TensorType:
 
 declare("increment", Kind.UPDATE, ("step",), (), _step,
         "step + 1: the training-step counter (Adam's t, dropout's mask stream).",
-        flops=lambda t, o, a: 1)
+        flops=lambda t, o, a: 1, traits=(Trait.POINTWISE,))  # an i64 scalar: a kernel of its own
 
 
 def _mask(types: Types, a: Attrs) -> TensorType:
@@ -122,4 +122,4 @@ declare("dropout_mask", Kind.DATA, ("step",),
          AttrSpec("dtype", "str", "f32", choices=("f32", "f64"))), _mask,
         "0 with probability rate, else 1/(1-rate); element i of step s draws "
         "u = splitmix64(seed, s * numel + i) / 2^64, so masks differ per step and replay exactly.",
-        flops=lambda t, o, a: 0)
+        flops=lambda t, o, a: 0, traits=(Trait.POINTWISE,))

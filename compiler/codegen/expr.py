@@ -14,23 +14,22 @@ import llvmlite.ir as ir
 
 from compiler.codegen.kernel_builder import F64, I64, KernelBuilder
 from ir.graph import Node
+from ir.ops import OPS, POINTWISE
 
 Expr = Callable[[KernelBuilder, Sequence[ir.Value], dict[str, Any], "ExprEnv"], ir.Value]
 EXPR: dict[str, Expr] = {}
 
 SHAPE_ONLY: dict[str, frozenset[int]] = {
-    "ema_update": frozenset({2}),
-    "batch_mean_grad": frozenset({1}),
+    n: OPS[n].positions(OPS[n].shape_only) for n in sorted(POINTWISE) if OPS[n].shape_only
 }
-"""Operands an op reads only for their shape: never loaded."""
+"""Operands a pointwise op reads only for their shape: never loaded (declared in the op
+table's `shape_only`)."""
 
 CHANNEL_OPERANDS: dict[str, frozenset[int]] = {
-    "batchnorm": frozenset({1, 2, 3, 4}),
-    "batchnorm_grad_input": frozenset({1, 2}),
-    "batch_var_grad": frozenset({0, 2}),
-    "batch_mean_grad": frozenset({0}),
+    n: OPS[n].positions(OPS[n].per_channel) for n in sorted(POINTWISE) if OPS[n].per_channel
 }
-"""Per-channel [C] operands: they broadcast along axis 1 of the domain (not numpy's last)."""
+"""Per-channel [C] operands of pointwise ops: they broadcast along axis 1 of the domain (not
+numpy's last), as the op table's `per_channel` declares."""
 
 
 class ExprEnv:

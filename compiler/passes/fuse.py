@@ -23,10 +23,8 @@ from __future__ import annotations
 
 from compiler.passes import PassContext, register
 from ir.graph import Graph, Node, Value
-from ir.ops import ELEMENTWISE, OPS, POINTWISE, UPDATE, VIEW
+from ir.ops import EPILOGUE, OPS, POINTWISE, VIEW
 from ir.schedule import KernelGroup
-
-EPILOGUE_OPS = (ELEMENTWISE | UPDATE) - {"increment"}
 
 
 @register("fuse")
@@ -39,7 +37,7 @@ def fuse(graph: Graph, ctx: PassContext) -> Graph:
     for node in order:
         if node.op in VIEW or (node.op == "const" and node.name not in results):
             continue  # views share bytes; constants are folded into the code that reads them
-        target = _epilogue_target(graph, node, owner, position) if node.op in EPILOGUE_OPS \
+        target = _epilogue_target(graph, node, owner, position) if node.op in EPILOGUE \
             else None
         if target is None:
             target = KernelGroup(f"k{len(groups) + 1}_{_short(node.name)}",

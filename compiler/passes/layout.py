@@ -28,19 +28,16 @@ from compiler.passes import PassContext, register
 from ir.errors import CompileError
 from ir.graph import Graph, Node, Value
 from ir.layouts import ACTIVATION_LAYOUTS, Flat, block_of
-from ir.ops import POINTWISE, VIEW
+from ir.ops import POINTWISE, VIEW, ops_where
 
 log = logging.getLogger("netc.layout")
 
-PRODUCERS = frozenset({"conv2d", "conv2d_grad_input", "maxpool2d", "avgpool2d",
-                       "maxpool2d_grad", "avgpool2d_grad"}) | POINTWISE | VIEW
-"""Ops whose kernels can write a laid-out 4-D result (a view: the gradient of a flatten, whose
-order the checks below tie to the flatten's)."""
-READERS = frozenset({"conv2d", "conv2d_grad_input", "conv2d_grad_weight", "maxpool2d",
-                     "avgpool2d", "maxpool2d_grad", "global_avgpool", "global_maxpool",
-                     "reduce_sum", "batch_mean", "batch_var", "batchnorm_grad_scale",
-                     "batchnorm_grad_var"}) | POINTWISE | VIEW
-"""Ops whose kernels can read a laid-out 4-D operand."""
+PRODUCERS = ops_where(lambda op: op.layout is not None and op.layout.writes)
+"""Ops whose kernels can write a laid-out 4-D result, as the op table declares (ir.ops.Layout;
+pointwise ops and views follow their operands; a view: the gradient of a flatten, whose order
+the checks below tie to the flatten's)."""
+READERS = ops_where(lambda op: op.layout is not None and op.layout.reads)
+"""Ops whose kernels can read a laid-out 4-D operand, as the op table declares."""
 
 
 class _Sets:

@@ -18,6 +18,7 @@ from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.epilogue import box_supported, broadcast_strides, emit_box
 from compiler.codegen.kernel_builder import KernelBuilder
+from ir.ops import OPS
 
 REASSOC = ("reassoc", "nsz")
 
@@ -194,7 +195,7 @@ class ChannelReduce(Emitter):
 
     def prepare(self) -> None:
         node = self.ctx.anchor
-        x = node.operands[0] if node.op in ("batch_mean", "batch_var") else node.operands[1]
+        x = node.operands[OPS[node.op].operands.index("x")]
         self.shape = tuple(int(d) for d in x.type.shape)
         self.n, self.c = self.shape[0], self.shape[1]
         self.hw = numel(self.shape[2:])
@@ -239,9 +240,9 @@ class ChannelReduce(Emitter):
         node = self.ctx.anchor
         eps = node.attrs.get("eps", 0.0)
         one = ir.Constant(ty, 1.0)
-        names = {"batch_var": {"mean": 1}, "batchnorm_grad_scale": {"mean": 2, "var": 3},
-                 "batchnorm_grad_var": {"scale": 2, "mean": 3, "var": 4}}.get(node.op, {})
-        per = {k: self._op(kb, i, c) for k, i in names.items()}
+        op = OPS[node.op]
+        per = {role: self._op(kb, i, c) for i, role in enumerate(op.operands)
+               if role in op.per_channel}
         if "var" in per:
             per["inv"] = kb.b.fdiv(one, kb.intrinsic("sqrt", ty, [
                 kb.b.fadd(per["var"], ir.Constant(ty, eps))]))
@@ -265,13 +266,14 @@ class ChannelReduce(Emitter):
                 ty: ir.Type) -> ir.Value:
         op = self.ctx.anchor.op
         count = ir.Constant(ty, float(self.n * self.hw))
-        if op in ("batch_mean", "batch_var"):
-            return kb.b.fdiv(total, count)
         if op == "batchnorm_grad_scale":
             return kb.b.fmul(total, per["inv"])
-        inv = per["inv"]
-        cube = kb.b.fmul(kb.b.fmul(inv, inv), inv)
-        return kb.b.fmul(kb.b.fmul(kb.b.fmul(total, per["scale"]), cube), ir.Constant(ty, -0.5))
+        if op == "batchnorm_grad_var":
+            inv = per["inv"]
+            cube = kb.b.fmul(kb.b.fmul(inv, inv), inv)
+            return kb.b.fmul(kb.b.fmul(kb.b.fmul(total, per["scale"]), cube),
+                             ir.Constant(ty, -0.5))
+        return kb.b.fdiv(total, count)  # batch_mean, batch_var: the statistic is a mean
 
 
 EMITTERS = {"reduce_sum": ReduceSum, "global_avgpool": ReduceSum, "global_maxpool": ReduceSum,

@@ -69,7 +69,7 @@ class Softmax(_RowOp):
         def at(j: ir.Value) -> ir.Value:
             return kb.add(base, kb.mul(j, stride))
 
-        if node.op in ("softmax", "log_softmax"):
+        if len(args) == 1:  # softmax, log_softmax; their gradients read (dy, y)
             (x,) = args
             m = self.row_max(kb, x, base, self.length, stride, ty)
             total = self.row_sum(kb, self.length, ty, lambda j: kb.intrinsic(
