@@ -9,17 +9,15 @@ reported as such (set NETC_DEBUG=1 for the traceback).
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
-import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
 
-import compiler.commands
 from compiler import __version__
 from ir.errors import NetcError
+from ir.extensions import load_modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="netc", description="netc: compile, run, train and inspect neural networks.")
     parser.add_argument("--version", action="version", version=f"netc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(compiler.commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"compiler.commands.{info.name}")
+    for module in load_modules("compiler.commands"):
         if hasattr(module, "register"):  # helper modules of the commands have none
             module.register(sub)
     return parser

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ir.graph import Graph
 from ir.ops import OPS
-from ir.types import format_shape
+from ir.types import elements, format_shape
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,10 @@ def layer_rows(graph: Graph) -> list[Row]:
     rows = [Row(v.name, v.role or "input", format_shape(v.type.shape), 0, 0)
             for v in graph.inputs_with_role("input")]
     for node in graph.nodes():
-        params = sum(_numel(v.type.shape) for v in node.operands if v.role in ("param", "state")
-                     and v.role == "param")
-        opdef = OPS[node.op]
-        types = [v.type for v in node.operands]
-        flops = opdef.flops(types, node.type, node.attrs) if opdef.flops else _numel(
-            node.type.shape)
+        params = sum(elements(v.type.shape) for v in node.operands if v.role == "param")
+        flops = OPS[node.op].flop_count([v.type for v in node.operands], node.type, node.attrs)
         rows.append(Row(node.name, node.op, format_shape(node.type.shape), params, flops))
     return rows
-
-
-def _numel(shape: tuple) -> int:  # type: ignore[type-arg]
-    out = 1
-    for d in shape:
-        out *= d if isinstance(d, int) else 1
-    return out
 
 
 def format_table(graph: Graph, source: str = "") -> str:

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 from ir.errors import AttrError
-from ir.types import TensorType
+from ir.types import TensorType, elements
 
 
 class Kind(Enum):
@@ -127,6 +127,14 @@ class OpDef:
         for role in (*self.per_channel, *self.shape_only):
             if role not in self.operands:
                 raise ValueError(f"op '{self.name}' names '{role}', not one of its operands")
+
+    def flop_count(self, operands: Sequence[TensorType], result: TensorType,
+                   attrs: Mapping[str, Any]) -> int:
+        """Its FLOP rule's count, or one per result element for an op declared without one (per
+        sample while the batch is symbolic): the one default the summary and the JIT share."""
+        if self.flops is None:
+            return elements(result.shape)
+        return self.flops(operands, result, attrs)
 
     def positions(self, roles: Sequence[str]) -> frozenset[int]:
         """Operand indices of the named operands (for per_channel, shape_only)."""
@@ -263,14 +271,9 @@ def normalize_attrs(op: OpDef, attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _load_declarations() -> None:
     """Imports every ir/ops_*.py: each declaration module registers its ops into OPS."""
-    import importlib
-    import pkgutil
+    from ir.extensions import load_modules
 
-    import ir
-
-    for info in sorted(pkgutil.iter_modules(ir.__path__), key=lambda i: i.name):
-        if info.name.startswith("ops_"):
-            importlib.import_module(f"ir.{info.name}")
+    load_modules("ir", "ops_")
 
 
 _load_declarations()

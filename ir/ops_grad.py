@@ -17,7 +17,7 @@ from ir.ops import AttrSpec, Kind, Layout, Trait
 from ir.ops import declare as _declare
 from ir.ops_nn import DILATION, PAD, STRIDE
 from ir.shape_rules import expect_rank, norm_axis, same_dtype, spatial_out
-from ir.types import TensorType, format_shape
+from ir.types import TensorType, elements, format_shape
 
 Types = Sequence[TensorType]
 Attrs = Mapping[str, Any]
@@ -37,9 +37,6 @@ def declare(name: str, *args: Any, **kwargs: Any) -> Any:
 INPUT_HW = AttrSpec("input_hw", "ints", length=2)
 """Spatial size of the forward input: strided windows lose it (several sizes give one output)."""
 
-
-def _numel(t: TensorType) -> int:
-    return math.prod(d if isinstance(d, int) else 1 for d in t.shape)
 
 
 def _check_window_grad(op: str, dy: TensorType, x_shape: tuple, a: Attrs, kernel: Sequence[int],
@@ -85,7 +82,7 @@ def _conv_grad_flops(types: Types, out: TensorType, a: Attrs) -> int:
         per = (int(other.shape[1]) // a["groups"]) * a["kernel"][0] * a["kernel"][1]
     else:  # input gradient: other is the weight [O, C/g, kh, kw]
         per = math.prod(int(d) for d in other.shape[1:])
-    return 2 * _numel(dy) * per
+    return 2 * elements(dy.shape) * per
 
 
 _CONV = (STRIDE, PAD, DILATION, AttrSpec("groups", "int", 1))
@@ -118,7 +115,7 @@ def _avgpool_grad(types: Types, a: Attrs) -> TensorType:
 
 
 def _pool_grad_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return _numel(types[0]) * a["kernel"][0] * a["kernel"][1]
+    return elements(types[0].shape) * a["kernel"][0] * a["kernel"][1]
 
 
 _WINDOW = (AttrSpec("kernel", "ints", length=2), AttrSpec("stride", "ints", length=2), PAD,
@@ -143,7 +140,7 @@ def _reduce_sum(types: Types, a: Attrs) -> TensorType:
 
 
 def _reduce_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return _numel(types[0])
+    return elements(types[0].shape)
 
 
 declare("reduce_sum", Kind.REDUCE, ("x",),
@@ -195,10 +192,10 @@ declare("clip_grad", Kind.ELEMENTWISE, ("dy", "x"),
         _like_second("clip_grad"), "dy where min <= x <= max, else 0.")
 declare("softmax_grad", Kind.NORMALIZE, ("dy", "y"), (AttrSpec("axis", "int", -1),),
         _like_second("softmax_grad"), "y * (dy - sum(dy * y, axis)).",
-        flops=lambda t, o, a: 4 * _numel(o), layout=Layout.PLAIN)
+        flops=lambda t, o, a: 4 * elements(o.shape), layout=Layout.PLAIN)
 declare("log_softmax_grad", Kind.NORMALIZE, ("dy", "y"), (AttrSpec("axis", "int", -1),),
         _like_second("log_softmax_grad"), "dy - exp(y) * sum(dy, axis).",
-        flops=lambda t, o, a: 4 * _numel(o), layout=Layout.PLAIN)
+        flops=lambda t, o, a: 4 * elements(o.shape), layout=Layout.PLAIN)
 
 
 # ---------------------------------------------------------------- losses
@@ -214,7 +211,7 @@ def _ce_grad(types: Types, a: Attrs) -> TensorType:
 
 declare("softmax_cross_entropy_grad", Kind.LOSS, ("logits", "labels", "dloss"), (), _ce_grad,
         "dlogits = (softmax(logits) - onehot(labels)) / N * dloss (fused and stable).",
-        flops=lambda t, o, a: 6 * _numel(o), layout=Layout.PLAIN)
+        flops=lambda t, o, a: 6 * elements(o.shape), layout=Layout.PLAIN)
 
 
 def _mse_grad(types: Types, a: Attrs) -> TensorType:
@@ -226,7 +223,7 @@ def _mse_grad(types: Types, a: Attrs) -> TensorType:
 
 
 declare("mse_grad", Kind.LOSS, ("pred", "target", "dloss"), (), _mse_grad,
-        "dpred = 2 * (pred - target) / numel * dloss.", flops=lambda t, o, a: 3 * _numel(o),
+        "dpred = 2 * (pred - target) / numel * dloss.", flops=lambda t, o, a: 3 * elements(o.shape),
         traits=(Trait.POINTWISE,))
 
 
@@ -250,7 +247,7 @@ declare("batch_mean", Kind.REDUCE, ("x",), (), _per_channel("batch_mean"),
         flops=_reduce_flops, layout=Layout.READS)
 declare("batch_var", Kind.REDUCE, ("x", "mean"), (), _per_channel("batch_var"),
         "Per-channel biased variance over N (and H, W) around `mean`.",
-        flops=lambda t, o, a: 3 * _numel(t[0]), layout=Layout.READS, per_channel=("mean",))
+        flops=lambda t, o, a: 3 * elements(t[0].shape), layout=Layout.READS, per_channel=("mean",))
 
 
 def _bn_x_like(types: Types, a: Attrs) -> TensorType:
@@ -275,11 +272,12 @@ declare("batchnorm_grad_input", Kind.ELEMENTWISE, ("dy", "scale", "var"), _EPS, 
         per_channel=("scale", "var"))
 declare("batchnorm_grad_scale", Kind.REDUCE, ("dy", "x", "mean", "var"), _EPS, _bn_channel,
         "sum over N,H,W of dy * (x - mean) / sqrt(var + eps): dscale of batchnorm.",
-        flops=lambda t, o, a: 3 * _numel(t[0]), layout=Layout.READS, per_channel=("mean", "var"))
+        flops=lambda t, o, a: 3 * elements(t[0].shape), layout=Layout.READS,
+        per_channel=("mean", "var"))
 declare("batchnorm_grad_var", Kind.REDUCE, ("dy", "x", "scale", "mean", "var"), _EPS,
         _bn_channel,
         "sum over N,H,W of dy * scale * (x - mean) * -1/2 * (var + eps)^-3/2: dvar of batchnorm.",
-        flops=lambda t, o, a: 4 * _numel(t[0]), layout=Layout.READS,
+        flops=lambda t, o, a: 4 * elements(t[0].shape), layout=Layout.READS,
         per_channel=("scale", "mean", "var"))
 declare("batch_var_grad", Kind.ELEMENTWISE, ("dvar", "x", "mean"), (),
         lambda types, a: types[1],

@@ -14,7 +14,7 @@ from typing import Any
 from ir.errors import ShapeError
 from ir.ops import AttrSpec, Kind, Layout, Trait, declare
 from ir.shape_rules import expect_float, expect_rank, norm_axis, same_dtype, spatial_out
-from ir.types import BATCH, Dim, TensorType, broadcast_shapes, format_shape
+from ir.types import BATCH, Dim, TensorType, broadcast_shapes, elements, format_shape
 
 Types = Sequence[TensorType]
 Attrs = Mapping[str, Any]
@@ -23,10 +23,6 @@ STRIDE = AttrSpec("stride", "ints", (1, 1), length=2)
 PAD = AttrSpec("pad", "ints", (0, 0, 0, 0), length=4)  # [top, left, bottom, right]
 DILATION = AttrSpec("dilation", "ints", (1, 1), length=2)
 
-
-def _numel(t: TensorType) -> int:
-    """Element count with a symbolic batch counted as 1 (FLOPs are reported per sample)."""
-    return math.prod(d if isinstance(d, int) else 1 for d in t.shape)
 
 
 # ---------------------------------------------------------------- contractions
@@ -56,8 +52,8 @@ def _conv2d(types: Types, a: Attrs) -> TensorType:
 
 def _conv_flops(types: Types, out: TensorType, a: Attrs) -> int:
     w = types[1]
-    macs = _numel(out) * math.prod(w.shape[1:])
-    return 2 * macs + (_numel(out) if len(types) == 3 else 0)
+    macs = elements(out.shape) * math.prod(w.shape[1:])
+    return 2 * macs + (elements(out.shape) if len(types) == 3 else 0)
 
 
 declare(
@@ -84,7 +80,8 @@ def _dense(types: Types, a: Attrs) -> TensorType:
 
 
 def _dense_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return 2 * _numel(out) * int(types[1].shape[1]) + (_numel(out) if len(types) == 3 else 0)
+    n = elements(out.shape)
+    return 2 * n * int(types[1].shape[1]) + (n if len(types) == 3 else 0)
 
 
 declare(
@@ -109,7 +106,7 @@ def _matmul(types: Types, a: Attrs) -> TensorType:
 def _matmul_flops(types: Types, out: TensorType, a: Attrs) -> int:
     x = types[0]
     k = x.shape[0] if a["transpose_a"] else x.shape[1]
-    return 2 * _numel(out) * (k if isinstance(k, int) else 1)
+    return 2 * elements(out.shape) * (k if isinstance(k, int) else 1)
 
 
 declare(
@@ -135,7 +132,7 @@ def _pool(name: str) -> Any:
 
 
 def _pool_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return _numel(out) * a["kernel"][0] * a["kernel"][1]
+    return elements(out.shape) * a["kernel"][0] * a["kernel"][1]
 
 
 _WINDOW = (
@@ -161,7 +158,7 @@ def _global_pool(name: str) -> Any:
 
 
 def _global_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return _numel(types[0])
+    return elements(types[0].shape)
 
 
 declare("global_avgpool", Kind.REDUCE, ("x",), (), _global_pool("global_avgpool"),
@@ -284,7 +281,7 @@ def _softmax_like(name: str) -> Any:
 
 
 def _softmax_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return 5 * _numel(out)
+    return 5 * elements(out.shape)
 
 
 declare("softmax", Kind.NORMALIZE, ("x",), (AttrSpec("axis", "int", -1),),
@@ -311,7 +308,7 @@ declare("batchnorm", Kind.NORMALIZE, ("x", "scale", "shift", "mean", "var"),
         (AttrSpec("eps", "float", 1e-5), AttrSpec("momentum", "float", 0.1)), _batchnorm,
         "Inference form: (x - mean) / sqrt(var + eps) * scale + shift per channel (axis 1). "
         "`momentum` is used by the training form to update the running statistics.",
-        flops=lambda t, o, a: 2 * _numel(o), traits=(Trait.POINTWISE,),
+        flops=lambda t, o, a: 2 * elements(o.shape), traits=(Trait.POINTWISE,),
         per_channel=("scale", "shift", "mean", "var"))
 
 
@@ -367,7 +364,7 @@ def _softmax_ce(types: Types, a: Attrs) -> TensorType:
 
 declare("softmax_cross_entropy", Kind.LOSS, ("logits", "labels"), (), _softmax_ce,
         "mean over the batch of -log softmax(logits)[label] (integer labels).",
-        flops=lambda t, o, a: 5 * _numel(t[0]), layout=Layout.PLAIN)
+        flops=lambda t, o, a: 5 * elements(t[0].shape), layout=Layout.PLAIN)
 
 
 def _mse(types: Types, a: Attrs) -> TensorType:
@@ -380,5 +377,5 @@ def _mse(types: Types, a: Attrs) -> TensorType:
 
 
 declare("mse", Kind.LOSS, ("pred", "target"), (), _mse,
-        "mean over all elements of (pred - target)^2.", flops=lambda t, o, a: 3 * _numel(t[0]),
-        layout=Layout.PLAIN)
+        "mean over all elements of (pred - target)^2.",
+        flops=lambda t, o, a: 3 * elements(t[0].shape), layout=Layout.PLAIN)

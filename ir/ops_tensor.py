@@ -9,22 +9,17 @@ in compiler/passes/grad_rules_tensor.py, kernels in compiler/codegen/emitters/te
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.errors import ShapeError
 from ir.ops import AttrSpec, Kind, Layout, declare
 from ir.shape_rules import norm_axis, same_dtype
-from ir.types import Dim, TensorType, broadcast_shapes, format_shape
+from ir.types import Dim, TensorType, broadcast_shapes, elements, format_shape
 
 Types = Sequence[TensorType]
 Attrs = Mapping[str, Any]
 
-
-def _numel(t: TensorType) -> int:
-    """Element count with a symbolic batch counted as 1 (FLOPs are reported per sample)."""
-    return math.prod(d if isinstance(d, int) else 1 for d in t.shape)
 
 
 def _free(types: Types, out: TensorType, a: Attrs) -> int:
@@ -88,7 +83,7 @@ def _reduce(name: str) -> Any:
 
 
 def _reduce_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return _numel(types[0])
+    return elements(types[0].shape)
 
 
 _AXES = (AttrSpec("axes", "ints"), AttrSpec("keepdims", "bool", False))

@@ -9,7 +9,6 @@ torch.optim.SGD and torch.optim.Adam (L2 weight decay added to the gradient).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ from ir.errors import ShapeError
 from ir.ops import AttrSpec, Kind, Trait
 from ir.ops import declare as _declare
 from ir.shape_rules import same_dtype
-from ir.types import TensorType
+from ir.types import TensorType, elements
 
 
 def declare(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -29,9 +28,6 @@ def declare(name: str, *args: Any, **kwargs: Any) -> Any:
 Types = Sequence[TensorType]
 Attrs = Mapping[str, Any]
 
-
-def _numel(t: TensorType) -> int:
-    return math.prod(d if isinstance(d, int) else 1 for d in t.shape)
 
 
 def _same_as_first(name: str, tensors: int) -> Any:
@@ -57,7 +53,7 @@ _MOM = AttrSpec("momentum", "float")
 
 
 def _update_flops(n: int) -> Any:
-    return lambda t, o, a: n * _numel(o)
+    return lambda t, o, a: n * elements(o.shape)
 
 
 declare("sgd_step", Kind.UPDATE, ("w", "g"), (_LR, _WD), _same_as_first("sgd_step", 2),

@@ -90,14 +90,9 @@ def check_labels(labels: Array, classes: int) -> None:
 
 def _load_more_semantics() -> None:
     """Imports every runtime/ref_ops_*.py (backward, training, ... ops register into REF)."""
-    import importlib
-    import pkgutil
+    from ir.extensions import load_modules
 
-    import runtime
-
-    for info in sorted(pkgutil.iter_modules(runtime.__path__), key=lambda i: i.name):
-        if info.name.startswith("ref_ops_"):
-            importlib.import_module(f"runtime.{info.name}")
+    load_modules("runtime", "ref_ops_")
 
 
 _load_more_semantics()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ir.errors import CompileError, NetcError
+from ir.extensions import load_modules
 from ir.graph import Graph
 from ir.printer import print_graph
 from ir.verify import verify
@@ -66,16 +66,13 @@ def register(name: str) -> Callable[[PassFn], PassFn]:
 
 
 def _load_all() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith(("_", "grad_rules")):
-            importlib.import_module(f"{__name__}.{info.name}")
+    """Imports every pass module (each registers itself); gradient rules load on demand."""
+    load_modules(__name__, skip=("_", "grad_rules"))
 
 
 def load_grad_rules() -> None:
     """Imports every grad_rules_*.py module: each registers its rules into grad_rules.RULES."""
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("grad_rules_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+    load_modules(__name__, "grad_rules_")
 
 
 def get(name: str) -> PassInfo:

@@ -8,20 +8,17 @@ write their raw result first; the kernel's epilogue (a Sweep) then runs over the
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from compiler.codegen.context import KernelContext
 from compiler.codegen.emitters.base import Emitter
 from ir.errors import CompileError
+from ir.extensions import load_modules
 from ir.ops import POINTWISE
 
 
 def emitter_table() -> dict[str, type[Emitter]]:
     """op -> emitter class, collected from every module of this package (its EMITTERS)."""
     table: dict[str, type[Emitter]] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for module in load_modules(__name__):
         table.update(getattr(module, "EMITTERS", {}))
     return table
 

@@ -28,10 +28,8 @@ class Emitter:
     def __init__(self, ctx: KernelContext) -> None:
         self.ctx = ctx
         anchor = ctx.anchor
-        ctx.flops = sum(
-            (OPS[n.op].flops or (lambda t, o, a: numel(o.shape)))(  # type: ignore[misc]
-                [v.type for v in n.operands], n.type, n.attrs)
-            for n in ctx.nodes)
+        ctx.flops = sum(OPS[n.op].flop_count([v.type for v in n.operands], n.type, n.attrs)
+                        for n in ctx.nodes)
         self.epilogue = (Sweep(ctx, ctx.nodes, raw=anchor.name)
                          if len(ctx.nodes) > 1 and anchor.op not in POINTWISE else None)
         self.prepare()

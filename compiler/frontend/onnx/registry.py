@@ -60,11 +60,6 @@ def converter(*op_types: str, static: tuple[int, ...] = (), check: Check | None 
 
 def load_converters() -> None:
     """Imports every convert_*.py of this package (each registers its ops)."""
-    import importlib
-    import pkgutil
+    from ir.extensions import load_modules
 
-    import compiler.frontend.onnx as package
-
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("convert_"):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+    load_modules("compiler.frontend.onnx", "convert_")
