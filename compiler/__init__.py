@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from compiler.frontend import Builder, load
 from compiler.optim import SGD, Adam
-
-__version__ = "0.1.0"
+from ir.version import VERSION as __version__
 
 
 def compile(  # noqa: A001 - the public name is fixed by the design

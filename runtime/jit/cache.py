@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ir.version import VERSION as NETC_VERSION
 from runtime.jit.engine import LLVM_LOCK, Engine, Loaded
 
 log = logging.getLogger("netc.cache")
 MAGIC = b"NETC-CACHE-3\n"
-NETC_VERSION = "0.1.0"
 
 
 def cache_dir() -> Path:
