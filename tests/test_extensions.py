@@ -41,9 +41,10 @@ def _discovery_calls() -> set[tuple[str, str]]:
 
 def test_readme_lists_every_discovery_prefix():
     readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("## Layout of the code"):]
+    layout = readme[readme.index("## Layout of the code"):]
+    table = layout[layout.index("Tables filled by discovery"):layout.index("Adding an op")]
     calls = _discovery_calls()
     assert {("ir", "ops_"), ("compiler.passes", ""), ("compiler.passes", "grad_rules_")} <= calls
     for package, prefix in sorted(calls):
         folder = package.replace(".", "/") + "/"
-        assert f"`{folder}{prefix}" in table, f"README's layout table misses {folder}{prefix}*"
+        assert f"`{folder}{prefix}*" in table, f"README's discovery table misses {folder}{prefix}*"
