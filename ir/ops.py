@@ -106,6 +106,8 @@ class OpDef:
     layout: None until declared; pointwise ops and views follow their operands.
     per_channel: operands of shape [C] that broadcast along axis 1 of the result (not numpy's
     last axis). shape_only: operands read only for their shape, never loaded.
+    identity: a constant e with op(x, e) == x (and op(e, x) == x when `commutative`), which
+    the algebraic pass removes.
     """
 
     name: str
@@ -120,6 +122,8 @@ class OpDef:
     layout: Layout | None = None
     per_channel: tuple[str, ...] = ()
     shape_only: tuple[str, ...] = ()
+    identity: float | None = None
+    commutative: bool = False
     attr_index: dict[str, AttrSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +164,7 @@ def declare(
     infer: ShapeRule, doc: str, grad: str = "rule", flops: FlopRule | None = None, *,
     traits: Sequence[Trait] | None = None, layout: Layout | None = None,
     per_channel: Sequence[str] = (), shape_only: Sequence[str] = (),
+    identity: float | None = None, commutative: bool = False,
 ) -> OpDef:
     """Registers an op; a second declaration of the same name is a bug in netc.
 
@@ -172,7 +177,7 @@ def declare(
     if layout is None and (Trait.POINTWISE in chosen or kind is Kind.VIEW):
         layout = Layout.FOLLOWS
     op = OpDef(name, kind, tuple(operands), tuple(attrs), infer, doc, grad, flops,
-               chosen, layout, tuple(per_channel), tuple(shape_only))
+               chosen, layout, tuple(per_channel), tuple(shape_only), identity, commutative)
     OPS[name] = op
     return op
 

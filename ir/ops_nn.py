@@ -238,13 +238,14 @@ def _binary(name: str) -> Any:
     return rule
 
 
-for _name, _doc in (
-    ("add", "a + b with numpy broadcasting (a bias [C,1,1] broadcasts over [N,C,H,W])."),
-    ("sub", "a - b with numpy broadcasting."),
-    ("mul", "a * b with numpy broadcasting."),
-    ("div", "a / b with numpy broadcasting."),
+for _name, _identity, _commutes, _doc in (
+    ("add", 0.0, True, "a + b with numpy broadcasting (a bias [C,1,1] broadcasts over [N,C,H,W])."),
+    ("sub", 0.0, False, "a - b with numpy broadcasting."),
+    ("mul", 1.0, True, "a * b with numpy broadcasting."),
+    ("div", 1.0, False, "a / b with numpy broadcasting."),
 ):
-    declare(_name, Kind.ELEMENTWISE, ("a", "b"), (), _binary(_name), _doc)
+    declare(_name, Kind.ELEMENTWISE, ("a", "b"), (), _binary(_name), _doc, identity=_identity,
+            commutative=_commutes)
 
 for _name, _doc in (
     ("relu", "max(x, 0)."),

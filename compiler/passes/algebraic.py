@@ -14,23 +14,19 @@ from __future__ import annotations
 
 from compiler.passes import PassContext, register
 from ir.graph import Graph, Node, Value
+from ir.ops import OPS
 
 
 def _const(v: Value, value: float) -> bool:
     return v.node is not None and v.node.op == "const" and v.node.attrs["value"] == value
 
 
-# op -> (operand index that may be the neutral constant, its value, commutative?)
-_NEUTRAL = {"mul": (1.0, True), "add": (0.0, True), "sub": (0.0, False), "div": (1.0, False)}
-
-
 def _identity_operand(node: Node) -> Value | None:
-    ops = node.operands
-    if node.op in _NEUTRAL:
-        neutral, commutative = _NEUTRAL[node.op]
-        if _const(ops[1], neutral):
+    ops, op = node.operands, OPS[node.op]
+    if op.identity is not None:  # declared in the op table: add, sub, mul, div
+        if _const(ops[1], op.identity):
             return ops[0]
-        if commutative and _const(ops[0], neutral):
+        if op.commutative and _const(ops[0], op.identity):
             return ops[1]
         return None
     if node.op == "neg":
