@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
-
-
-def netc(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "compiler.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+from tests.conftest import EXAMPLES, netc
 
 
 def test_check_lenet5():
