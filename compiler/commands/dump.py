@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from compiler.codegen.target import CodegenTarget
 from compiler.commands._lowering import lowered, plan_model
 from compiler.frontend import load
 from compiler.html import to_html
@@ -73,27 +74,48 @@ def _list_passes() -> int:
 
 def dump_stage(args: argparse.Namespace) -> int:
     """LLVM IR of the entry and its kernels, optimized or not, or the assembly."""
-    from compiler.codegen.module import generate
-    from compiler.jit import ENTRY_SYMBOL, host_target
-    from compiler.passes.plan_memory import align
+    from compiler.jit import host_target
     from runtime.jit.engine import Engine
 
     kind, planned, _ = plan_model(args)
-    generated = generate(planned, host_target(), ENTRY_SYMBOL[kind],
-                         align(planned.plan.scratch_bytes))
-    modules = [(m.symbol, m.text) for m in generated.modules]
-    modules.append((ENTRY_SYMBOL[kind], generated.entry_text))
-    names = {k.symbol: k.name for k in generated.kernels}
+    modules = entry_modules(planned, kind, host_target())
+    if args.stage == "llvm":
+        sys.stdout.write(llvm_listing(modules))
+        return 0
     engine = Engine.get()
-    for symbol, text in modules:
-        sys.stdout.write(f"; ===== {names.get(symbol, 'entry')} ({symbol})\n")
-        if args.stage == "llvm":
-            sys.stdout.write(text)
-            continue
+    for label, symbol, text in modules:
         mod = engine.parse(text, symbol)
         engine.optimize(mod)
+        sys.stdout.write(_heading(label, symbol))
         sys.stdout.write(str(mod) if args.stage == "llvm-opt" else engine.emit_assembly(mod))
     return 0
+
+
+def entry_modules(planned: Graph, kind: str,
+                  target: CodegenTarget) -> list[tuple[str, str, str]]:
+    """(kernel name or 'entry', symbol, LLVM text) of every module of one planned entry, the
+    kernels first: what the JIT compiles for `target`. The stored LLVM goldens
+    (tests/test_llvm_goldens.py) come from here with a fixed target, so they show exactly what
+    `--stage llvm` shows."""
+    from compiler.codegen.module import generate
+    from compiler.jit import ENTRY_SYMBOL
+    from compiler.passes.plan_memory import align
+
+    assert planned.plan is not None  # narrows the type: plan_model ran plan-memory
+    symbol = ENTRY_SYMBOL[kind]
+    generated = generate(planned, target, symbol, align(planned.plan.scratch_bytes))
+    names = {k.symbol: k.name for k in generated.kernels}
+    modules = [(names[m.symbol], m.symbol, m.text) for m in generated.modules]
+    return [*modules, ("entry", symbol, generated.entry_text)]
+
+
+def llvm_listing(modules: list[tuple[str, str, str]]) -> str:
+    """The modules as `netc dump --stage llvm` prints them, each under its heading."""
+    return "".join(_heading(label, symbol) + text for label, symbol, text in modules)
+
+
+def _heading(label: str, symbol: str) -> str:
+    return f"; ===== {label} ({symbol})\n"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
