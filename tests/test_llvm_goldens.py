@@ -28,12 +28,13 @@ MODELS = ["mlp.yaml", "lenet5.yaml"]
 HEADING = "; ===== "
 
 
-def llvm_text(model: str) -> str:
-    """`netc dump examples/MODEL --stage llvm --batch 1` at TARGET, under a one-line header."""
-    args = build_parser().parse_args(["dump", str(EXAMPLES / model), "--stage", "llvm",
-                                      "--batch", "1"])
-    kind, planned, _ = plan_model(args)
-    header = f"; netc dump {model} --stage llvm --batch 1, target {TARGET.describe()}\n"
+def llvm_text(model: str, *options: str) -> str:
+    """`netc dump examples/MODEL --stage llvm --batch 1 OPTIONS` at TARGET, under a one-line
+    header."""
+    flags = ["--stage", "llvm", "--batch", "1", *options]
+    kind, planned, _ = plan_model(build_parser().parse_args(["dump", str(EXAMPLES / model),
+                                                             *flags]))
+    header = f"; netc dump {model} {' '.join(flags)}, target {TARGET.describe()}\n"
     return header + llvm_listing(entry_modules(planned, kind, TARGET))
 
 
@@ -77,11 +78,14 @@ def test_the_same_model_twice_gives_the_same_llvm():
 
 def test_llvm_does_not_depend_on_the_hash_seed():
     """A fresh interpreter with another PYTHONHASHSEED: no set or str-keyed hash order leaks
-    into the text."""
+    into the text (the goldens, and a training step with Adam in the blocked layout)."""
     seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    train = ["--train", "--optimizer", "adam", "--layout", "nchw8c"]
     code = ("import sys; from tests.test_llvm_goldens import llvm_text; "
-            "sys.stdout.write(''.join(llvm_text(m) for m in sys.argv[1:]))")
-    out = subprocess.run([sys.executable, "-c", code, *MODELS], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "PYTHONHASHSEED": seed})
+            "sys.stdout.write(llvm_text(sys.argv[1], *sys.argv[2:]))")
+    out = subprocess.run([sys.executable, "-c", code, "lenet5.yaml", *train], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONHASHSEED": seed})
     assert out.returncode == 0, out.stderr
-    assert out.stdout == "".join(llvm_text(m) for m in MODELS)
+    assert out.stdout == llvm_text("lenet5.yaml", *train)
+    assert "netc_train_step" in out.stdout
