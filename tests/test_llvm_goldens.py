@@ -28,6 +28,13 @@ MODELS = ["mlp.yaml", "lenet5.yaml"]
 HEADING = "; ===== "
 
 
+@pytest.fixture(autouse=True)
+def _no_guard_mode(monkeypatch):
+    """Guard mode (NETC_GUARD) changes the memory plan and so the code: the goldens are made
+    without it, whatever the environment running the suite sets."""
+    monkeypatch.delenv("NETC_GUARD", raising=False)
+
+
 def llvm_text(model: str, *options: str) -> str:
     """`netc dump examples/MODEL --stage llvm --batch 1 OPTIONS` at TARGET, under a one-line
     header."""
