@@ -15,6 +15,7 @@ from typing import Any
 
 from ir.errors import NetcError, ParseError
 from ir.graph import Graph, Value
+from ir.layouts import ACTIVATION_LAYOUTS, parse_flat
 from ir.types import BATCH, Dim, TensorType, check_padded, check_total, elements
 
 NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*"
@@ -140,13 +141,25 @@ class _Parser:
             if not self.accept("punct", ","):
                 self.expect("punct", "]")
                 break
-        layout = ""
-        if self.accept("punct", "@"):
-            layout = self.expect("ident").text
+        layout = self.parse_layout()
         try:
             return TensorType(start.text, tuple(dims), layout)
         except NetcError as err:
             raise self.error(str(err), start) from None
+
+    def parse_layout(self) -> str:
+        """The `@tag` after a type's shape ("" without one): an activation layout, or the flat
+        and cols tags the layout pass gives a flatten and the dense weight after it."""
+        tag = self.accept("graphname")  # `@nchw8c` lexes as one token, like `@graph`
+        if tag is None:
+            return ""
+        name = tag.text[1:]
+        flat = parse_flat(name)
+        layout = flat[1].layout if flat is not None else name
+        if layout not in ACTIVATION_LAYOUTS[1:]:
+            raise self.error(f"unknown layout '{tag.text}' (expected @nhwc, @nchw8c, @nchw16c "
+                             "or a flat_/cols_ tag of the layout pass)", tag)
+        return name
 
     def parse_dim(self) -> Dim:
         tok = self.next()

@@ -1,7 +1,13 @@
-"""Shared fixtures: example paths, random feeds and the --update-goldens switch."""
+"""Shared fixtures and helpers: example paths, random feeds, the `netc` command through a
+subprocess and the --update-goldens switch.
+
+Test modules import shared helpers from here (or from the helper modules tests/op_graphs.py,
+synthetic.py, fuzz.py, naive.py), never from another test module."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))
+
+
+def netc(*args: object, cwd: Path = ROOT,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`netc ARGS...` run as users run it: a fresh interpreter, output captured as text."""
+    return subprocess.run([sys.executable, "-m", "compiler.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

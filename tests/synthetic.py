@@ -1,4 +1,5 @@
-"""Small synthetic image data sets in IDX format, and a tiny model, for the training tests.
+"""Small synthetic image data sets in IDX format, a tiny model for the training tests, and
+convolutions with odd shapes for the native-safety tests and the valgrind recipe.
 
 The images are learnable: class k is a bright 6x6 square at a position of its own, on noise,
 so a few epochs of a small network separate the classes. Nothing here needs the real
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+import compiler
 from compiler.training.data import SPLIT_FILES, write_idx
+from ir.graph import Graph
 
 TINY_MODEL = """\
 name: tiny
@@ -54,3 +57,28 @@ def write_tiny_model(folder: Path) -> Path:
     path = folder / "tiny.yaml"
     path.write_text(TINY_MODEL)
     return path
+
+
+BATCH = 3
+"""The batch of the odd-shape programs: no multiple of any vector width."""
+
+
+def odd_convolutions(groups: int = 1, dilation: int = 1) -> Graph:
+    """Stride 3, padding 0, 23x25 images, 5 and 7 channels: nothing is a multiple of 8 or 16."""
+    b = compiler.Builder("odd")
+    x = b.input("x", [3 * groups, 23, 25])
+    x = b.relu(b.conv2d(x, filters=5 * groups, kernel=[4, 3], stride=3, padding=0,
+                        groups=groups, dilation=dilation, name="conv1"))
+    x = b.conv2d(x, filters=7, kernel=2, stride=[3, 2], padding=0, name="conv2")
+    x = b.maxpool2d(b.tanh(x), kernel=[1, 3], stride=[1, 3], ceil_mode=True)
+    b.loss("softmax_cross_entropy", b.dense(b.flatten(x), units=3, name="fc"))
+    return b.build()
+
+
+def batch_for(graph: Graph, seed: int,
+              dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """A random batch of BATCH images of `graph`'s input shape and labels of its classes."""
+    rng = np.random.default_rng(seed)
+    shape = [BATCH, *graph.inputs_with_role("input")[0].type.shape[1:]]
+    classes = graph.loss.node.operands[0].type.shape[1]
+    return rng.standard_normal(shape).astype(dtype), rng.integers(0, classes, BATCH)

@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
-
-
-def netc(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "compiler.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+from tests.conftest import EXAMPLES, netc
 
 
 def test_check_lenet5():
@@ -96,6 +90,67 @@ def test_dump_after_unknown_pass():
     out = netc("dump", EXAMPLES / "lenet5.yaml", "--train", "--after", "fuse-all")
     assert out.returncode == 1
     assert "pass 'fuse-all' is not in the train pipeline" in out.stderr
+
+
+def pipeline_of(*args):
+    """The pass names `netc dump --list-passes` gives for a pipeline, then the JIT's own."""
+    lines = netc("dump", "--list-passes").stdout.splitlines()
+    kind = "train" if "--train" in args else "forward"
+    names = next(line for line in lines if line.startswith(f"{kind} pipeline: "))
+    jit = next(line for line in lines if line.startswith("then, for the JIT: "))
+    return [n for line in (names, jit) for n in line.split(": ", 1)[1].split(" -> ")]
+
+
+def headings(stdout):
+    return [line.removeprefix("# ===== ") for line in stdout.splitlines()
+            if line.startswith("# ===== ")]
+
+
+@pytest.mark.parametrize("train", [[], ["--train"]])
+def test_dump_after_all_heads_a_section_per_pass(train):
+    out = netc("dump", EXAMPLES / "lenet5.yaml", *train, "--after", "all")
+    assert out.returncode == 0, out.stderr
+    passes = pipeline_of(*train)
+    assert headings(out.stdout) == [f"after {name}" for name in passes]
+    sections = out.stdout.split("# ===== ")[1:]
+    assert all("graph @lenet5(" in section for section in sections)
+    assert "%image: f32[1,1,28,28] input" in sections[0], "all binds batch 1 for plan-memory"
+    assert "kernel @" not in sections[-3]
+    assert "kernel @" in sections[-2]
+    assert "# memory plan" in sections[-1]
+    assert "# memory plan" not in sections[-2]
+
+
+def test_dump_before_all_and_after_one_pass_interleave():
+    out = netc("dump", EXAMPLES / "mlp.yaml", "--before", "all", "--after", "cse", "--batch", "2")
+    assert out.returncode == 0, out.stderr
+    expected = []
+    for name in pipeline_of():
+        expected += [f"before {name}"] + ([f"after {name}"] if name == "cse" else [])
+    assert headings(out.stdout) == expected
+
+
+def test_dump_before_a_pass_is_the_graph_after_the_one_before_it():
+    before = netc("dump", EXAMPLES / "lenet5.yaml", "--layout", "nhwc", "--before", "layout")
+    after = netc("dump", EXAMPLES / "lenet5.yaml", "--layout", "nhwc", "--after", "dce")
+    assert before.returncode == 0, before.stderr
+    assert before.stdout == after.stdout
+    assert not headings(before.stdout), "one named pass prints the bare graph"
+    assert "@nhwc" not in before.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--before", "fuse-all"], "pass 'fuse-all' is not in the forward pipeline (bind-batch, "),
+    (["--train", "--after", "all", "--before", "lower"],
+     "pass 'lower' is not in the train pipeline (bind-batch, "),
+    (["--after", "all", "--format", "json"], "print one section per pass, in text only"),
+])
+def test_dump_before_after_errors_are_one_line(args, message):
+    out = netc("dump", EXAMPLES / "mlp.yaml", *args)
+    assert out.returncode == 1
+    assert out.stderr.startswith("netc: error: ")
+    assert message in out.stderr
+    assert out.stderr.count("\n") == 1
 
 
 def test_list_passes():

@@ -6,13 +6,17 @@ masks are checked here even where the packers never use them."""
 from __future__ import annotations
 
 import ctypes
+import subprocess
+import sys
 
 import llvmlite.ir as ir
 import numpy as np
 import pytest
 
 from compiler.codegen.kernel_builder import VOID, KernelBuilder
+from ir.errors import CompileError
 from runtime.jit.engine import Engine
+from tests.conftest import ROOT
 
 
 def compiled_transpose(lanes: int, dtype: str):
@@ -45,11 +49,30 @@ def test_transpose_matches_numpy(lanes, dtype):
     np.testing.assert_array_equal(out, matrix.T)
 
 
-def test_transpose_refuses_widths_that_are_not_powers_of_two():
+@pytest.mark.parametrize(("count", "lanes", "message"), [
+    (6, 6, "got 6 vectors of 6 lanes"),
+    (4, 8, "got 4 vectors of 8 lanes"),
+])
+def test_transpose_refuses_shapes_it_cannot_transpose(count, lanes, message):
+    """A CompileError, not an assert: the check must hold under `python -O` too."""
     module = ir.Module("bad")
     fn = ir.Function(module, ir.FunctionType(VOID, []), "bad")
     kb = KernelBuilder(module, fn)
-    vty = ir.VectorType(ir.FloatType(), 6)
-    rows = [ir.Constant(vty, [0.0] * 6)] * 6
-    with pytest.raises(AssertionError):
+    vty = ir.VectorType(ir.FloatType(), lanes)
+    rows = [ir.Constant(vty, [0.0] * lanes)] * count
+    with pytest.raises(CompileError, match=message):
         kb.transpose(rows)
+
+
+def test_transpose_check_survives_python_O():
+    code = ("import llvmlite.ir as ir\n"
+            "from compiler.codegen.kernel_builder import VOID, KernelBuilder\n"
+            "from ir.errors import CompileError\n"
+            "m = ir.Module('bad'); f = ir.Function(m, ir.FunctionType(VOID, []), 'bad')\n"
+            "v = ir.Constant(ir.VectorType(ir.FloatType(), 6), [0.0] * 6)\n"
+            "try:\n    KernelBuilder(m, f).transpose([v] * 6)\n"
+            "except CompileError as err:\n    print('refused:', err)\n")
+    out = subprocess.run([sys.executable, "-O", "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("refused: transpose needs L vectors of L lanes")

@@ -14,8 +14,7 @@ from compiler.html import to_html
 from compiler.passes import PassContext
 from compiler.pipeline import lower
 from ir.dot import phases, to_dot
-from tests.conftest import EXAMPLES
-from tests.test_cli import netc
+from tests.conftest import EXAMPLES, netc
 
 MODELS = sorted(p for p in EXAMPLES.glob("*.*") if p.suffix in (".yaml", ".json"))
 

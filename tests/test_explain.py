@@ -14,8 +14,7 @@ from compiler.cli import main
 from compiler.explain.report import to_data, to_text
 from compiler.explain.seam import explain, flat_index, physical_position, unflatten
 from ir.errors import NetcError
-from tests.conftest import EXAMPLES
-from tests.test_cli import netc
+from tests.conftest import EXAMPLES, netc
 
 SECTIONS = ("index", "inverse", "permutation", "contraction", "dx", "dW", "db")
 

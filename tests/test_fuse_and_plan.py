@@ -8,7 +8,7 @@ import compiler
 from compiler.passes import PassContext
 from compiler.pipeline import lower
 from ir import parse, print_graph
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, netc
 
 
 def planned(name="lenet5.yaml", kind="train", batch=8, optimizer=None):
@@ -110,8 +110,6 @@ def test_raw_contraction_result_shares_its_epilogue_output():
 
 @pytest.mark.parametrize("after", ["fuse", "plan-memory"])
 def test_cli_dump_after_codegen_passes(after):
-    from tests.test_cli import netc
-
     out = netc("dump", EXAMPLES / "lenet5.yaml", "--train", "--after", after, "--batch", "4")
     assert out.returncode == 0, out.stderr
     assert "kernel @k1_conv1" in out.stdout

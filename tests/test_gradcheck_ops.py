@@ -6,48 +6,9 @@ import numpy as np
 import pytest
 
 from compiler.gradcheck import check_gradients
-from ir import Graph, TensorType
-
-TOL = 1e-6
-RNG = np.random.default_rng(7)
-
-
-def op_loss_graph(op, shapes, attrs=None, roles=None, dtypes=None):
-    """inputs -> op -> sum(out * r): a scalar loss whose gradient reaches every float input."""
-    g = Graph(op)
-    vals = []
-    for i, shape in enumerate(shapes):
-        dtype = (dtypes or {}).get(i, "f64")
-        role = (roles or {}).get(i, "param" if dtype != "i64" else "label")
-        vals.append(g.add_input(f"in{i}", TensorType(dtype, tuple(shape)), role))
-    out = g.add_op(op, vals, attrs or {}, name="out")
-    r = g.add_input("r", out.type, "const")
-    prod = g.add_op("mul", [out, r], name="weighted")
-    g.loss = g.add_op("reduce_sum", [prod], {"axes": list(range(out.type.rank))}, name="loss")
-    g.outputs = [out]
-    return g
-
-
-def feeds_for(graph, positive=(), labels=None):
-    feeds = {}
-    for v in graph.inputs:
-        shape = v.type.shape
-        if v.type.dtype == "i64":
-            feeds[v.name] = labels
-        elif v.name in positive:
-            feeds[v.name] = RNG.uniform(0.5, 2.0, size=shape)
-        else:
-            feeds[v.name] = RNG.standard_normal(shape)
-    return feeds
-
-
-def assert_gradients(graph, feeds, max_elements=400, passes=None):
-    checks = check_gradients(graph, feeds, max_elements=max_elements, passes=passes)
-    assert checks, "nothing was differentiated"
-    for c in checks:
-        assert c.error < TOL, f"{graph.name}: d loss / d {c.name}: relative error {c.error:.2e}"
-        assert c.analytic_norm > 0, f"{graph.name}: gradient of {c.name} is identically zero"
-
+from tests.op_graphs import GRADCHECK_TOL as TOL
+from tests.op_graphs import assert_gradients, op_loss_graph
+from tests.op_graphs import gradcheck_feeds as feeds_for
 
 CONV_CASES = [
     dict(stride=(1, 1), pad=(0, 0, 0, 0), dilation=(1, 1), groups=1),

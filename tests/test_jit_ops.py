@@ -7,75 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.jit import GraphProgram
-from compiler.passes import PassContext
-from compiler.pipeline import lower
-from ir import Graph, TensorType
-from runtime import reference
-
-RNG = np.random.default_rng(11)
-TOL = {"f32": dict(rtol=2e-5, atol=2e-5), "f64": dict(rtol=1e-10, atol=1e-11)}
-
-
-def op_graph(op, shapes, attrs=None, dtype="f32", int_inputs=(), loss=True):
-    """inputs -> op -> (optional) sum(out * r): forward output and a loss to differentiate."""
-    g = Graph(op)
-    vals = []
-    for i, shape in enumerate(shapes):
-        is_int = i in int_inputs
-        vals.append(g.add_input(f"in{i}", TensorType("i64" if is_int else dtype, tuple(shape)),
-                                "label" if is_int else "input"))
-    out = g.add_op(op, vals, attrs or {}, name="out")
-    g.outputs = [out]
-    if loss:
-        r = g.add_input("r", out.type, "input")
-        prod = g.add_op("mul", [out, r], name="weighted")
-        g.loss = g.add_op("reduce_sum", [prod], {"axes": list(range(out.type.rank))},
-                          name="loss")
-    return g
-
-
-def feeds_for(graph, positive=(), labels=None):
-    feeds = {}
-    for v in graph.inputs:
-        if v.type.dtype == "i64":
-            feeds[v.name] = labels
-            continue
-        dtype = np.float32 if v.type.dtype == "f32" else np.float64
-        if v.name in positive:
-            feeds[v.name] = RNG.uniform(0.5, 2.0, size=v.type.shape).astype(dtype)
-        else:
-            feeds[v.name] = RNG.standard_normal(v.type.shape).astype(dtype)
-    return feeds
-
-
-def check(graph, feeds, dtype, backward=True):
-    """JIT forward (and gradient graph) equal the reference interpreter's."""
-    tol = TOL[dtype]
-    forward = lower(graph, "forward", PassContext(), passes=("drop-loss", "canonicalize"))
-    got, _ = GraphProgram(forward)(feeds)
-    want = reference.run(forward, feeds).outputs
-    for g_, w_ in zip(got, want, strict=True):
-        np.testing.assert_allclose(g_, w_, **tol)
-    if not backward or graph.loss is None:
-        return
-    wrt = tuple(v.name for v in graph.inputs if v.type.dtype != "i64" and v.name != "r")
-    grads = lower(graph, "grads", PassContext(train=True, wrt=wrt))
-    if grads.has_value("step"):  # training-form dropout draws its mask from the step
-        feeds = {**feeds, "step": np.array(3, dtype=np.int64)}
-    got, loss = GraphProgram(grads, "grads")(feeds)
-    ref = reference.run(grads, feeds)
-    # a sum's rounding error scales with the sum of its terms' magnitudes, not with the result
-    # (which may cancel to near zero): compare the loss on that scale
-    terms = np.abs(want[0] * feeds["r"]).sum() if "r" in feeds else abs(ref.loss)
-    scale = max(float(terms), 1.0)
-    np.testing.assert_allclose(loss / scale, ref.loss / scale, **tol)
-    for name, g_, w_ in zip(wrt, got, ref.outputs, strict=True):
-        scale = max(np.abs(w_).max(), 1.0)
-        np.testing.assert_allclose(g_ / scale, w_ / scale, err_msg=f"d loss / d {name}", **tol)
-
-
-DTYPES = ["f32", "f64"]
+from tests.op_graphs import DTYPES, check, feeds_for, op_graph
 
 CONV_CASES = [
     dict(stride=(1, 1), pad=(0, 0, 0, 0), dilation=(1, 1), groups=1),

@@ -11,7 +11,7 @@ import pytest
 
 import compiler
 from ir import RuntimeInputError
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, netc
 
 SCRIPT = """
 import numpy as np, compiler
@@ -99,8 +99,6 @@ def test_params_are_views_in_the_users_layout():
 
 @pytest.mark.parametrize("stage", ["llvm", "llvm-opt", "asm"])
 def test_dump_generated_code(stage):
-    from tests.test_cli import netc
-
     out = netc("dump", EXAMPLES / "mlp.yaml", "--stage", stage, "--batch", "4")
     assert out.returncode == 0, out.stderr
     assert "k1_fc1" in out.stdout
@@ -109,8 +107,6 @@ def test_dump_generated_code(stage):
 
 
 def test_compile_command_reports_stages_kernels_and_memory():
-    from tests.test_cli import netc
-
     out = netc("compile", EXAMPLES / "lenet5.yaml", "--train", "--batch", "8")
     assert out.returncode == 0, out.stderr
     for text in ("codegen" if "miss" in out.stdout else "load", "kernels (", "k1_conv1",

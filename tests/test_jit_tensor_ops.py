@@ -7,9 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_gradcheck_ops import assert_gradients, op_loss_graph
-from tests.test_gradcheck_ops import feeds_for as gradcheck_feeds
-from tests.test_jit_ops import DTYPES, check, feeds_for, op_graph
+from tests.op_graphs import (
+    DTYPES,
+    assert_gradients,
+    check,
+    feeds_for,
+    gradcheck_feeds,
+    op_graph,
+    op_loss_graph,
+)
 
 CASES = [
     ("transpose", [(2, 3, 4)], {"perm": [2, 0, 1]}),

@@ -22,9 +22,9 @@ import compiler
 from compiler.jit import plan
 from runtime.guard import BufferOverrun
 from tests.conftest import EXAMPLES
+from tests.synthetic import BATCH, batch_for, odd_convolutions
 
 GUARD = 256
-BATCH = 3
 
 
 @pytest.fixture
@@ -46,13 +46,6 @@ def reference_twin(graph, net, dtype="f32", optimizer=None):
     for name in ref.params:
         net.params[name] = ref.params[name]
     return ref
-
-
-def batch_for(graph, seed, dtype=np.float32):
-    rng = np.random.default_rng(seed)
-    shape = [BATCH, *graph.inputs_with_role("input")[0].type.shape[1:]]
-    classes = graph.loss.node.operands[0].type.shape[1]
-    return rng.standard_normal(shape).astype(dtype), rng.integers(0, classes, BATCH)
 
 
 def run_all_entries(graph, net, ref, dtype=np.float32, steps=2):
@@ -99,18 +92,6 @@ def test_lenet5_adam_float64_stays_inside_its_buffers(guarded):
     net = guarded(graph, dtype="f64", optimizer=compiler.Adam(lr=1e-3))
     ref = reference_twin(graph, net, dtype="f64", optimizer=compiler.Adam(lr=1e-3))
     run_all_entries(graph, net, ref, dtype=np.float64, steps=1)
-
-
-def odd_convolutions(groups: int = 1, dilation: int = 1):
-    """Stride 3, padding 0, 23x25 images, 5 and 7 channels: nothing is a multiple of 8 or 16."""
-    b = compiler.Builder("odd")
-    x = b.input("x", [3 * groups, 23, 25])
-    x = b.relu(b.conv2d(x, filters=5 * groups, kernel=[4, 3], stride=3, padding=0,
-                        groups=groups, dilation=dilation, name="conv1"))
-    x = b.conv2d(x, filters=7, kernel=2, stride=[3, 2], padding=0, name="conv2")
-    x = b.maxpool2d(b.tanh(x), kernel=[1, 3], stride=[1, 3], ceil_mode=True)
-    b.loss("softmax_cross_entropy", b.dense(b.flatten(x), units=3, name="fc"))
-    return b.build()
 
 
 @pytest.mark.parametrize(("groups", "dilation"), [(1, 1), (1, 2), (3, 1)])

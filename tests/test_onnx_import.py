@@ -18,7 +18,7 @@ from compiler.gradcheck import check_gradients  # noqa: E402
 from compiler.passes import PassContext  # noqa: E402
 from compiler.pipeline import lower  # noqa: E402
 from ir import ModelError  # noqa: E402
-from tests.test_cli import netc  # noqa: E402
+from tests.conftest import netc  # noqa: E402
 
 FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64
 

@@ -14,7 +14,7 @@ pytest.importorskip("onnx", reason="ONNX import needs the onnx package")
 
 import compiler  # noqa: E402
 from compiler.summary import layer_rows  # noqa: E402
-from tests.conftest import EXAMPLES  # noqa: E402
+from tests.conftest import EXAMPLES, netc  # noqa: E402
 
 MODELS = ["lenet5", "resnet_small"]
 
@@ -77,8 +77,6 @@ def test_fine_tuning_lowers_the_loss(model):
 
 
 def test_netc_run_uses_the_models_own_weights(tmp_path):
-    from tests.test_cli import netc
-
     data = expected("lenet5")
     np.save(tmp_path / "x.npy", data["image"][:2])
     out = netc("run", EXAMPLES / "onnx" / "lenet5.onnx", "--input", tmp_path / "x.npy",

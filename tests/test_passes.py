@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import compiler
+from compiler.cli import build_parser
 from compiler.passes import PASSES, PassContext, PassManager, register
 from compiler.pipeline import PIPELINES, lower
 from ir import CompileError, Graph, TensorType, parse, print_graph
@@ -25,6 +26,26 @@ def test_golden_lenet5_train_pipeline(after, update_goldens):
         golden.write_text(captured[0])
     assert captured[0] == golden.read_text()
     assert print_graph(parse(captured[0])) == captured[0]
+
+
+@pytest.mark.parametrize(("options", "golden_name"), [
+    (["--layout", "nchw8c", "--after", "layout"], "lenet5.forward.nchw8c.after-layout.ir"),
+    (["--train", "--batch", "2", "--after", "fuse"], "lenet5.train.b2.after-fuse.ir"),
+    (["--train", "--batch", "2", "--after", "plan-memory"], "lenet5.train.b2.after-plan-memory.ir"),
+])
+def test_golden_lenet5_codegen_passes(options, golden_name, update_goldens, capsys, monkeypatch):
+    """What `netc dump lenet5.yaml OPTIONS` prints after the layout pass (a blocked layout, the
+    batch still symbolic), the fusion (kernel groups) and the memory plan (its table)."""
+    monkeypatch.delenv("NETC_GUARD", raising=False)  # guard mode changes the memory plan
+    args = build_parser().parse_args(["dump", str(EXAMPLES / "lenet5.yaml"), *options])
+    assert args.run(args) == 0
+    text = capsys.readouterr().out
+    golden = GOLDEN / golden_name
+    if update_goldens:
+        golden.write_text(text)
+    assert text == golden.read_text(), f"{golden_name} drifted; rerun with --update-goldens"
+    graph_text = text.split("# memory plan\n")[0]
+    assert print_graph(parse(graph_text)) == graph_text
 
 
 @pytest.mark.parametrize("kind", sorted(PIPELINES))

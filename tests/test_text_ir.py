@@ -41,6 +41,24 @@ def test_parse_is_deterministic_and_keeps_provenance():
     assert print_graph(graph) == text
 
 
+def test_layout_tags_round_trip():
+    """The layout pass's tags (`@nchw8c`, a flatten's `@flat_...`, a dense weight's `@cols_...`)
+    parse back: `netc dump --after layout` output is a file netc reads."""
+    text = """graph @g(
+    %x: f32[N,16,5,5]@nchw8c input,
+    %w: f32[3,400]@cols_nchw8c_16x5x5 param
+) {
+  %f = reshape(%x) {shape=[N,400]} view : f32[N,400]@flat_nchw8c_16x5x5
+  %y = dense(%f, %w) : f32[N,3]
+  return %y
+}
+"""
+    graph = parse(text)
+    assert graph.value("x").type.layout == "nchw8c"
+    assert graph.value("f").type.layout == "flat_nchw8c_16x5x5"
+    assert print_graph(graph) == text
+
+
 @pytest.mark.parametrize(("text", "line", "col", "message"), [
     ("graph @g(\n    %x: f32[4] input\n) {\n  %y = relu(%z) : f32[4]\n}\n", 4, 13,
      "undefined value %z"),
@@ -55,6 +73,8 @@ def test_parse_is_deterministic_and_keeps_provenance():
     ("graph @g(\n    %x: f32[4] input\n) {\n  %x = relu(%x) : f32[4]\n}\n", 4, 3,
      "defined twice"),
     ("graph @g(\n    %x: f32[4] toy\n) {\n}\n", 2, 16, "unknown role 'toy'"),
+    ("graph @g(\n    %x: f32[N,8,4,4]@nchw9c input\n) {\n}\n", 2, 21,
+     "unknown layout '@nchw9c'"),
 ])
 def test_parse_errors_carry_line_and_column(text, line, col, message):
     with pytest.raises(ParseError) as info:

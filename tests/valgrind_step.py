@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import compiler  # noqa: E402
-from tests.test_native_safety import BATCH, batch_for, odd_convolutions  # noqa: E402
+from tests.synthetic import BATCH, batch_for, odd_convolutions  # noqa: E402
 
 
 def check(graph) -> None:

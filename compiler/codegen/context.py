@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import llvmlite.ir as ir
 
 from compiler.codegen.kernel_builder import F32, F64, I64, KernelBuilder
+from ir.errors import CompileError
 from ir.graph import Graph, Node, Value
 from ir.ops import VIEW
 from ir.schedule import KernelGroup
@@ -108,5 +109,7 @@ class KernelContext:
 
     def thread_workspace(self, kb: KernelBuilder, thread: ir.Value) -> ir.Value:
         """This thread's scratch bytes (i8*)."""
-        assert self.ws_ptr is not None, "kernel asked for workspace it did not declare"
+        if self.ws_ptr is None:  # a codegen bug, checked even under `python -O`
+            raise CompileError(f"kernel {self.group.name} asked for workspace it did not "
+                               "declare")
         return kb.b.gep(self.ws_ptr, [kb.mul(thread, self.workspace)])

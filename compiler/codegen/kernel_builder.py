@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 
 import llvmlite.ir as ir
 
+from ir.errors import CompileError
+
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
@@ -165,8 +167,12 @@ class KernelBuilder:
         bit d of the lane index (the off-diagonal d x d blocks of every 2d x 2d block); the
         stages commute, and LLVM lowers them to unpack / shuffle / 128-bit permutes."""
         count = len(rows)
-        assert count & (count - 1) == 0
-        assert all(r.type.count == count for r in rows)
+        lanes = sorted({r.type.count for r in rows})
+        if count == 0 or count & (count - 1) or lanes != [count]:
+            # A real check, not an assert: under `python -O` a wrong width would otherwise
+            # build shuffles with out-of-range masks.
+            raise CompileError(f"transpose needs L vectors of L lanes with L a power of two; "
+                               f"got {count} vectors of {', '.join(map(str, lanes))} lanes")
         out = list(rows)
         d = 1
         while d < count:

@@ -20,6 +20,7 @@ place are copied at the end. Codegen returns text; compiling it is the runtime's
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -30,6 +31,8 @@ from compiler.codegen.kernel_builder import I1, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.target import CodegenTarget
 from ir.graph import Graph
 
+log = logging.getLogger("netc.codegen")
+"""One line per generated kernel, at DEBUG (NETC_DEBUG=2)."""
 KERNEL_FN = ir.FunctionType(VOID, [I8P, I64, I64])
 PLACEHOLDER = "netc_kernel"
 
@@ -109,6 +112,8 @@ class ModuleGen:
                 kb.b.store(kb.b.add(kb.b.load(slot), spent), slot)
             infos.append(KernelInfo(group.name, group.kind, kmod.symbol, ctx.ntasks, ctx.flops,
                                     ctx.workspace))
+            log.debug("kernel %s: %s, %d task(s), %d flops, %d workspace bytes, %s", group.name,
+                      group.kind, ctx.ntasks, ctx.flops, ctx.workspace, kmod.symbol)
             workspace = max(workspace, ctx.workspace * self.target.threads)
         self._copies(kb, module, bases)
         kb.b.ret_void()

@@ -25,6 +25,8 @@ from ir.printer import print_graph
 from ir.verify import verify
 
 log = logging.getLogger("netc.passes")
+ir_log = logging.getLogger("netc.ir")
+"""The IR after every pass, at DEBUG (NETC_DEBUG=3 opens it)."""
 
 
 @dataclass
@@ -110,6 +112,8 @@ class PassManager:
                 raise self._failure(name, snapshot, err) from None
             self.timings.append((name, time.perf_counter() - start))
             log.debug("pass %s: %.2f ms", name, 1e3 * self.timings[-1][1])
+            if ir_log.isEnabledFor(logging.DEBUG):  # printing costs: only when asked for
+                ir_log.debug("after %s\n%s", name, print_graph(graph).rstrip("\n"))
             self._maybe_dump(name, self.dump_after, f"after {name}", graph)
         return graph
 
