@@ -37,7 +37,7 @@ def layer_rows(graph: Graph) -> list[Row]:
     return rows
 
 
-def _numel(shape: tuple) -> int:  # type: ignore[type-arg]
+def _numel(shape: tuple) -> int:
     out = 1
     for d in shape:
         out *= d if isinstance(d, int) else 1
