@@ -207,7 +207,8 @@ class Sweep:
         self._nest(kb, axes, box)
 
     def _box_axes(self, kb: KernelBuilder | None, groups: list[list[int]],
-                  ranges: list[tuple[Bound, Bound]]) -> tuple[list[Axis], list]:
+                  ranges: list[tuple[Bound, Bound]]
+                  ) -> tuple[list[Axis], list[tuple[Bound, Bound]]]:
         axes = list(self.axes)
         box: list[tuple[Bound, Bound] | None] = [None] * len(axes)
         for group, (lo, hi) in zip(groups, ranges, strict=True):
@@ -233,7 +234,8 @@ class Sweep:
 
     def _nest(self, kb: KernelBuilder, axes: list[Axis],
               ranges: list[tuple[Bound, Bound]]) -> None:
-        def loop(depth: int, lin: list, offs: dict) -> None:
+        def loop(depth: int, lin: list[tuple[ir.Value, int]],
+                 offs: dict[str, list[tuple[ir.Value, int]]]) -> None:
             if depth == len(axes):
                 self._element(kb, lin, offs)
                 return
@@ -284,10 +286,12 @@ def _div(kb: KernelBuilder | None, value: Bound, by: int) -> Bound:
     return kb.b.sdiv(value, kb.i64(by))
 
 
-def _merge_full(axes: list[Axis], full: list, box: list) -> tuple[list[Axis], list]:
+def _merge_full(axes: list[Axis], full: list[tuple[Bound, Bound]],
+                box: list[tuple[Bound, Bound] | None]
+                ) -> tuple[list[Axis], list[tuple[Bound, Bound]]]:
     """Merges neighbours that both run whole (fewer, longer loops)."""
     out_axes: list[Axis] = []
-    out_ranges: list = []
+    out_ranges: list[tuple[Bound, Bound]] = []
     whole_flags: list[bool] = []
     for axis, rng, given in zip(axes, full, box, strict=True):
         whole = given is None

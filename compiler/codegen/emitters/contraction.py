@@ -10,6 +10,7 @@ wrote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -155,7 +156,7 @@ class Contraction(Emitter):
                             name="scratch")
 
     def init_rows(self, kb: KernelBuilder, c: ir.Value, ldc: int, rows: int, lo: Int, hi: Int,
-                  value) -> None:
+                  value: Callable[[KernelBuilder, ir.Value, ir.Value], ir.Value]) -> None:
         """C[i, lo:hi] = value(i, j) for every row (bias initialization)."""
         with kb.loop(0, rows, name="bi") as i, kb.loop(lo, hi, name="bj") as j:
             kb.store(value(kb, i, j), c, kb.add(kb.mul(i, ldc), j))
@@ -175,7 +176,7 @@ class Contraction(Emitter):
         return [[0], [1]]
 
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
-               hi: ir.Value) -> list:
+               hi: ir.Value) -> list[tuple[Int, Int]]:
         return [(0, self.m), (lo, hi)]
 
 

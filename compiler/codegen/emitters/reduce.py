@@ -11,6 +11,7 @@ marked reassociable so LLVM may vectorize them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import llvmlite.ir as ir
 
@@ -20,6 +21,8 @@ from compiler.codegen.epilogue import Bound, box_supported, broadcast_strides, e
 from compiler.codegen.kernel_builder import KernelBuilder
 
 REASSOC = ("reassoc", "nsz")
+Terms: TypeAlias = list[tuple[ir.Value, int]]
+"""(loop index, stride) pairs whose sum is a flat offset (KernelBuilder.affine)."""
 
 
 class ReduceSum(Emitter):
@@ -129,7 +132,7 @@ class ReduceSum(Emitter):
             with kb.loop(0, total, name="s") as s:
                 kb.store(kb.b.fmul(kb.load(out, s), ir.Constant(ty, self.scale)), out, s)
 
-    def _nest(self, kb: KernelBuilder, dims: list[int], x_terms: list, o_terms: list,
+    def _nest(self, kb: KernelBuilder, dims: list[int], x_terms: Terms, o_terms: Terms,
               strides: list[int], out_strides: list[int],
               body: Callable[[ir.Value, ir.Value], None]) -> None:
         if not dims:
@@ -147,7 +150,7 @@ class ReduceSum(Emitter):
         acc = kb.var(ty, name="acc")
         init = float("-inf") if self.combine == "max" else 0.0
 
-        def reduced(x_terms: list, o_index: ir.Value) -> None:
+        def reduced(x_terms: Terms, o_index: ir.Value) -> None:
             kb.b.store(ir.Constant(ty, init), acc)
             self._inner(kb, self.axes, x_terms, strides, x, acc, ty)
             value = kb.b.load(acc)
@@ -157,9 +160,9 @@ class ReduceSum(Emitter):
 
         self._kept_nest(kb, task, 0, [], [], strides, out_strides, reduced)
 
-    def _kept_nest(self, kb: KernelBuilder, task: ir.Value, depth: int, x_terms: list,
-                   o_terms: list, strides: list[int], out_strides: list[int],
-                   body: Callable[[list, ir.Value], None]) -> None:
+    def _kept_nest(self, kb: KernelBuilder, task: ir.Value, depth: int, x_terms: Terms,
+                   o_terms: Terms, strides: list[int], out_strides: list[int],
+                   body: Callable[[Terms, ir.Value], None]) -> None:
         if depth == len(self.kept):
             body(x_terms, kb.affine(o_terms))
             return
@@ -170,7 +173,7 @@ class ReduceSum(Emitter):
             self._kept_nest(kb, task, depth + 1, [*x_terms, (i, strides[d])],
                             [*o_terms, (i, out_strides[depth])], strides, out_strides, body)
 
-    def _inner(self, kb: KernelBuilder, dims: list[int], x_terms: list, strides: list[int],
+    def _inner(self, kb: KernelBuilder, dims: list[int], x_terms: Terms, strides: list[int],
                x: ir.Value, acc: ir.Value, ty: ir.Type) -> None:
         if not dims:
             v = kb.load(x, kb.affine(x_terms))

@@ -20,6 +20,8 @@ from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.kernel_builder import KernelBuilder
 
 Body = Callable[[ir.Value, ir.Value], None]
+Visit = Callable[[ir.Value, ir.Value, ir.Value, ir.Value, ir.Value], None]
+"""visit(k, iy, ix, in_bounds, in_padded): one window position (k = ky * kw + kx)."""
 UNROLL_WINDOW = 64
 """Windows with more positions than this run as loops, not unrolled code."""
 
@@ -62,7 +64,7 @@ class _Window(Emitter):
             if epilogue is not None:
                 epilogue.emit_fixed(kb, prefix)
 
-    def window(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, visit) -> None:
+    def window(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, visit: Visit) -> None:
         """Calls visit(k, iy, ix, in_bounds, in_padded) for every window position, in order:
         unrolled for small windows, as loops beyond UNROLL_WINDOW positions (a 60x80 window
         unrolled is minutes of LLVM time for no speed)."""
@@ -75,7 +77,7 @@ class _Window(Emitter):
                 self._visit(kb, oy, ox, ky, kx, visit)
 
     def _visit(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, ky: ir.Value | int,
-               kx: ir.Value | int, visit) -> None:
+               kx: ir.Value | int, visit: Visit) -> None:
         iy = kb.add(kb.mul(oy, self.sh), kb.add(kb.mul(ky, self.dh), -self.pt))
         ix = kb.add(kb.mul(ox, self.sw), kb.add(kb.mul(kx, self.dw), -self.pl))
         inside = kb.b.and_(kb.in_range(iy, 0, self.h), kb.in_range(ix, 0, self.w))
