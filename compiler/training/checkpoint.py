@@ -122,8 +122,8 @@ def save(path: str | Path, params: Mapping[str, np.ndarray],
     for name, value in (state or {}).items():
         arrays[STATE_PREFIX + name] = np.array(value, order="C")
     arrays[META_KEY] = np.array(json.dumps({"format": FORMAT, **(meta or {})}, sort_keys=True))
-    # allow_pickle spelled out (numpy's default) so that the checker knows no array is named so
-    atomic_write(path, lambda f: np.savez(f, allow_pickle=True, **arrays))
+    # numpy's stub types **arrays as if a key could be the bool `allow_pickle` (none is)
+    atomic_write(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
 
 def load(path: str | Path) -> Checkpoint:
