@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine (see README.md):
 #   make demo   creates .venv, installs netc and Fashion-MNIST, trains LeNet-5 on it
-#   make test   installs the dev extras, then runs ruff and the whole pytest suite
+#   make test   installs the dev extras, then runs ruff, mypy and the whole pytest suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -46,10 +46,12 @@ demo: $(VENV)/.installed fashion-mnist
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(VENV)/.installed-dev system-deps fashion-mnist
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -10,15 +10,20 @@ Where it sits: the one place that ties frontends, passes, codegen and runtime to
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from compiler.frontend import Builder, load
 from compiler.optim import SGD, Adam
 from ir.version import VERSION as __version__
+
+if TYPE_CHECKING:  # the runtime loads on the first compile(), not on `import compiler`
+    from runtime.network import Network
 
 
 def compile(  # noqa: A001 - the public name is fixed by the design
     graph: object, batch: int = 1, train: bool = False, optimizer: SGD | Adam | None = None,
     backend: str = "jit", seed: int = 0, dtype: str = "f32", layout: str = "auto",
-) -> object:
+) -> Network:
     """Compiles a loaded model for one batch size; returns a Network.
 
     train=True also builds `loss_and_grads` and `train_step` (the model needs a loss);

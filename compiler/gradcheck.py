@@ -15,6 +15,7 @@ import numpy as np
 
 from compiler.passes import PassContext
 from compiler.pipeline import lower
+from ir.errors import VerifyError
 from ir.graph import Graph
 from runtime import reference
 
@@ -37,7 +38,10 @@ def gradient_graph(graph: Graph, wrt: tuple[str, ...] = (), batch: int | None = 
 
 
 def loss_at(graph: Graph, feeds: Mapping[str, np.ndarray]) -> float:
-    return float(reference.run(graph, feeds, dtype="f64").loss)
+    loss = reference.run(graph, feeds, dtype="f64").loss
+    if loss is None:
+        raise VerifyError(f"graph @{graph.name} has no loss to check gradients against")
+    return float(loss)
 
 
 def check_gradients(graph: Graph, feeds: Mapping[str, np.ndarray], wrt: tuple[str, ...] = (),
@@ -61,7 +65,7 @@ def check_gradients(graph: Graph, feeds: Mapping[str, np.ndarray], wrt: tuple[st
         numeric, probed = _numeric(loss_graph, feeds, name, analytic, rng, max_elements,
                                    directions, singles)
         diff = np.linalg.norm(probed - numeric)
-        scale = max(np.linalg.norm(probed), np.linalg.norm(numeric), 1e-30)
+        scale = max(float(np.linalg.norm(probed)), float(np.linalg.norm(numeric)), 1e-30)
         checks.append(Check(name, float(diff / scale), float(np.linalg.norm(analytic)),
                             len(numeric)))
     return checks

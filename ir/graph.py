@@ -77,7 +77,7 @@ class Graph:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._nx = nx.MultiDiGraph()
+        self._nx: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         self._values: dict[str, Value] = {}
         self._inputs: list[Value] = []
         self._order: dict[str, int] = {}
@@ -169,6 +169,14 @@ class Graph:
         except KeyError:
             raise VerifyError(f"no value %{name} in graph @{self.name}") from None
 
+    def node(self, name: str) -> Node:
+        """The node that computes %name. A graph input has none: asking for one is a caller's
+        bug, reported like a missing value rather than as a None that fails later."""
+        node = self.value(name).node
+        if node is None:
+            raise VerifyError(f"%{name} is an input of graph @{self.name}, not an op's result")
+        return node
+
     def has_value(self, name: str) -> bool:
         return name in self._values
 
@@ -190,7 +198,7 @@ class Graph:
     def users(self, value: Value) -> list[Node]:
         """Nodes that read `value`, each once, in topological order."""
         names = sorted(set(self._nx.successors(value.name)), key=self._order.__getitem__)
-        return [self._values[n].node for n in names]  # type: ignore[misc]
+        return [self.node(n) for n in names]
 
     def is_output(self, value: Value) -> bool:
         return (
@@ -288,7 +296,7 @@ class Graph:
         for n in self.nodes():
             g.add_op(n.op, [g.value(v.name) for v in n.operands], n.attrs, n.name, type=n.type,
                      grad_of=n.grad_of, loc=n.loc)
-            g.value(n.name).node.meta = dict(n.meta)  # type: ignore[union-attr]
+            g.node(n.name).meta = dict(n.meta)
         g.outputs = [g.value(v.name) for v in self.outputs]
         g.loss = g.value(self.loss.name) if self.loss is not None else None
         g.updates = [(g.value(t.name), g.value(v.name)) for t, v in self.updates]

@@ -46,7 +46,7 @@ class Flat:
     def physical_index(self) -> np.ndarray:
         """phys[j] = physical position of logical feature j = c*H*W + h*W + w."""
         j = np.arange(self.c * self.h * self.w).reshape(self.c, self.h, self.w)
-        return to_physical(j[None], self.layout)[0].reshape(-1).argsort()
+        return to_physical(j[None], self.layout).reshape(-1).argsort()  # a batch of one
 
     def describe(self) -> str:
         return describe(self.layout)

@@ -88,7 +88,6 @@ def _scheduled_lines(graph: Graph) -> list[str]:
         elif group.anchor == node.name:
             stores = ", ".join(f"%{s}" for s in group.stores)
             lines.append(f"  kernel @{group.name} {group.kind} stores({stores}) {{")
-            lines.extend(f"    {format_node(graph.value(n).node)}"  # type: ignore[arg-type]
-                         for n in group.nodes)
+            lines.extend(f"    {format_node(graph.node(n))}" for n in group.nodes)
             lines.append("  }")
     return lines

@@ -61,9 +61,15 @@ class TensorType:
 
     def numel(self) -> int:
         """Number of elements; only defined once the batch is bound."""
-        if not self.is_concrete:
+        return math.prod(self.concrete_shape())
+
+    def concrete_shape(self) -> tuple[int, ...]:
+        """The shape as ints, for code that only runs once the batch is bound (the reference
+        interpreter, kernels); ShapeError while the batch is still symbolic."""
+        dims = tuple(d for d in self.shape if isinstance(d, int))
+        if len(dims) != len(self.shape):
             raise ShapeError(f"{self} has a symbolic batch dimension; bind the batch first")
-        return math.prod(self.shape)  # type: ignore[arg-type]
+        return dims
 
     def nbytes(self) -> int:
         return self.numel() * ITEMSIZE[self.dtype]
@@ -109,7 +115,7 @@ def check_padded(shape: Sequence[Dim], pad: object) -> None:
         return
     top, left, bottom, right = pad
     h, w = shape[2], shape[3]
-    check_size((*shape[:2], h + top + bottom, w + left + right), "padded input")  # type: ignore[operator]
+    check_size((*shape[:2], h + top + bottom, w + left + right), "padded input")
 
 
 def check_total(count: int, what: str) -> None:

@@ -74,6 +74,7 @@ def avg_divisor(x: Array, a: Mapping[str, Any], hw: Sequence[int]) -> Array:
     counted = np.pad(ones, ((0, 0), (0, 0), (pad[0], pad[2]), (pad[1], pad[3])),
                      constant_values=1.0 if a["count_include_pad"] else 0.0)
     mask = pad_for_windows(counted, (0, 0, 0, 0), k, s, d, hw, 0.0)
+    # sum() of arrays is an array; typeshed's sum() also allows its int start (0) as the result
     return sum(p for _, _, p in window_slices(mask, k, s, d, hw))  # type: ignore[return-value]
 
 

@@ -33,8 +33,9 @@ def conv2d_grad_input(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType
     n, o, ho, wo = dy.shape
     _, cg, kh, kw = w.shape
     g = a["groups"]
-    h, wd = out.shape[2:]
-    dxp = np.zeros_like(pad_for_windows(np.zeros(out.shape, dy.dtype), a["pad"], (kh, kw),
+    shape = out.concrete_shape()
+    h, wd = shape[2:]
+    dxp = np.zeros_like(pad_for_windows(np.zeros(shape, dy.dtype), a["pad"], (kh, kw),
                                         a["stride"], a["dilation"], (ho, wo), 0.0))
     dyg = dy.reshape(n, g, o // g, ho, wo)
     wg = w.reshape(g, o // g, cg, kh, kw)
@@ -86,12 +87,12 @@ def avgpool2d_grad(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -
     (dy,) = xs
     k, s, d = a["kernel"], a["stride"], a["dilation"]
     hw = dy.shape[2:]
-    x0 = np.zeros(out.shape, dtype=dy.dtype)
+    x0 = np.zeros(out.concrete_shape(), dtype=dy.dtype)
     share = dy / avg_divisor(x0, a, hw)
     dxp = pad_for_windows(x0, a["pad"], k, s, d, hw, 0.0)
     for _, _, region in window_slices(dxp, k, s, d, hw):
         region += share
-    return _crop(dxp, a["pad"], out.shape[2], out.shape[3])
+    return _crop(dxp, a["pad"], x0.shape[2], x0.shape[3])
 
 
 @ref("reduce_sum")
@@ -223,4 +224,4 @@ def batch_mean_grad(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) 
 
 @ref("broadcast_to")
 def broadcast_to(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
-    return np.broadcast_to(xs[0], out.shape).copy()
+    return np.broadcast_to(xs[0], out.concrete_shape()).copy()

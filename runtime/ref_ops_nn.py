@@ -33,7 +33,7 @@ def conv2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     g = a["groups"]
-    ho, wo = out.shape[2], out.shape[3]
+    ho, wo = out.concrete_shape()[2], out.concrete_shape()[3]
     xp = pad_for_windows(x, a["pad"], (kh, kw), a["stride"], a["dilation"], (ho, wo), 0.0)
     wg = w.reshape(g, o // g, cg, kh, kw)
     y = np.zeros((n, g, o // g, ho * wo), dtype=x.dtype)
@@ -49,7 +49,7 @@ def conv2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
 @ref("maxpool2d")
 def maxpool2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
     (x,) = xs
-    hw = out.shape[2:]
+    hw = out.concrete_shape()[2:]
     xp = pad_for_windows(x, a["pad"], a["kernel"], a["stride"], a["dilation"], hw, -np.inf)
     slices = [s for _, _, s in window_slices(xp, a["kernel"], a["stride"], a["dilation"], hw)]
     return np.maximum.reduce(slices)
@@ -58,7 +58,7 @@ def maxpool2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Arr
 @ref("avgpool2d")
 def avgpool2d(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
     (x,) = xs
-    hw = out.shape[2:]
+    hw = out.concrete_shape()[2:]
     xp = pad_for_windows(x, a["pad"], a["kernel"], a["stride"], a["dilation"], hw, 0.0)
     total = sum(p for _, _, p in window_slices(xp, a["kernel"], a["stride"], a["dilation"], hw))
     return total / avg_divisor(x, a, hw)
@@ -92,7 +92,7 @@ def matmul(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
 @ref("flatten")
 @ref("reshape")
 def reshape(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
-    return xs[0].reshape(out.shape)
+    return xs[0].reshape(out.concrete_shape())
 
 
 # ---------------------------------------------------------------- elementwise
@@ -180,7 +180,8 @@ def concat(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
 
 @ref("const")
 def const(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
-    return np.full(out.shape, a["value"], dtype=np.float64 if a["dtype"] == "f64" else np.float32)
+    return np.full(out.concrete_shape(), a["value"],
+                   dtype=np.float64 if a["dtype"] == "f64" else np.float32)
 
 
 # ---------------------------------------------------------------- losses

@@ -105,8 +105,8 @@ def dropout_keep(seed: int, step: int, numel: int, rate: float) -> Array:
 @ref("dropout_mask")
 def dropout_mask(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
     (step,) = xs
-    numel = int(np.prod(out.shape))
+    numel = out.numel()
     keep = dropout_keep(a["seed"], int(step), numel, a["rate"])
     dtype = np.float64 if a["dtype"] == "f64" else np.float32
     scale = 1.0 / (1.0 - a["rate"])
-    return np.where(keep, scale, 0.0).astype(dtype).reshape(out.shape)
+    return np.where(keep, scale, 0.0).astype(dtype).reshape(out.concrete_shape())

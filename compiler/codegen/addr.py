@@ -9,6 +9,7 @@ plane(n, c) + h * row + w * col.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import llvmlite.ir as ir
 
@@ -16,7 +17,7 @@ from compiler.codegen.kernel_builder import KernelBuilder
 from ir.layouts import block_of
 from ir.types import TensorType
 
-Index = ir.Value | int
+Index: TypeAlias = ir.Value | int
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class KernelContext:
 
     @property
     def nodes(self) -> list[Node]:
-        return [self.graph.value(n).node for n in self.group.nodes]  # type: ignore[misc]
+        return [self.graph.node(n) for n in self.group.nodes]
 
     @property
     def anchor(self) -> Node:

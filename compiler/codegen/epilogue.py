@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TypeAlias
 
 import llvmlite.ir as ir
 
@@ -27,7 +28,7 @@ from ir.errors import CompileError
 from ir.graph import Node
 from ir.layouts import block_of, offset_terms
 
-Bound = ir.Value | int
+Bound: TypeAlias = ir.Value | int
 
 
 def broadcast_strides(shape: tuple[int, ...], domain: tuple[int, ...]) -> list[int]:
@@ -75,7 +76,7 @@ def physical_axes(ctx: KernelContext, nodes: list[Node], loads: Sequence[str]) -
     layout = dtype.layout if len(shape) == 4 and not dtype.layout.startswith(("flat", "cols")) \
         else ""
     if layout:
-        terms = offset_terms(layout, shape)  # type: ignore[arg-type]
+        terms = offset_terms(layout, shape)
     else:
         rowmajor = broadcast_strides(shape, shape)
         terms = [(d, shape[d], rowmajor[d]) for d in range(len(shape))]
@@ -206,7 +207,8 @@ class Sweep:
         self._nest(kb, axes, box)
 
     def _box_axes(self, kb: KernelBuilder | None, groups: list[list[int]],
-                  ranges: list[tuple[Bound, Bound]]) -> tuple[list[Axis], list]:  # type: ignore[type-arg]
+                  ranges: list[tuple[Bound, Bound]]
+                  ) -> tuple[list[Axis], list[tuple[Bound, Bound]]]:
         axes = list(self.axes)
         box: list[tuple[Bound, Bound] | None] = [None] * len(axes)
         for group, (lo, hi) in zip(groups, ranges, strict=True):
@@ -232,7 +234,8 @@ class Sweep:
 
     def _nest(self, kb: KernelBuilder, axes: list[Axis],
               ranges: list[tuple[Bound, Bound]]) -> None:
-        def loop(depth: int, lin: list, offs: dict) -> None:  # type: ignore[type-arg]
+        def loop(depth: int, lin: list[tuple[ir.Value, int]],
+                 offs: dict[str, list[tuple[ir.Value, int]]]) -> None:
             if depth == len(axes):
                 self._element(kb, lin, offs)
                 return
@@ -283,10 +286,12 @@ def _div(kb: KernelBuilder | None, value: Bound, by: int) -> Bound:
     return kb.b.sdiv(value, kb.i64(by))
 
 
-def _merge_full(axes: list[Axis], full: list, box: list) -> tuple[list[Axis], list]:  # type: ignore[type-arg]
+def _merge_full(axes: list[Axis], full: list[tuple[Bound, Bound]],
+                box: list[tuple[Bound, Bound] | None]
+                ) -> tuple[list[Axis], list[tuple[Bound, Bound]]]:
     """Merges neighbours that both run whole (fewer, longer loops)."""
     out_axes: list[Axis] = []
-    out_ranges: list = []  # type: ignore[type-arg]
+    out_ranges: list[tuple[Bound, Bound]] = []
     whole_flags: list[bool] = []
     for axis, rng, given in zip(axes, full, box, strict=True):
         whole = given is None

@@ -27,6 +27,7 @@ import llvmlite.ir as ir
 
 from compiler.codegen.context import BufferKey, KernelContext
 from compiler.codegen.emitters import make_emitter
+from compiler.codegen.emitters.base import Emitter
 from compiler.codegen.kernel_builder import I1, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.target import CodegenTarget
 from ir.graph import Graph
@@ -124,7 +125,7 @@ class ModuleGen:
     # ------------------------------------------------------------ kernels
 
     def _kernel_module(self, ctx: KernelContext,
-                       emitter: object) -> tuple[KernelModule, list[BufferKey]]:
+                       emitter: Emitter) -> tuple[KernelModule, list[BufferKey]]:
         module = ir.Module(name=ctx.group.name)
         module.triple = self.target.triple
         ctx.module = module
@@ -153,7 +154,7 @@ class ModuleGen:
         for name in ctx.touched:
             raw = body.args[first + keys.index(ctx.key(name))]
             ctx.ptrs[name] = kb.b.bitcast(raw, ctx.elem_type(name).as_pointer(), name=name)
-        emitter.emit(kb, task, thread)  # type: ignore[attr-defined]
+        emitter.emit(kb, task, thread)
         kb.b.ret_void()
         self._wrapper(module, body, slots)
         text = str(module)

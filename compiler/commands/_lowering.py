@@ -31,7 +31,7 @@ def lowered(graph: Graph, kind: str, args: argparse.Namespace,
     ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt, options=options)
     timings: list[tuple[str, float]] = []
     result = lower(graph, kind, ctx, passes=passes, verify_each=True, timings=timings,
-                   **kwargs)  # type: ignore[arg-type]
+                   **kwargs)  # type: ignore[arg-type]  # lower()'s dump options, passed through
     if getattr(args, "time_passes", False):
         for name, seconds in timings:
             print(f"# pass {name:16s} {seconds * 1e3:8.2f} ms", file=sys.stderr)

@@ -28,7 +28,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return int(bench_main(options) or 0)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmark netc against PyTorch, JAX, ONNX Runtime "
                                          "(options as `python -m bench --help`)")
     bench.add_argument("options", nargs=argparse.REMAINDER,

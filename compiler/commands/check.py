@@ -18,7 +18,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     check = sub.add_parser("check", help="validate a model and print its layer table")
     check.add_argument("model", help="model file (.yaml, .json, .ir)")
     check.add_argument("--batch", type=int, help="count FLOPs for this batch size")

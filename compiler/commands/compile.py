@@ -44,7 +44,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     comp = sub.add_parser("compile", help="compile a model and report stages, kernels, memory")
     comp.add_argument("model", help="model file (.yaml, .json, .ir)")
     comp.add_argument("--batch", type=int, default=1)

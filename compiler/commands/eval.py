@@ -62,7 +62,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("eval", help="accuracy and confusion matrix of trained parameters")
     ev.add_argument("model", help="model file (.yaml, .json, .ir)")
     ev.add_argument("--params", required=True, metavar="P.npz",

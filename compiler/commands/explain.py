@@ -33,7 +33,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("explain", help="show what a flatten does, how backprop goes through "
                                          "it and why flatten + dense is a tensor contraction")
     cmd.add_argument("model", help="model file (.yaml, .json, .onnx, .ir)")

@@ -21,7 +21,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     plot = sub.add_parser("plot", help="draw the curves of a metrics.jsonl as a PNG")
     plot.add_argument("metrics", help="metrics file written by netc train --log")
     plot.add_argument("-o", "--output", required=True, metavar="PNG")

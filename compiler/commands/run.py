@@ -98,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a model's forward pass on an .npy array")
     run.add_argument("model", help="model file (.yaml, .json, .ir)")
     run.add_argument("--params", metavar="P.npz", help="trained parameters (default: the "

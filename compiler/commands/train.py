@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from compiler.frontend import load
 from compiler.training import checkpoint, model
@@ -160,20 +161,28 @@ def write_ir_dumps(net: Any, folder: Path) -> list[Path]:
     """The compiled training step as text IR: after the pipeline (forward, backward, update)
     and after fusion and memory planning (the kernels the JIT generated, with their arena)."""
     from compiler.jit import plan, shared_layout
+    from ir.errors import CompileError
     from ir.printer import print_graph
 
     graphs = [g for g in (net.graphs.forward, net.graphs.grads, net.graphs.train) if g]
     step = net.graphs.train
     planned = plan(step, shared_layout(graphs)[0])
+    if planned.plan is None:  # plan() ends with plan-memory, which always sets it
+        raise CompileError(f"@{step.name}: plan-memory left no memory plan")
     texts = {f"{step.name}.train.ir": print_graph(step),
              f"{step.name}.train.kernels.ir": print_graph(planned) + "# memory plan\n" + "".join(
                  f"# {line}\n" for line in planned.plan.table().splitlines())}
     written = []
     for name, text in texts.items():
         path = folder / name
-        checkpoint.atomic_write(path, lambda f, text=text: f.write(text.encode()))
+        checkpoint.atomic_write(path, _writer(text.encode()))
         written.append(path)
     return written
+
+
+def _writer(data: bytes) -> Callable[[BinaryIO], object]:
+    """What atomic_write runs to write `data` (bound here, not to a loop variable)."""
+    return lambda f: f.write(data)
 
 
 def _header(s: Session) -> list[str]:
@@ -261,7 +270,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if result.ended == "max-steps" else 128 + int(stop.signum or 0)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on IDX images (Fashion-MNIST by default)",
                        description="Train MODEL on the IDX images in --data (default: the "
                        "Fashion-MNIST of the Debian package dataset-fashion-mnist).")

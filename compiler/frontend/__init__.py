@@ -24,10 +24,10 @@ def load(path: str | Path) -> Graph:
         return _load_ir(Path(path))
     if suffix == ".onnx":
         try:
-            from compiler.frontend.onnx import load_onnx  # type: ignore[import-not-found]
+            from compiler.frontend.onnx import load_onnx
         except ImportError:
             raise ModelError("ONNX import is not available in this build", str(path)) from None
-        return load_onnx(path)  # type: ignore[no-any-return]
+        return load_onnx(path)
     raise ModelError(f"unknown model file type '{suffix}' (expected .yaml, .yml, .json, .onnx "
                      "or .ir)", str(path))
 

@@ -27,6 +27,7 @@ from ir.graph import Graph, Value
 from ir.parser import NAME
 from ir.types import (
     BATCH,
+    Dim,
     TensorType,
     check_padded,
     check_size,
@@ -67,7 +68,8 @@ def padding4(value: Any, kernel: tuple[int, int], dilation: tuple[int, int],
         return th // 2, tw // 2, th - th // 2, tw - tw // 2  # extra on bottom/right, as PyTorch
     if (isinstance(value, (list, tuple)) and len(value) == 4
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        return tuple(int(v) for v in value)  # type: ignore[return-value]
+        top, left, bottom, right = (int(v) for v in value)
+        return top, left, bottom, right
     ph, pw = pair(value, "padding")
     return ph, pw, ph, pw
 
@@ -109,7 +111,7 @@ class Builder:
         except NetcError as err:
             raise ModelError(str(err), layer=_display(layer)) from None
 
-    def _param(self, layer: str, suffix: str, shape: Sequence[int], dtype: str,
+    def _param(self, layer: str, suffix: str, shape: Sequence[Dim], dtype: str,
                role: str = "param") -> Value:
         kind = "parameter" if role == "param" else "state"
         try:
@@ -219,7 +221,7 @@ class Builder:
         if in_features is not None and in_features != features:
             raise ModelError(self._features_mismatch(x, layer, in_features),
                              layer=_display(layer))
-        w = self._param(layer, "weight", (units, features), x.type.dtype)  # type: ignore[arg-type]
+        w = self._param(layer, "weight", (units, features), x.type.dtype)
         operands = [x, w]
         if bias:
             operands.append(self._param(layer, "bias", (units,), x.type.dtype))

@@ -219,7 +219,7 @@ class _Lowering:
             previous = layer.name
 
     def _order(self, layers: list[Layer], values: dict[str, Value]) -> list[Layer]:
-        deps = nx.DiGraph()
+        deps: nx.DiGraph[str] = nx.DiGraph()
         index = {layer.name: i for i, layer in enumerate(layers)}
         deps.add_nodes_from(index)
         for layer in layers:
@@ -241,8 +241,8 @@ class _Lowering:
         method = getattr(builder, layer.kind)
         try:
             if layer.kind == "concat":
-                return method(args, name=layer.name, **layer.attrs)  # type: ignore[no-any-return]
-            return method(*args, name=layer.name, **layer.attrs)  # type: ignore[no-any-return]
+                return method(args, name=layer.name, **layer.attrs)
+            return method(*args, name=layer.name, **layer.attrs)
         except ModelError as err:
             raise self.error(err.bare_message, layer.line, layer.name) from None
 

@@ -24,7 +24,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap")
 
 
-class LocDict(dict):  # type: ignore[type-arg]
+class LocDict(dict[Any, Any]):
     """A mapping that knows the line of itself and of each key (1-based)."""
 
     line: int = 0
@@ -34,7 +34,7 @@ class LocDict(dict):  # type: ignore[type-arg]
         return self.key_lines.get(key, self.line)
 
 
-class LocList(list):  # type: ignore[type-arg]
+class LocList(list[Any]):
     """A list that knows the line of itself and of each item (1-based)."""
 
     line: int = 0

@@ -48,7 +48,7 @@ class Checkpoint:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     """Runs `write(file)` on a temporary file beside `path`, then renames it over `path`."""
     path = Path(path)
     try:
@@ -122,7 +122,8 @@ def save(path: str | Path, params: Mapping[str, np.ndarray],
     for name, value in (state or {}).items():
         arrays[STATE_PREFIX + name] = np.array(value, order="C")
     arrays[META_KEY] = np.array(json.dumps({"format": FORMAT, **(meta or {})}, sort_keys=True))
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    # numpy's stub types **arrays as if a key could be the bool `allow_pickle` (none is)
+    atomic_write(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
 
 def load(path: str | Path) -> Checkpoint:

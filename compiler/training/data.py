@@ -15,12 +15,12 @@ channels for a CIFAR-style network).
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -73,7 +73,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"{path}: cannot read: {err.strerror or err}") from None
 
 
-def _read_idx_stream(f: BinaryIO, path: Path) -> np.ndarray:
+def _read_idx_stream(f: io.BufferedIOBase, path: Path) -> np.ndarray:
     magic = f.read(4)
     if len(magic) < 4:
         raise DataError(f"{path}: truncated IDX file ({len(magic)} bytes, the header needs 4)")

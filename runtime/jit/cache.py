@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ir.version import VERSION as NETC_VERSION
 from runtime.jit.engine import LLVM_LOCK, Engine, Loaded
@@ -59,7 +60,7 @@ class CacheInfo:
     path: Path | None
     timings: dict[str, float] = field(default_factory=dict)
     note: str = ""
-    meta: dict = field(default_factory=dict)  # type: ignore[type-arg]
+    meta: dict[str, Any] = field(default_factory=dict)
     compiled: int = 0
     reused: int = 0
 
@@ -126,7 +127,7 @@ def module_object(text: str, name: str, timings: dict[str, float]) -> tuple[str,
 
 def compile_program(
     key_text: str, name: str,
-    build: Callable[[], tuple[list[tuple[str, str]], dict]],  # type: ignore[type-arg]
+    build: Callable[[], tuple[list[tuple[str, str]], dict[str, Any]]],
 ) -> tuple[Loaded, CacheInfo]:
     """Machine code for the program described by `key_text`, linked into one engine.
 
@@ -141,16 +142,16 @@ def compile_program(
     if payload is not None:
         try:
             manifest = json.loads(payload.decode())
-            objects = [_read(_object_path(k)) for k in manifest["objects"]]
+            stored = [_read(_object_path(k)) for k in manifest["objects"]]
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-            objects, manifest = [None], {}
-        if all(o is not None for o in objects):
-            loaded = engine.load_objects(objects)  # type: ignore[arg-type]
-            timings = {"load": time.perf_counter() - start}
-            log.debug("cache hit %s: %d objects loaded in %.1f ms", name, len(objects),
-                      1e3 * timings["load"])
-            return loaded, CacheInfo(key, True, path, timings, meta=manifest["meta"],
-                                     reused=len(objects))
+            stored, manifest = [None], {}
+        found = [o for o in stored if o is not None]
+        if len(found) == len(stored):
+            loaded = engine.load_objects(found)
+            load = time.perf_counter() - start
+            log.debug("cache hit %s: %d objects loaded in %.1f ms", name, len(found), 1e3 * load)
+            return loaded, CacheInfo(key, True, path, {"load": load}, meta=manifest["meta"],
+                                     reused=len(found))
         note = "cache entry incomplete: rebuilt"
     if note:
         log.warning("%s: %s", path, note)
@@ -158,7 +159,9 @@ def compile_program(
     t = time.perf_counter()
     modules, meta = build()
     timings["codegen"] = time.perf_counter() - t
-    keys, objects, compiled = [], [], 0
+    keys: list[str] = []
+    objects: list[bytes] = []
+    compiled = 0
     for module_name, text in modules:
         okey, data, hit = module_object(text, module_name, timings)
         keys.append(okey)

@@ -125,5 +125,7 @@ class Loaded:
             raise CompileError(f"compiled module has no function '{name}'")
         return int(addr)
 
-    def function(self, name: str, restype: object, *argtypes: object) -> ctypes._CFuncPtr:
+    # The annotations name typeshed's classes (lazy: `from __future__ import annotations`).
+    def function(self, name: str, restype: type[ctypes._CData] | None,
+                 *argtypes: type[ctypes._CData]) -> ctypes._CFunctionType:
         return ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))

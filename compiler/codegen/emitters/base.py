@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import llvmlite.ir as ir
 
 from compiler.codegen.context import KernelContext
 from compiler.codegen.epilogue import Sweep
 from compiler.codegen.kernel_builder import KernelBuilder
 from ir.ops import OPS, POINTWISE
+from ir.types import Dim
 
 SERIAL_WORK = 1 << 15
 """Kernels doing less work than this (in flops or elements) run on the calling thread: handing
 them to the pool would cost more than it saves."""
 
 
-def numel(shape: tuple) -> int:  # type: ignore[type-arg]
+def numel(shape: Sequence[Dim]) -> int:
     total = 1
     for d in shape:
         total *= int(d)

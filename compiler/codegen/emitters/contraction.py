@@ -10,7 +10,9 @@ wrote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import llvmlite.ir as ir
 
@@ -19,7 +21,7 @@ from compiler.codegen.epilogue import box_supported, emit_box
 from compiler.codegen.kernel_builder import I8P, I64, VOID, KernelBuilder
 from compiler.codegen.library import GEMM_ARGS, SERVICES, pack_type, workspace_elems
 
-Int = ir.Value | int
+Int: TypeAlias = ir.Value | int
 DOT_ROWS = 4
 """Dense layers over at most this many samples run as dot products (Dense.dots)."""
 DOT_ACCUMULATORS = 4
@@ -42,6 +44,18 @@ class Contraction(Emitter):
     images = 1
     groups = 1
     has_bias = False
+    m: int
+    n: int
+    k: int
+    """The GEMM computes an m x n C summed over k; setup() sets all three."""
+
+    def setup(self) -> None:
+        """Reads the anchor's shapes into m, n, k and whatever task() needs."""
+        raise NotImplementedError
+
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
+        """Emits one task: the columns of `chunk` for image `image`, on workspace `ws`."""
+        raise NotImplementedError
 
     def prepare(self) -> None:
         node = self.ctx.anchor
@@ -142,7 +156,7 @@ class Contraction(Emitter):
                             name="scratch")
 
     def init_rows(self, kb: KernelBuilder, c: ir.Value, ldc: int, rows: int, lo: Int, hi: Int,
-                  value) -> None:  # type: ignore[no-untyped-def]
+                  value: Callable[[KernelBuilder, ir.Value, ir.Value], ir.Value]) -> None:
         """C[i, lo:hi] = value(i, j) for every row (bias initialization)."""
         with kb.loop(0, rows, name="bi") as i, kb.loop(lo, hi, name="bj") as j:
             kb.store(value(kb, i, j), c, kb.add(kb.mul(i, ldc), j))
@@ -162,7 +176,7 @@ class Contraction(Emitter):
         return [[0], [1]]
 
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
-               hi: ir.Value) -> list:  # type: ignore[type-arg]
+               hi: ir.Value) -> list[tuple[Int, Int]]:
         return [(0, self.m), (lo, hi)]
 
 

@@ -15,11 +15,15 @@ NHWC (rows of pixels), and one C[pixels, b] per channel block for NCHW<b>c.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.contraction import Contraction, Int, View
 from compiler.codegen.kernel_builder import KernelBuilder
+from ir.types import Dim
 
 TILE_BYTES = 256 * 1024
 UNROLL_ROW_VECTORS = 16
@@ -31,7 +35,8 @@ def _ceil_div(a: int, b: int) -> int:
 
 
 class _Conv(Contraction):
-    def geometry(self, x: Addr, w_shape, y: Addr, attrs) -> None:  # type: ignore[no-untyped-def]
+    def geometry(self, x: Addr, w_shape: Sequence[Dim], y: Addr,
+                 attrs: Mapping[str, Any]) -> None:
         self.lanes = self.ctx.gen.target.lanes(self.ctx.anchor.type.dtype)
         self.ax, self.ay = x, y
         self.nb, self.cin, self.h, self.w = x.n, x.c, x.h, x.w
@@ -187,7 +192,8 @@ class _Conv(Contraction):
                                    self.wo), kb.i64(0))
         return c, yoff, xoff, ox_lo, ox_hi
 
-    def _pixel_rows(self, kb: KernelBuilder, p0: ir.Value, p1: ir.Value, body) -> None:  # type: ignore[no-untyped-def]
+    def _pixel_rows(self, kb: KernelBuilder, p0: ir.Value, p1: ir.Value,
+                    body: Callable[[ir.Value, ir.Value, ir.Value, ir.Value], None]) -> None:
         """body(oy, row0, a, b): output row oy and its columns [a, b) inside pixels [p0, p1)."""
         first = kb.b.sdiv(p0, kb.i64(self.wo))
         last = kb.b.sdiv(kb.sub(p1, 1), kb.i64(self.wo))
@@ -244,7 +250,7 @@ class _Conv(Contraction):
             self._pixel_rows(kb, p0, p1, scatter)
 
     def pixel_loop(self, kb: KernelBuilder, lo: ir.Value | int, hi: ir.Value | int, chunk: int,
-                   body) -> None:  # type: ignore[no-untyped-def]
+                   body: Callable[[ir.Value, ir.Value], None]) -> None:
         with kb.loop(lo, hi, step=chunk, name="p0") as p0:
             body(p0, kb.min(kb.add(p0, chunk), hi))
 
@@ -327,7 +333,7 @@ class _Conv(Contraction):
         return [[0], [1], [2, 3]]
 
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
-               hi: ir.Value) -> list:  # type: ignore[type-arg]
+               hi: ir.Value) -> list[tuple[Int, Int]]:
         return [(image, kb.add(image, 1)), (0, self.cout), (lo, hi)]
 
 
@@ -451,7 +457,7 @@ class Conv2dGradInput(_Conv):
             kb.store(ir.Constant(self.ty, 0.0), dx_img, at)
 
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
-               hi: ir.Value) -> list:  # type: ignore[type-arg]
+               hi: ir.Value) -> list[tuple[Int, Int]]:
         if self.as_conv:
             return super().region(kb, image, lo, hi)
         return [(image, kb.add(image, 1)), (lo, hi), (0, self.h * self.w)]
@@ -505,7 +511,7 @@ class Conv2dGradWeight(_Conv):
         return [[0], [1, 2, 3]]
 
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
-               hi: ir.Value) -> list:  # type: ignore[type-arg]
+               hi: ir.Value) -> list[tuple[Int, Int]]:
         return [(0, self.cout), (lo, hi)]
 
 

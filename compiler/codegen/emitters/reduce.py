@@ -11,16 +11,19 @@ marked reassociable so LLVM may vectorize them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.base import Emitter, numel
-from compiler.codegen.epilogue import box_supported, broadcast_strides, emit_box
+from compiler.codegen.epilogue import Bound, box_supported, broadcast_strides, emit_box
 from compiler.codegen.kernel_builder import KernelBuilder
 from ir.ops import OPS
 
 REASSOC = ("reassoc", "nsz")
+Terms: TypeAlias = list[tuple[ir.Value, int]]
+"""(loop index, stride) pairs whose sum is a flat offset (KernelBuilder.affine)."""
 
 
 class ReduceSum(Emitter):
@@ -93,7 +96,8 @@ class ReduceSum(Emitter):
         outer = self.shape[1] if per_channel else self.shape[0]
         lo, hi = self.chunk(kb, task, self.ctx.ntasks, outer)
 
-        def reduce(n_range: tuple, c: ir.Value, n_fixed: ir.Value | None) -> ir.Value:  # type: ignore[type-arg]
+        def reduce(n_range: tuple[Bound, Bound], c: ir.Value, n_fixed: ir.Value | None
+                   ) -> ir.Value:
             kb.b.store(ir.Constant(ty, init), acc)
             with kb.loop(*n_range, name="n") as n:
                 nn = n if n_fixed is None else n_fixed
@@ -129,7 +133,7 @@ class ReduceSum(Emitter):
             with kb.loop(0, total, name="s") as s:
                 kb.store(kb.b.fmul(kb.load(out, s), ir.Constant(ty, self.scale)), out, s)
 
-    def _nest(self, kb: KernelBuilder, dims: list[int], x_terms: list, o_terms: list,  # type: ignore[type-arg]
+    def _nest(self, kb: KernelBuilder, dims: list[int], x_terms: Terms, o_terms: Terms,
               strides: list[int], out_strides: list[int],
               body: Callable[[ir.Value, ir.Value], None]) -> None:
         if not dims:
@@ -147,7 +151,7 @@ class ReduceSum(Emitter):
         acc = kb.var(ty, name="acc")
         init = float("-inf") if self.combine == "max" else 0.0
 
-        def reduced(x_terms: list, o_index: ir.Value) -> None:  # type: ignore[type-arg]
+        def reduced(x_terms: Terms, o_index: ir.Value) -> None:
             kb.b.store(ir.Constant(ty, init), acc)
             self._inner(kb, self.axes, x_terms, strides, x, acc, ty)
             value = kb.b.load(acc)
@@ -157,9 +161,9 @@ class ReduceSum(Emitter):
 
         self._kept_nest(kb, task, 0, [], [], strides, out_strides, reduced)
 
-    def _kept_nest(self, kb: KernelBuilder, task: ir.Value, depth: int, x_terms: list,  # type: ignore[type-arg]
-                   o_terms: list, strides: list[int], out_strides: list[int],  # type: ignore[type-arg]
-                   body: Callable[[list, ir.Value], None]) -> None:  # type: ignore[type-arg]
+    def _kept_nest(self, kb: KernelBuilder, task: ir.Value, depth: int, x_terms: Terms,
+                   o_terms: Terms, strides: list[int], out_strides: list[int],
+                   body: Callable[[Terms, ir.Value], None]) -> None:
         if depth == len(self.kept):
             body(x_terms, kb.affine(o_terms))
             return
@@ -170,7 +174,7 @@ class ReduceSum(Emitter):
             self._kept_nest(kb, task, depth + 1, [*x_terms, (i, strides[d])],
                             [*o_terms, (i, out_strides[depth])], strides, out_strides, body)
 
-    def _inner(self, kb: KernelBuilder, dims: list[int], x_terms: list, strides: list[int],  # type: ignore[type-arg]
+    def _inner(self, kb: KernelBuilder, dims: list[int], x_terms: Terms, strides: list[int],
                x: ir.Value, acc: ir.Value, ty: ir.Type) -> None:
         if not dims:
             v = kb.load(x, kb.affine(x_terms))

@@ -8,6 +8,8 @@ log-sum-exp the same way, so large logits never overflow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import llvmlite.ir as ir
 
 from compiler.codegen.emitters.base import Emitter, numel
@@ -33,7 +35,8 @@ class _RowOp(Emitter):
             kb.b.store(kb.b.select(kb.b.fcmp_ordered(">", v, cur), v, cur), acc)
         return kb.b.load(acc)
 
-    def row_sum(self, kb: KernelBuilder, length: int, ty: ir.Type, term) -> ir.Value:  # type: ignore[no-untyped-def]
+    def row_sum(self, kb: KernelBuilder, length: int, ty: ir.Type,
+                term: Callable[[ir.Value], ir.Value]) -> ir.Value:
         acc = kb.var(ty, ir.Constant(ty, 0.0), name="rowsum")
         with kb.loop(0, length, name="j") as j:
             kb.b.store(kb.b.fadd(kb.b.load(acc), term(j), flags=REASSOC), acc)

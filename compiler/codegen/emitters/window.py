@@ -20,6 +20,8 @@ from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.kernel_builder import KernelBuilder
 
 Body = Callable[[ir.Value, ir.Value], None]
+Visit = Callable[[ir.Value, ir.Value, ir.Value, ir.Value, ir.Value], None]
+"""visit(k, iy, ix, in_bounds, in_padded): one window position (k = ky * kw + kx)."""
 UNROLL_WINDOW = 64
 """Windows with more positions than this run as loops, not unrolled code."""
 
@@ -48,7 +50,7 @@ class _Window(Emitter):
     def planes(self, kb: KernelBuilder, task: ir.Value, body: Body) -> None:
         """body(n, c) for every plane of this task, then the task's epilogue."""
         lo, hi = self.chunk(kb, task, self.ctx.ntasks, self.units)
-        epilogue = self.epilogue is not None and self.epilogue.needed
+        epilogue = self.epilogue if self.epilogue is not None and self.epilogue.needed else None
         with kb.loop(lo, hi, name="unit") as unit:
             if self.plain:
                 n = kb.b.sdiv(unit, kb.i64(self.channels), name="n")
@@ -59,10 +61,10 @@ class _Window(Emitter):
                 with kb.loop(0, self.channels, name="c") as c:
                     body(unit, c)
                 prefix = [unit]
-            if epilogue:
-                self.epilogue.emit_fixed(kb, prefix)  # type: ignore[union-attr]
+            if epilogue is not None:
+                epilogue.emit_fixed(kb, prefix)
 
-    def window(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, visit) -> None:  # type: ignore[no-untyped-def]
+    def window(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, visit: Visit) -> None:
         """Calls visit(k, iy, ix, in_bounds, in_padded) for every window position, in order:
         unrolled for small windows, as loops beyond UNROLL_WINDOW positions (a 60x80 window
         unrolled is minutes of LLVM time for no speed)."""
@@ -75,7 +77,7 @@ class _Window(Emitter):
                 self._visit(kb, oy, ox, ky, kx, visit)
 
     def _visit(self, kb: KernelBuilder, oy: ir.Value, ox: ir.Value, ky: ir.Value | int,
-               kx: ir.Value | int, visit) -> None:  # type: ignore[no-untyped-def]
+               kx: ir.Value | int, visit: Visit) -> None:
         iy = kb.add(kb.mul(oy, self.sh), kb.add(kb.mul(ky, self.dh), -self.pt))
         ix = kb.add(kb.mul(ox, self.sw), kb.add(kb.mul(kx, self.dw), -self.pl))
         inside = kb.b.and_(kb.in_range(iy, 0, self.h), kb.in_range(ix, 0, self.w))
@@ -145,7 +147,7 @@ class MaxPool(_Window):
                 else:
                     kb.b.store(ir.Constant(ty, float("-inf")), best)
 
-                    def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
+                    def visit(k, iy, ix, inside, padded):
                         with kb.if_(inside):
                             v = kb.load(x, self.x_at(kb, xb, iy, ix))
                             kb.b.store(_max(kb, v, kb.b.load(best)), best)
@@ -166,7 +168,7 @@ class AvgPool(_Window):
         include_pad = self.ctx.anchor.attrs["count_include_pad"]
         count = kb.var(ty, ir.Constant(ty, 0.0), name="count")
 
-        def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
+        def visit(k, iy, ix, inside, padded):
             counted = padded if include_pad else inside
             kb.b.store(kb.b.fadd(kb.b.load(count), kb.b.uitofp(counted, ty)), count)
 
@@ -184,7 +186,7 @@ class AvgPool(_Window):
             with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
                 kb.b.store(ir.Constant(ty, 0.0), total)
 
-                def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
+                def visit(k, iy, ix, inside, padded):
                     with kb.if_(inside):
                         v = kb.load(x, self.x_at(kb, xb, iy, ix))
                         kb.b.store(kb.b.fadd(kb.b.load(total), v), total)
@@ -230,7 +232,7 @@ class MaxPoolGrad(_Window):
                 kb.b.store(ir.Constant(ty, float("-inf")), best)
                 kb.b.store(kb.i64(-1), where)
 
-                def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
+                def visit(k, iy, ix, inside, padded):
                     with kb.if_(inside):
                         v = kb.load(x, self.x_at(kb, xb, iy, ix))
                         cur = kb.b.load(best)
@@ -290,7 +292,7 @@ class AvgPoolGrad(AvgPool):
                 g = kb.load(dy, self.y_at(kb, gb, oy, ox))
                 share = kb.b.fdiv(g, self.divisor(kb, oy, ox, ty))
 
-                def visit(k, iy, ix, inside, padded):  # type: ignore[no-untyped-def]
+                def visit(k, iy, ix, inside, padded):
                     with kb.if_(inside):
                         slot = self.x_at(kb, xb, iy, ix)
                         kb.store(kb.b.fadd(kb.load(dx, slot), share), dx, slot)

@@ -23,8 +23,8 @@ _UNARY = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Exp": "exp", "L
 
 def operands(cx: NodeContext, *positions: int) -> list[Value]:
     """Inputs as values; a constant takes the dtype of the first input that is a value."""
-    like = next((cx.importer.env[cx.node.input[i]].type for i in positions
-                 if isinstance(cx.importer.env.get(cx.node.input[i]), Value)), None)
+    found = (cx.importer.env.get(cx.node.input[i]) for i in positions)
+    like = next((v.type for v in found if isinstance(v, Value)), None)
     return [cx.value(i, like) for i in positions]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from compiler.frontend.onnx.importer import NodeContext
 from compiler.frontend.onnx.registry import Shapes, converter
 from ir.graph import Value
+from ir.types import Dim
 
 # ---------------------------------------------------------------- windows
 
@@ -34,7 +35,7 @@ def _window_check(node: Any, attrs: Mapping[str, Any], shapes: Shapes) -> str | 
     return None
 
 
-def window_pads(cx: NodeContext, sizes: Sequence[int], kernel: Sequence[int],
+def window_pads(cx: NodeContext, sizes: Sequence[Dim], kernel: Sequence[int],
                 strides: Sequence[int], dilations: Sequence[int]) -> list[int]:
     """ONNX pads [begin..., end...] for the node's auto_pad."""
     mode = cx.attrs.get("auto_pad", "NOTSET")
@@ -70,7 +71,7 @@ class Window:
         ones = [1] * len(kernel)
         strides = list(cx.attrs.get("strides", ones))
         dilations = list(cx.attrs.get("dilations", ones))
-        pads = window_pads(cx, list(x.type.shape[2:]), kernel, strides, dilations)  # type: ignore[arg-type]
+        pads = window_pads(cx, list(x.type.shape[2:]), kernel, strides, dilations)
         if self.lifted:
             kernel, strides, dilations = [1, *kernel], [1, *strides], [1, *dilations]
             pads = [0, pads[0], 0, pads[1]]
@@ -161,7 +162,7 @@ def _batchnorm(cx: NodeContext) -> None:
         return
     if x.type.rank < 2:
         raise cx.fail(f"input {x.type} has no channel axis")
-    rest = math.prod(int(d) for d in shape[2:])  # type: ignore[arg-type]
+    rest = math.prod(int(d) for d in shape[2:])
     flat = cx.add("reshape", [x], {"shape": (shape[0], shape[1], rest, 1)}, part="in4d")
     y = cx.add("batchnorm", [flat, *operands], attrs, part="bn")
     cx.finish(cx.add("reshape", [y], {"shape": shape}, part="out"))
@@ -242,7 +243,7 @@ def _contract(cx: NodeContext, a: Value, b: Value) -> Value:
     lead = a.type.shape[:-1]
     if b.type.rank == 2 and all(isinstance(d, int) for d in lead):
         # stacked rows times one matrix: one 2-D product over the rows (views around it)
-        rows = cx.add("reshape", [a], {"shape": (math.prod(lead), a.type.shape[-1])},  # type: ignore[arg-type]
+        rows = cx.add("reshape", [a], {"shape": (math.prod(lead), a.type.shape[-1])},
                       part="rows")
         y = cx.add("matmul", [rows, b], part="mm")
         return cx.add("reshape", [y], {"shape": (*lead, b.type.shape[-1])}, part="unrows")

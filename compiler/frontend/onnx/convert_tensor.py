@@ -153,8 +153,9 @@ def _transpose(cx: NodeContext) -> None:
 def _concat(cx: NodeContext) -> None:
     parts = [cx.importer.env.get(name) for name in cx.node.input if name]
     axis = cx.attrs["axis"]
-    if all(isinstance(p, np.ndarray) for p in parts):
-        cx.finish(np.concatenate(parts, axis=axis))  # type: ignore[arg-type]
+    arrays = [p for p in parts if isinstance(p, np.ndarray)]
+    if len(arrays) == len(parts):
+        cx.finish(np.concatenate(arrays, axis=axis))
         return
     from compiler.frontend.onnx.convert_math import operands
 
