@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ir.safe_names import inside, safe_file_name
 from runtime.jit.engine import LLVM_LOCK, Engine, Loaded
 
 log = logging.getLogger("netc.cache")
@@ -134,7 +135,8 @@ def compile_program(
     only runs on a miss."""
     engine = Engine.get()
     key = cache_key(key_text)
-    path = cache_dir() / "programs" / f"{name}-{key[:32]}.json"
+    programs = cache_dir() / "programs"  # `name` comes from the model: mapped, then checked
+    path = inside(programs, programs / f"{safe_file_name(name)}-{key[:32]}.json")
     start = time.perf_counter()
     payload = _read(path)
     note = "corrupt cache entry ignored and rebuilt" if payload is None and path.exists() else ""
