@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.frontend import load
-from compiler.training import checkpoint, model
+from compiler.training import checkpoint, checkpoint_meta, model
 from compiler.training.data import (
     DataError,
     Feeder,
@@ -99,6 +99,10 @@ def _check_resumable(resumed: checkpoint.Checkpoint, path: Path, graph_name: str
     if meta.get("format") != checkpoint.FORMAT or "progress" not in meta:
         raise checkpoint.CheckpointError(f"{path} holds parameters only, not a training "
                                          "checkpoint of netc train: cannot resume from it")
+    missing = [name for name in checkpoint_meta.RESUMABLE if name not in meta]
+    if missing:
+        raise checkpoint.CheckpointError(f"{path}: its {checkpoint.META_KEY} record lacks the "
+                                         f"field '{missing[0]}' a resumed run needs")
     if meta.get("model") != graph_name:
         raise checkpoint.CheckpointError(f"{path} is a checkpoint of model "
                                          f"'{meta.get('model')}', not '{graph_name}'")
