@@ -129,6 +129,16 @@ class ArrayDict(MutableMapping[str, np.ndarray]):
         return f"{{{body}}}"
 
 
+def owned_copy(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of `array` in memory netc owns, taken before it is checked.
+
+    For arrays native code indexes with (labels select the logit each sample's loss reads):
+    the caller's buffer may still be written by another Python thread while the kernel runs
+    without the GIL, so a label checked in the caller's buffer could be out of range by the
+    time the kernel reads it. The copy is what is checked and what the kernel reads."""
+    return np.array(array, order="C", copy=True)
+
+
 class Network:
     """A network compiled for one batch size. Subclasses implement `_run`."""
 
@@ -257,12 +267,13 @@ class Network:
         if arr.dtype.kind not in "iu":
             raise RuntimeInputError(f"labels '{name}' must be integer class indices, "
                                     f"got {arr.dtype}")
+        arr = owned_copy(arr)
         classes = self._classes()
         if arr.size and (arr.min() < 0 or arr.max() >= classes):
             bad = int(arr[(arr < 0) | (arr >= classes)][0])
             raise RuntimeInputError(f"label {bad} is outside the {classes} classes "
                                     f"[0, {classes})")
-        return np.ascontiguousarray(arr, dtype=np.int64)
+        return arr.astype(np.int64, copy=False)
 
     def _classes(self) -> int:
         loss = self._loss

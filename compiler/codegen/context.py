@@ -4,7 +4,8 @@ Where it sits: created by compiler/codegen/module.py for each kernel group and h
 kernel's emitter. Every value the kernel reads or writes resolves, through the memory plan, to a
 buffer (a parameter or state slot, a scratch offset, an external input); each distinct buffer is
 one `noalias` pointer parameter of the kernel's body function, so LLVM may vectorize freely.
-Constants are immediates, never loads.
+Constants are immediates, never loads, except where an emitter needs a pointer (a contraction
+whose weight is a constant): there they are a read-only global of the kernel's module.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ir.errors import CompileError
 from ir.graph import Graph, Node, Value
 from ir.ops import VIEW
 from ir.schedule import KernelGroup
+from ir.types import elements
 
 if TYPE_CHECKING:
     from compiler.codegen.module import ModuleGen
@@ -98,7 +100,30 @@ class KernelContext:
     # ------------------------------------------------------------ inside the body
 
     def ptr(self, name: str) -> ir.Value:
+        """The pointer to `name`'s elements. A constant has no buffer (it is an immediate
+        wherever an emitter loads it element by element), but a contraction or a window op
+        walks its operands through pointers: such a constant becomes a read-only global of the
+        kernel's module, holding its value in every element."""
+        if name not in self.ptrs and self.const_node(name) is not None:
+            self.ptrs[name] = self._const_global(name)
         return self.ptrs[name]
+
+    def _const_global(self, name: str) -> ir.Value:
+        assert self.module is not None, "pointers exist only while a kernel module is built"
+        node = self.const_node(name)
+        assert node is not None
+        elem = self.elem_type(name)
+        count = elements(self.value(name).type.shape)
+        array = ir.ArrayType(elem, count)
+        glob = ir.GlobalVariable(self.module, array, name=f"const.{name}")
+        glob.global_constant = True
+        glob.linkage = "internal"
+        glob.align = 64  # emitters may load whole vectors, as from any arena buffer
+        value = node.attrs["value"]
+        glob.initializer = (ir.Constant(array, None) if value == 0 else
+                            ir.Constant(array, [ir.Constant(elem, value)] * count))
+        zero = ir.Constant(ir.IntType(32), 0)
+        return glob.gep([zero, zero])
 
     def load(self, kb: KernelBuilder, name: str, index: ir.Value | int) -> ir.Value:
         """Element `index` of `name` (an immediate for constants)."""

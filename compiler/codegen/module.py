@@ -31,6 +31,7 @@ from compiler.codegen.emitters.base import Emitter
 from compiler.codegen.kernel_builder import I1, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.target import CodegenTarget
 from ir.graph import Graph
+from ir.safe_names import safe_file_name
 
 log = logging.getLogger("netc.codegen")
 """One line per generated kernel, at DEBUG (NETC_DEBUG=2)."""
@@ -76,7 +77,8 @@ class ModuleGen:
         self.external = [v.name for v in graph.inputs if v.role in ("input", "label")]
 
     def generate(self) -> Generated:
-        module = ir.Module(name=f"{self.graph.name}.{self.entry_name}")
+        # the ModuleID line is written unescaped: a NUL or newline in the model's name ends it
+        module = ir.Module(name=safe_file_name(f"{self.graph.name}.{self.entry_name}"))
         module.triple = self.target.triple
         entry = ir.Function(module, ir.FunctionType(VOID, [I8P.as_pointer()]), self.entry_name)
         kb = KernelBuilder(module, entry)

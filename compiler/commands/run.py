@@ -27,14 +27,25 @@ MAX_PRINTED_ROWS = 20
 
 
 def _load_input(path: str) -> np.ndarray:
+    """The one array of an .npy file; anything else np.load accepts (an .npz archive, a
+    pickle) or fails on (an empty file, a folder) is one line naming the file."""
     try:
-        return np.load(path, allow_pickle=False)
+        loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise RuntimeInputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RuntimeInputError(f"{path}: is a folder, not an .npy file") from None
+    except EOFError:
+        raise RuntimeInputError(f"{path}: empty file, not an .npy array") from None
     except ValueError as err:
         raise RuntimeInputError(f"{path}: not a plain numeric .npy array ({err})") from None
     except OSError as err:
         raise RuntimeInputError(f"{path}: cannot read: {err.strerror or err}") from None
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise RuntimeInputError(f"{path}: an .npz archive of arrays; --input takes one .npy "
+                                "array (np.save)")
+    return loaded
 
 
 def model_inputs(x: np.ndarray, shape: tuple[int, ...], ckpt: checkpoint.Checkpoint | None,

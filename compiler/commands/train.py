@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from compiler.frontend import load
-from compiler.training import checkpoint, model
+from compiler.training import checkpoint, checkpoint_meta, model
 from compiler.training.data import (
     DataError,
     Feeder,
@@ -43,6 +43,7 @@ from compiler.training.loop import (
     settings_from,
 )
 from ir.errors import NetcError
+from ir.safe_names import inside, safe_file_name
 
 TUNABLE = ("batch", "optimizer", "lr", "momentum", "weight_decay", "seed")
 
@@ -86,12 +87,23 @@ def resolve_settings(args: argparse.Namespace, resumed: checkpoint.Checkpoint | 
     return settings
 
 
+def default_checkpoint(model_name: str) -> Path:
+    """runs/<model>/checkpoint.npz, the model's name mapped to a safe folder name: a name from
+    a model file (`@../../x`) never picks where the checkpoint goes."""
+    runs = Path("runs")
+    return inside(runs, runs / safe_file_name(model_name) / "checkpoint.npz")
+
+
 def _check_resumable(resumed: checkpoint.Checkpoint, path: Path, graph_name: str,
                      train_images: int) -> None:
     meta = resumed.meta
     if meta.get("format") != checkpoint.FORMAT or "progress" not in meta:
         raise checkpoint.CheckpointError(f"{path} holds parameters only, not a training "
                                          "checkpoint of netc train: cannot resume from it")
+    missing = [name for name in checkpoint_meta.RESUMABLE if name not in meta]
+    if missing:
+        raise checkpoint.CheckpointError(f"{path}: its {checkpoint.META_KEY} record lacks the "
+                                         f"field '{missing[0]}' a resumed run needs")
     if meta.get("model") != graph_name:
         raise checkpoint.CheckpointError(f"{path} is a checkpoint of model "
                                          f"'{meta.get('model')}', not '{graph_name}'")
@@ -108,8 +120,7 @@ class Session:
         self.args = args
         self.graph = load(args.model)
         model.check_trainable(self.graph, args.model)
-        self.ckpt_path = Path(args.checkpoint or Path("runs") / self.graph.name /
-                              "checkpoint.npz")
+        self.ckpt_path = Path(args.checkpoint or default_checkpoint(self.graph.name))
         self.resumed = checkpoint.load(self.ckpt_path) if args.resume else None
         self.settings = resolve_settings(args, self.resumed)
         self.folder = data_dir(args.data)
@@ -169,12 +180,13 @@ def write_ir_dumps(net: Any, folder: Path) -> list[Path]:
     planned = plan(step, shared_layout(graphs)[0])
     if planned.plan is None:  # plan() ends with plan-memory, which always sets it
         raise CompileError(f"@{step.name}: plan-memory left no memory plan")
-    texts = {f"{step.name}.train.ir": print_graph(step),
-             f"{step.name}.train.kernels.ir": print_graph(planned) + "# memory plan\n" + "".join(
+    stem = safe_file_name(step.name)  # the graph's name comes from the model file
+    texts = {f"{stem}.train.ir": print_graph(step),
+             f"{stem}.train.kernels.ir": print_graph(planned) + "# memory plan\n" + "".join(
                  f"# {line}\n" for line in planned.plan.table().splitlines())}
     written = []
     for name, text in texts.items():
-        path = folder / name
+        path = inside(folder, folder / name)
         checkpoint.atomic_write(path, _writer(text.encode()))
         written.append(path)
     return written

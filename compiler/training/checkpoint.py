@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from compiler.training.checkpoint_meta import check_meta
 from ir.errors import NetcError
 
 FORMAT = "netc-checkpoint-1"
@@ -145,8 +146,8 @@ def load(path: str | Path) -> Checkpoint:
     meta: dict[str, Any] = {}
     if META_KEY in arrays:
         try:
-            meta = json.loads(str(arrays.pop(META_KEY)))
-        except json.JSONDecodeError:
+            meta = check_meta(json.loads(str(arrays.pop(META_KEY))), str(path))
+        except (json.JSONDecodeError, RecursionError):
             raise CheckpointError(f"{path}: its {META_KEY} record is not valid JSON") from None
     state = {k[len(STATE_PREFIX):]: v for k, v in arrays.items() if k.startswith(STATE_PREFIX)}
     params = {k: v for k, v in arrays.items() if not k.startswith(STATE_PREFIX)}
@@ -183,7 +184,28 @@ def _copy_into(kind: str, target: Any, given: Mapping[str, np.ndarray], path: st
                                   f"the network's is {list(want.shape)}")
         if value.dtype.kind not in "fiu":
             raise CheckpointError(f"{path}: {kind} '{name}' is {value.dtype}, not numbers")
+        _check_fits(value, want.dtype, f"{path}: {kind} '{name}'")
         target[name] = value
+
+
+def _check_fits(value: np.ndarray, dtype: np.dtype, what: str) -> None:
+    """Refuses values the network's dtype cannot hold: a finite float64 beyond float32's
+    range would load as inf without a word, a fraction or a huge number in an integer tensor
+    (the optimizer's step) as some other integer. NaN and inf in a float tensor stay what they
+    are (a diverged run's checkpoint holds them)."""
+    with np.errstate(all="ignore"):
+        if dtype.kind == "f":
+            bad = np.isfinite(value) & ~np.isfinite(value.astype(dtype))
+        elif value.dtype.kind == "f":
+            bad = ~np.isfinite(value) | (value != np.round(value)) | (
+                np.abs(value) >= 2.0 ** (8 * dtype.itemsize - 1))
+        else:
+            info = np.iinfo(dtype)
+            bad = (value < info.min) | (value > info.max)
+    if np.any(bad):
+        first = value[bad].flat[0].item()
+        raise CheckpointError(f"{what} holds {first!r}, which {dtype} cannot hold: the "
+                              "checkpoint does not fit this network's dtype")
 
 
 def restore(net: Any, ckpt: Checkpoint, path: str, with_state: bool) -> None:

@@ -170,6 +170,9 @@ def load_split(folder: str | Path, split: str) -> Split:
                         f"{len(labels):,} labels")
     if len(images) == 0:
         raise DataError(f"{image_path}: no images")
+    if 0 in images.shape[1:]:  # 0x0 images carry no pixel: their statistics are NaN
+        raise DataError(f"{image_path}: images of {images.shape[1]}x{images.shape[2]} pixels "
+                        "hold no pixel")
     return Split(split, images, labels.astype(np.int64))
 
 

@@ -36,6 +36,7 @@ from compiler.optim import SGD, Adam
 from compiler.training import checkpoint
 from compiler.training.data import Feeder, epoch_order
 from compiler.training.numerics import NumericsGuard
+from ir.errors import NetcError
 
 DEFAULT_LR = {"sgd": 0.01, "adam": 1e-3}
 logger = logging.getLogger(__name__)
@@ -158,10 +159,15 @@ class MetricsLog:
         self._file: TextIO | None = None
         if path is None:
             return
+        if path.is_dir():
+            raise NetcError(f"--log {path}: is a folder; name a file (e.g. {path}/metrics.jsonl)")
         if append and path.is_file():
             self.records = read_metrics(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a" if append else "w", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a" if append else "w", encoding="utf-8")
+        except OSError as err:
+            raise NetcError(f"--log {path}: cannot write: {err.strerror or err}") from None
 
     def write(self, event: str, **fields: Any) -> None:
         record = {"event": event, **fields}
@@ -175,15 +181,40 @@ class MetricsLog:
             self._file.close()
 
 
+PLOTTED = {"step": ("step", "loss"),
+           "epoch": ("epoch", "step", "train_loss", "test_loss", "train_acc", "test_acc")}
+"""The numeric fields `netc plot` reads from each kind of record."""
+
+
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The records of a metrics.jsonl file (a torn last line is skipped)."""
+    """The records of a metrics.jsonl file. A torn last line is skipped, and so is any line
+    that is not a record netc can use (the file may have been edited or be something else)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise NetcError(f"{path}: not a metrics file of netc train (not UTF-8 text)") from None
+    except OSError as err:
+        raise NetcError(f"{path}: cannot read: {err.strerror or err}") from None
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
             continue
+        if _usable(record):
+            records.append(record)
     return records
+
+
+def _usable(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    event = record.get("event")
+    fields = PLOTTED.get(event, ()) if isinstance(event, str) else ()
+    values = [record.get(name) for name in fields]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return False
+    return event != "epoch" or record["epoch"] > 0  # the plot divides by it
 
 
 @dataclass

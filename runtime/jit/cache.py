@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ir.safe_names import inside, safe_file_name
 from ir.version import VERSION as NETC_VERSION
 from runtime.jit.engine import LLVM_LOCK, Engine, Loaded
 
@@ -135,7 +136,8 @@ def compile_program(
     only runs on a miss."""
     engine = Engine.get()
     key = cache_key(key_text)
-    path = cache_dir() / "programs" / f"{name}-{key[:32]}.json"
+    programs = cache_dir() / "programs"  # `name` comes from the model: mapped, then checked
+    path = inside(programs, programs / f"{safe_file_name(name)}-{key[:32]}.json")
     start = time.perf_counter()
     payload = _read(path)
     note = "corrupt cache entry ignored and rebuilt" if payload is None and path.exists() else ""

@@ -8,6 +8,7 @@ is not a protobuf, a protobuf that is not a valid model, an opset that cannot be
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from ir.errors import ModelError
 
 MIN_OPSET = 13
 """Older models are upgraded to this opset with onnx.version_converter before import."""
+
+EXTERNAL = 1
+"""TensorProto.DataLocation.EXTERNAL: the values live in a file named by `external_data`."""
 
 FLOAT_TYPES = {1: "f32", 11: "f64"}
 """ONNX element types netc computes with: FLOAT and DOUBLE."""
@@ -52,8 +56,9 @@ def read_model(path: str | Path) -> Any:
     except (DecodeError, ValueError, RuntimeError) as err:
         raise ModelError(f"not a valid ONNX protobuf ({err})", where) from None
     base = Path(path).resolve().parent
-    if any(t.data_location == 1 for t in model.graph.initializer):
-        check_external_data(model, base, where)
+    external = [(w, t) for w, t in all_tensors(model) if t.data_location == EXTERNAL]
+    if external:
+        check_external_data(external, base, where)
         try:
             onnx.external_data_helper.load_external_data_for_model(model, str(base))
         except (OSError, ValueError, onnx.checker.ValidationError) as err:
@@ -61,18 +66,46 @@ def read_model(path: str | Path) -> Any:
     return model
 
 
-def check_external_data(model: Any, base: Path, where: str) -> None:
-    """Every external weight file lies inside the model's folder (symbolic links resolved) and
+def all_tensors(model: Any) -> Iterator[tuple[str, Any]]:
+    """(what, TensorProto) for every tensor of the model: initializers (dense and sparse),
+    node attributes (a Constant's `value`, tensor lists, sparse tensors) and the graphs nested
+    in attributes and local functions. External data may hide in any of them."""
+    graphs = [model.graph, *model.functions]
+    while graphs:
+        graph = graphs.pop()
+        for tensor in getattr(graph, "initializer", ()):
+            yield f"initializer '{tensor.name}'", tensor
+        for sparse in getattr(graph, "sparse_initializer", ()):
+            for tensor in (sparse.values, sparse.indices):
+                yield f"sparse initializer '{tensor.name}'", tensor
+        for node in graph.node:
+            for attr in node.attribute:
+                where = f"attribute '{attr.name}' of node '{node.name or node.op_type}'"
+                sparse = [*([attr.sparse_tensor] if attr.HasField("sparse_tensor") else []),
+                          *attr.sparse_tensors]
+                for tensor in [*([attr.t] if attr.HasField("t") else []), *attr.tensors,
+                               *(t for s in sparse for t in (s.values, s.indices))]:
+                    yield f"tensor '{tensor.name}' in {where}", tensor
+                graphs.extend([*([attr.g] if attr.HasField("g") else []), *attr.graphs])
+
+
+def still_external(what: str, where: str | None) -> ModelError:
+    """The error for a tensor whose data is still in an external file when netc needs it."""
+    return ModelError(f"{what} keeps its data in an external file; netc reads external data "
+                      "only when it loads the model from its file, and only from the model's "
+                      "folder", where)
+
+
+def check_external_data(tensors: Iterable[tuple[str, Any]], base: Path, where: str) -> None:
+    """Every external data file lies inside the model's folder (symbolic links resolved) and
     is a regular file: a model can never make netc read /etc/passwd or ../secret.bin."""
-    for tensor in model.graph.initializer:
-        if tensor.data_location != 1:
-            continue
+    for what, tensor in tensors:
         location = {e.key: e.value for e in tensor.external_data}.get("location", "")
         target = None if "\0" in location or not location else (base / location).resolve()
         if (target is None or Path(location).is_absolute() or not target.is_relative_to(base)
                 or not target.is_file()):
-            raise ModelError(f"initializer '{tensor.name}': its external data {location!r} must "
-                             f"be a file inside the model's folder {base}", where)
+            raise ModelError(f"{what}: its external data {location!r} must be a file inside "
+                             f"the model's folder {base}", where)
 
 
 def prepare_model(model: Any, where: str) -> Any:
@@ -81,6 +114,10 @@ def prepare_model(model: Any, where: str) -> Any:
     if not model.HasField("graph") or not model.opset_import:
         raise ModelError("not an ONNX model (no graph or no opset); is this the right file?",
                          where)
+    for what, tensor in all_tensors(model):
+        if tensor.data_location == EXTERNAL:  # read_model loaded all it may: in memory
+            raise still_external(what, where)
+    check_opset(model, where)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as err:
@@ -98,13 +135,42 @@ def prepare_model(model: Any, where: str) -> Any:
     return model
 
 
+def newest_opset() -> int:
+    """The newest ai.onnx opset netc knows: that of the installed onnx package, whose checker,
+    shape inference and version converter netc relies on (and whose conformance tests netc
+    passes)."""
+    from onnx import defs
+
+    return int(defs.onnx_opset_version())
+
+
+def check_opset(model: Any, where: str) -> None:
+    """Refuses a model whose opset is newer than newest_opset().
+
+    Refused rather than imported with a warning: ops change meaning between opsets (Reshape,
+    Squeeze, Resize, Split each moved attributes to inputs or changed defaults), and neither
+    netc's converters nor onnx's checker know what an unknown opset means, so importing it
+    could compute different numbers than the exporter intended, and a warning scrolls away
+    while wrong numbers stay. The fix is one export option (opset_version=...)."""
+    version, newest = opset_version(model), newest_opset()
+    if version > newest:
+        raise ModelError(f"opset {version} is newer than the newest opset netc knows ({newest});"
+                         f" export the model with opset {newest} or older (e.g. torch.onnx."
+                         f"export(..., opset_version={newest}))", where)
+
+
 def opset_version(model: Any) -> int:
     return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
 def tensor_array(tensor: Any, where: str | None = None) -> np.ndarray:
+    """A tensor's values. A tensor whose data is still external here (a ModelProto handed over
+    in memory, or a kind read_model does not load) is refused: numpy_helper would read it
+    relative to the current directory, which no model may choose."""
     from onnx import numpy_helper
 
+    if tensor.data_location == EXTERNAL:
+        raise still_external(f"tensor '{tensor.name}'", where)
     try:
         return np.asarray(numpy_helper.to_array(tensor))
     except ValueError as err:  # data that does not fill the dims (or overfills them)
