@@ -49,6 +49,11 @@ EXCLUDED: dict[str, str] = {
         "Pad modes other than constant (edge, reflect, wrap)",
     r"test_maxpool_with_argmax_\w+": "MaxPool's Indices output",
     r"test_identity_(opt|sequence)": "optional and sequence types: netc values are tensors",
+    r"test_slice_start_out_of_bounds|test_split_zero_size_splits_opset1[38]":
+        "empty tensors (a slice or split part of size 0): every netc value holds elements",
+    r"test_slice_neg_steps":
+        "Slice with a negative step on computed data: netc slices data with step 1 (any step "
+        "folds on constants)",
 }
 
 def case_ops(case) -> set[str]:  # noqa: ANN001
@@ -109,5 +114,5 @@ def test_every_exclusion_names_selected_cases():
 def test_counts():
     """The numbers the README reports: selected, excluded, run."""
     excluded = [n for n in SELECTED if exclusion(n)]
-    assert len(SELECTED) == 383
-    assert len(excluded) == 76
+    assert len(SELECTED) == 441
+    assert len(excluded) == 80

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from compiler.frontend.onnx.fold import FOLDS, fold
 from compiler.frontend.onnx.proto import (
     FLOAT_TYPES,
     attributes,
@@ -35,7 +36,7 @@ from compiler.frontend.onnx.proto import (
 from compiler.frontend.onnx.registry import CONVERTERS, Shapes, load_converters
 from ir.errors import ModelError, NetcError
 from ir.graph import Graph, Value
-from ir.types import BATCH, TensorType
+from ir.types import BATCH, TensorType, format_shape
 from ir.verify import verify
 
 LOSSES = ("auto", "softmax_cross_entropy", "mse")
@@ -147,9 +148,13 @@ class Importer:
         return self.graph.add_input(name, TensorType(FLOAT_TYPES[elem], tuple(shape)), "input")
 
     def _convert(self, node: Any) -> None:
-        entry = CONVERTERS[node.op_type]
         attrs = attributes(node)
         cx = NodeContext(self, node, attrs, self._layer_name(node))
+        if self._fold(cx):
+            return
+        entry = CONVERTERS.get(node.op_type)
+        if entry is None:  # an op netc only folds, here on a value known at run time only
+            raise cx.fail(self._not_foldable(cx))
         for i in entry.static:
             if cx.has(i) and not isinstance(self.env.get(node.input[i]), np.ndarray):
                 raise cx.fail(f"input {i} ('{node.input[i]}') must be a constant (an initializer "
@@ -162,6 +167,45 @@ class Importer:
             raise cx.fail(str(err)) from None
         except (ValueError, IndexError) as err:  # numpy, folding constants of a broken model
             raise cx.fail(f"cannot convert: {err}") from None
+
+    def _fold(self, cx: NodeContext) -> bool:
+        """Evaluates the node with numpy when all its inputs are constants (or it asks for the
+        known shape of a value): the shape arithmetic of exporters (fold.py)."""
+        if cx.op_type not in FOLDS:
+            return False
+        inputs: list[np.ndarray | None] = []
+        for i, name in enumerate(cx.node.input):
+            found = self.env.get(name) if name else None
+            if isinstance(found, Value):
+                shape = found.type.shape
+                if cx.op_type not in ("Shape", "Size") or i or BATCH in shape:
+                    return False
+                found = np.broadcast_to(np.zeros((), np.float32), tuple(int(d) for d in shape))
+            elif found is None and name:
+                return False  # undefined: the converter path reports it
+            inputs.append(found)
+        try:
+            outputs = fold(cx.op_type, inputs, cx.attrs)
+        except (ValueError, IndexError, TypeError, KeyError) as err:
+            raise cx.fail(f"cannot fold: {err}") from None
+        for i, out in enumerate(outputs):
+            cx.set_output(np.asarray(out), i)
+        if cx.op_type == "Identity" and cx.node.input[0] in self.initializer_names:
+            # Exporters merge equal initializers (the zero biases of freshly folded batch
+            # norms) and hand each reader an Identity of the one copy: each reader gets a
+            # parameter of its own, as in the model that was exported.
+            self.initializer_names.add(cx.node.output[0])
+        return True
+
+    def _not_foldable(self, cx: NodeContext) -> str:
+        for name in cx.node.input:
+            found = self.env.get(name) if name else None
+            if isinstance(found, Value) and BATCH in found.type.shape:
+                return (f"reads %{found.name} of shape {format_shape(found.type.shape)}, whose "
+                        "batch N is not known at import; export with a fixed batch (compile "
+                        "re-batches it)")
+        return ("netc imports it only as shape arithmetic on constants; here an input is "
+                "computed data")
 
     def _layer_name(self, node: Any) -> str:
         for name in node.input:
@@ -350,7 +394,7 @@ def _unsupported(node: Any, shapes: Shapes, used: set[str]) -> str | None:
         return f"{node.domain}::{node.op_type}"
     entry = CONVERTERS.get(node.op_type)
     if entry is None:
-        return str(node.op_type)
+        return None if node.op_type in FOLDS else str(node.op_type)
     extra = [o for o in node.output[entry.outputs:] if o and o in used]
     if extra:
         return f"{node.op_type} with {entry.outputs + len(extra)} outputs"

@@ -1,0 +1,202 @@
+"""ONNX converters of ops netc imports as compositions of its own ops: Slice and Split on data
+(crops), LayerNormalization, HardSigmoid and HardSwish.
+
+Where it sits: registers into compiler/frontend/onnx/registry.CONVERTERS. Each op here has an
+exact formulation in IR ops that already have a reference, a gradient rule and a kernel, so it
+needs none of its own, and fusion merges the pointwise steps into one kernel:
+- Slice with step 1 and Split keep a box of their input: `pad` with negative counts (a crop),
+  whose gradient is the opposite pad;
+- LayerNormalization(x) = (x - mean) / sqrt(var + eps) * scale + bias over the trailing axes,
+  as reduce_mean, sub, mul, add, sqrt, div (PyTorch's own decomposition);
+- HardSigmoid(x) = clip(alpha x + beta, 0, 1), HardSwish(x) = x HardSigmoid(x) with 1/6, 1/2.
+On constant inputs Slice (any step) is folded at import (fold.py) before it reaches these.
+"""
+
+from __future__ import annotations
+
+from compiler.frontend.onnx.importer import NodeContext
+from compiler.frontend.onnx.registry import converter
+from ir.graph import Value
+from ir.types import BATCH, format_shape
+
+
+def _crop(cx: NodeContext, x: Value, box: dict[int, tuple[int, int]], part: str | None) -> Value:
+    """x restricted to [start, end) on each axis of `box` (a pad with negative counts)."""
+    rank = x.type.rank
+    before, after = [0] * rank, [0] * rank
+    for axis, (start, end) in box.items():
+        size = x.type.shape[axis]
+        if size == BATCH:
+            raise cx.fail(f"slicing the batch axis of {format_shape(x.type.shape)} is not "
+                          "supported (netc compiles the batch as a whole)")
+        if not 0 <= start < end <= int(size):
+            raise cx.fail(f"empty or out-of-range slice [{start}, {end}) of axis {axis} "
+                          f"(size {size})")
+        before[axis], after[axis] = -start, -(int(size) - end)
+    if not any(before) and not any(after):
+        return x
+    return cx.add("pad", [x], {"before": before, "after": after, "value": 0.0}, part=part)
+
+
+def _clamp(index: int, size: int) -> int:
+    """An ONNX start/end index (negative counts from the end) clamped to [0, size]."""
+    if index < 0:
+        index += size
+    return min(max(index, 0), size)
+
+
+@converter("Slice", static=(1, 2, 3, 4))
+def _slice(cx: NodeContext) -> None:
+    x = cx.value(0)
+    rank = x.type.rank
+    starts, ends = cx.ints(1) or [], cx.ints(2) or []
+    axes = cx.ints(3) or list(range(len(starts)))
+    steps = cx.ints(4) or [1] * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise cx.fail("starts, ends, axes and steps differ in length")
+    box: dict[int, tuple[int, int]] = {}
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        if step != 1:
+            raise cx.fail(f"step {step} on computed data: netc slices data with step 1")
+        if not -rank <= axis < rank:
+            raise cx.fail(f"axis {axis} out of range for rank {rank}")
+        axis %= rank
+        size = x.type.shape[axis]
+        if size == BATCH:
+            if start in (0, -(2**63)) and end >= 2**31:  # the whole batch: nothing to cut
+                continue
+            raise cx.fail("slicing the batch axis is not supported")
+        box[axis] = (_clamp(start, int(size)), _clamp(end, int(size)))
+    cx.finish(_crop(cx, x, box, None))
+
+
+def _split_sizes(cx: NodeContext, size: int) -> list[int]:
+    outputs = len(cx.node.output)
+    if cx.has(1):
+        sizes = cx.ints(1) or []
+    elif "split" in cx.attrs:  # opset < 13
+        sizes = [int(s) for s in cx.attrs["split"]]
+    else:
+        count = int(cx.attrs.get("num_outputs", outputs))
+        chunk = -(-size // count)
+        sizes = [min(chunk, size - i * chunk) for i in range(count)]
+    if len(sizes) != outputs or sum(sizes) != size or any(s <= 0 for s in sizes):
+        raise cx.fail(f"split sizes {sizes} do not cut a dimension of {size} into "
+                      f"{outputs} outputs")
+    return sizes
+
+
+@converter("Split", static=(1,), outputs=64)
+def _split(cx: NodeContext) -> None:
+    x = cx.value(0)
+    rank = x.type.rank
+    axis = int(cx.attrs.get("axis", 0))
+    if not -rank <= axis < rank:
+        raise cx.fail(f"axis {axis} out of range for rank {rank}")
+    axis %= rank
+    size = x.type.shape[axis]
+    if size == BATCH:
+        raise cx.fail("splitting the batch axis is not supported")
+    start = 0
+    for i, length in enumerate(_split_sizes(cx, int(size))):
+        cx.set_output(_crop(cx, x, {axis: (start, start + length)}, f"part{i}"), i)
+        start += length
+
+
+def _trailing_axes(cx: NodeContext, x: Value) -> list[int]:
+    rank = x.type.rank
+    axis = int(cx.attrs.get("axis", -1))
+    if not -rank <= axis < rank:
+        raise cx.fail(f"axis {axis} out of range for rank {rank}")
+    axes = list(range(axis % rank, rank))
+    if any(x.type.shape[a] == BATCH for a in axes):
+        raise cx.fail("normalizing over the batch axis is not supported")
+    return axes
+
+
+def _const(cx: NodeContext, like: Value, value: float, part: str) -> Value:
+    return cx.add("const", [], {"value": float(value), "dtype": like.type.dtype, "shape": ()},
+                  part=part)
+
+
+@converter("LayerNormalization", outputs=3)
+def _layer_norm(cx: NodeContext) -> None:
+    x = cx.value(0)
+    axes = _trailing_axes(cx, x)
+    reduce = {"axes": axes, "keepdims": True}
+    mean = cx.add("reduce_mean", [x], reduce, part="mean")
+    centered = cx.add("sub", [x, mean], part="centered")
+    var = cx.add("reduce_mean", [cx.add("mul", [centered, centered], part="square")], reduce,
+                 part="var")
+    eps = _const(cx, x, cx.attrs.get("epsilon", 1e-5), "eps")
+    std = cx.add("sqrt", [cx.add("add", [var, eps], part="var_eps")], part="std")
+    y = cx.add("div", [centered, std], part="normalized")
+    y = cx.add("mul", [y, cx.parameter(1, "param")], part="scaled")
+    if cx.has(2):
+        y = cx.add("add", [y, cx.parameter(2, "param")], part="shifted")
+    cx.finish(y)
+    if len(cx.node.output) > 1:  # the statistics, in the kept-dims shape ONNX gives them
+        cx.set_output(mean, 1)
+    if len(cx.node.output) > 2:
+        cx.set_output(cx.add("div", [_const(cx, x, 1.0, "one"), std], part="inv_std"), 2)
+
+
+def _hard_sigmoid(cx: NodeContext, x: Value, alpha: float, beta: float) -> Value:
+    scaled = cx.add("mul", [x, _const(cx, x, alpha, "alpha")], part="scaled")
+    shifted = cx.add("add", [scaled, _const(cx, x, beta, "beta")], part="shifted")
+    return cx.add("clip", [shifted], {"min": 0.0, "max": 1.0}, part="gate")
+
+
+@converter("HardSigmoid")
+def _hardsigmoid(cx: NodeContext) -> None:
+    x = cx.value(0)
+    cx.finish(_hard_sigmoid(cx, x, cx.attrs.get("alpha", 0.2), cx.attrs.get("beta", 0.5)))
+
+
+@converter("HardSwish")
+def _hardswish(cx: NodeContext) -> None:
+    x = cx.value(0)
+    cx.finish(cx.add("mul", [x, _hard_sigmoid(cx, x, 1.0 / 6.0, 0.5)], part="product"))
+
+
+@converter("Gather", static=(1,))
+def _gather(cx: NodeContext) -> None:
+    """Gather of computed data at constant indices (what exporters write to pick q, k, v
+    apart, or to reorder channels): each run of consecutive indices is a crop, the runs are
+    concatenated along the axis, and a view gives the indices' shape. Embedding lookups
+    (indices known only at run time) are not imported."""
+    x = cx.value(0)
+    rank = x.type.rank
+    axis = int(cx.attrs.get("axis", 0))
+    if not -rank <= axis < rank:
+        raise cx.fail(f"axis {axis} out of range for rank {rank}")
+    axis %= rank
+    size = x.type.shape[axis]
+    indices = cx.static(1)
+    if indices is None:
+        raise cx.fail("Gather needs its indices (input 1)")
+    if size == BATCH:
+        raise cx.fail("gathering along the batch axis is not supported")
+    flat = [int(i) for i in indices.reshape(-1)]
+    if not flat or any(not -int(size) <= i < int(size) for i in flat):
+        raise cx.fail(f"indices {flat[:8]} out of range for a dimension of {size}")
+    runs = _runs([i % int(size) for i in flat])
+    pieces = [_crop(cx, x, {axis: run}, f"run{k}") for k, run in enumerate(runs)]
+    joined = pieces[0] if len(pieces) == 1 else cx.add("concat", pieces, {"axis": axis},
+                                                         part="joined")
+    shape = (*x.type.shape[:axis], *indices.shape, *x.type.shape[axis + 1:])
+    if shape == joined.type.shape:
+        cx.finish(joined)
+        return
+    cx.finish(cx.add("reshape", [joined], {"shape": shape}))
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """[start, end) ranges of consecutive indices, in order: [0, 1, 3] -> [(0, 2), (3, 4)]."""
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
