@@ -154,7 +154,8 @@ def _range(xs: Sequence[np.ndarray | None], a: Mapping[str, Any]) -> list[np.nda
     if delta == 0:
         raise ValueError("Range with delta 0")
     dtype = np.result_type(start, limit, delta)
-    return [np.arange(start, limit, delta, dtype=dtype)]
+    count = max(int(np.ceil((limit - start) / delta)), 0)  # ONNX's own definition
+    return [(start + delta * np.arange(count)).astype(dtype)]
 
 
 @folds("Cast")
