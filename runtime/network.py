@@ -3,7 +3,7 @@
 Where it sits: the runtime's public face. A Network owns the parameter and state arrays, checks
 every array a user hands it (shape, dtype, contiguity, label range) before any kernel runs, and
 delegates the computation to its backend: the reference interpreter here, the JIT in
-runtime/jit_network.py. It never imports the frontend or the passes; it runs graphs it is given.
+runtime/jit/network.py. It never imports the frontend or the passes; it runs graphs it is given.
 """
 
 from __future__ import annotations

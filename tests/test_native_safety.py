@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.jit import plan
+from compiler.driver.jit import plan
 from runtime.guard import BufferOverrun
 from tests.conftest import EXAMPLES
 
@@ -213,17 +213,17 @@ def test_scratch_holds_poison_and_guards_hold_canaries_before_a_call(small):
 # ---------------------------------------------------------------- programs (IR files, ONNX)
 
 def forward_program(graph):
-    """The forward graph at batch BATCH as a GraphProgram (what `netc run` on IR files and the
-    ONNX backend run), with its feeds: the reference network's parameters and an input."""
-    from compiler.jit import GraphProgram
+    """The forward graph at batch BATCH as a GraphProgram (what the ONNX backend runs), with
+    its feeds: the reference network's parameters and an input."""
+    from compiler.driver.jit import compile_graph
+    from compiler.driver.pipelines import lower
     from compiler.passes import PassContext
-    from compiler.pipeline import lower
 
     forward = lower(graph, "forward", PassContext(batch=BATCH))
     ref = compiler.compile(graph, batch=BATCH, backend="reference")
     x, _ = batch_for(graph, 1)
     name = graph.inputs_with_role("input")[0].name
-    return GraphProgram(forward), {name: x, **ref.params}, ref.forward(x)
+    return compile_graph(forward), {name: x, **ref.params}, ref.forward(x)
 
 
 def test_programs_run_inside_their_buffers(monkeypatch):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import compiler
+from compiler.driver.pipelines import PIPELINES, lower
 from compiler.passes import PASSES, PassContext, PassManager, register
-from compiler.pipeline import PIPELINES, lower
 from ir import CompileError, Graph, TensorType, parse, print_graph
 from tests.conftest import EXAMPLES, GOLDEN
 

@@ -29,6 +29,7 @@ from compiler.codegen.emitters import make_emitter
 from compiler.codegen.kernel_builder import I1, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.target import CodegenTarget
 from ir.graph import Graph
+from ir.memory import align
 
 KERNEL_FN = ir.FunctionType(VOID, [I8P, I64, I64])
 PLACEHOLDER = "netc_kernel"
@@ -184,7 +185,7 @@ class ModuleGen:
         return kb.b.bitcast(table, I8P)
 
     def _profile_bytes(self) -> int:
-        return (8 * len(self.graph.kernels or []) + 63) // 64 * 64
+        return align(8 * len(self.graph.kernels or []))
 
     def _copies(self, kb: KernelBuilder, module: ir.Module, bases: dict[str, ir.Value]) -> None:
         """Updates that could not be written in place: memcpy into the target at the end."""

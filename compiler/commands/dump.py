@@ -34,7 +34,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
     kind = "train" if args.train else "forward"
     passes = args.passes.split(",") if args.passes else None
     if args.after:
-        from compiler.pipeline import CODEGEN, PIPELINES
+        from compiler.driver.pipelines import CODEGEN, PIPELINES
 
         pipeline = passes or (*PIPELINES[kind], *CODEGEN)
         if passes is None and args.after in CODEGEN:
@@ -57,8 +57,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 
 def _list_passes() -> int:
+    from compiler.driver.pipelines import CODEGEN, PIPELINES
     from compiler.passes import PASSES
-    from compiler.pipeline import CODEGEN, PIPELINES
 
     width = max(len(n) for n in PASSES)
     for name, info in sorted(PASSES.items()):
@@ -74,8 +74,8 @@ def _list_passes() -> int:
 def dump_stage(args: argparse.Namespace) -> int:
     """LLVM IR of the entry and its kernels, optimized or not, or the assembly."""
     from compiler.codegen.module import generate
-    from compiler.jit import ENTRY_SYMBOL, host_target
-    from compiler.passes.plan_memory import align
+    from compiler.driver.jit import ENTRY_SYMBOL, host_target
+    from ir.memory import align
     from runtime.jit.engine import Engine
 
     kind, planned, _ = plan_model(args)

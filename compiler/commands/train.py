@@ -159,7 +159,7 @@ def _version() -> str:
 def write_ir_dumps(net: Any, folder: Path) -> list[Path]:
     """The compiled training step as text IR: after the pipeline (forward, backward, update)
     and after fusion and memory planning (the kernels the JIT generated, with their arena)."""
-    from compiler.jit import plan, shared_layout
+    from compiler.driver.jit import plan, shared_layout
     from ir.printer import print_graph
 
     graphs = [g for g in (net.graphs.forward, net.graphs.grads, net.graphs.train) if g]

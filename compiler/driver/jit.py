@@ -1,9 +1,12 @@
 """The JIT driver: plans each entry point, generates its LLVM module and hands the machine code
 (from the compile cache when possible) to the runtime.
 
-Where it sits: between compiler/build.py and runtime/jit_network.py. The cache key is the planned
-netc IR with its memory plan, the codegen target (vector width, threads) and the codegen
-version, so anything that changes the machine code changes the key.
+Where it sits: the second step of the driver, after compiler/driver/pipelines.py; called by
+compiler/driver/network.py (EntryCompiler, for a JITNetwork), by the ONNX backend and tests
+(compile_graph, for a GraphProgram) and by `netc compile`/`dump --stage`. It hands
+runtime/jit/ a CompiledEntry per entry point. The cache key is the planned netc IR with its
+memory plan, the codegen target (vector width, threads) and the codegen version, so anything
+that changes the machine code changes the key.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ from dataclasses import asdict, dataclass
 from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
 from compiler.codegen.module import generate
 from compiler.codegen.target import CodegenTarget
+from compiler.driver.pipelines import CODEGEN, run_passes
 from compiler.passes import PassContext
-from compiler.passes.plan_memory import align, persistent_layout
-from compiler.pipeline import lower
+from compiler.passes.plan_memory import persistent_layout
+from ir.errors import CompileError
 from ir.graph import Graph, Value
+from ir.memory import ALIGN, align
 from ir.printer import print_graph
 from runtime.jit.cache import compile_program
+from runtime.jit.call import CompiledEntry, Slot
 from runtime.jit.engine import LLVM_LOCK, Engine
-from runtime.jit.pool import NATIVE_LOCK, Pool
-from runtime.jit_network import CompiledEntry, Slot
+from runtime.jit.pool import Pool
+from runtime.jit.program import GraphProgram
 from runtime.network import CompiledGraphs
 
 
@@ -95,8 +101,7 @@ def shared_layout(graphs: list[Graph]) -> tuple[dict[str, int], int]:
 
 def plan(graph: Graph, layout: dict[str, int]) -> Graph:
     """fuse + plan-memory, with the network's persistent layout."""
-    ctx = PassContext(options={"persistent": layout})
-    return lower(graph, "train", ctx, passes=("fuse", "plan-memory"), verify_each=False)
+    return run_passes(graph, CODEGEN, PassContext(options={"persistent": layout}))
 
 
 @dataclass
@@ -109,7 +114,10 @@ class Stages:
 
 
 def compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> CompiledEntry:
-    assert planned.plan is not None
+    """Machine code for one entry point of a planned graph (see `plan`), from the compile
+    cache when an identical one was compiled before."""
+    if planned.plan is None:
+        raise CompileError(f"@{planned.name} has no memory plan: plan() it first")
     symbol = ENTRY_SYMBOL.get(entry, f"netc_{entry}")
     key_text = "\n".join([CODEGEN_VERSION, target.describe(), symbol, print_graph(planned),
                           planned.plan.table()])
@@ -124,9 +132,10 @@ def compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compiled
 
     loaded, info = compile_program(key_text, f"{planned.name}-{entry}", build)
     externals = [v.name for v in planned.inputs if v.role in ("input", "label")]
+    workspace = int(info.meta.get("workspace", 0))
     return CompiledEntry(
         name=entry, address=loaded.address(symbol),
-        arena_bytes=workspace_offset + int(info.meta.get("workspace", 0)) + 64,
+        arena_bytes=workspace_offset + workspace + ALIGN, workspace_bytes=workspace,
         externals=externals,
         outputs=[_slot(planned, v) for v in planned.outputs],
         loss=_slot(planned, planned.loss) if planned.loss is not None else None,
@@ -147,18 +156,23 @@ def _slot(graph: Graph, value: Value) -> Slot:
 
 
 class EntryCompiler:
-    """Compiles a network's entries on demand (what JITNetwork calls)."""
+    """Compiles a network's entries on demand: the `compiler` a JITNetwork is built with
+    (runtime/jit/network.py's EntrySource). Every entry shares the persistent layout of the
+    primary graph (which holds every parameter and state tensor); `stages` records how long
+    each entry took to compile and whether the cache hit."""
 
-    def __init__(self, graphs: CompiledGraphs, layout: dict[str, int]) -> None:
+    def __init__(self, graphs: CompiledGraphs) -> None:
         self.graphs = graphs
-        self.layout = layout
+        self.layout, self.persistent_bytes = shared_layout([graphs.primary])
         self.target = host_target()
+        self.services = ctypes.addressof(services(self.target))
         self.stages: dict[str, Stages] = {}
 
     def __call__(self, entry: str) -> CompiledEntry:
         start = time.perf_counter()
         graph = self.graphs.get(entry)
-        assert graph is not None
+        if graph is None:
+            raise CompileError(f"this network has no '{entry}' entry")
         planned = plan(graph, self.layout)
         passes = time.perf_counter() - start
         compiled = compile_entry(planned, entry, self.target)
@@ -166,81 +180,12 @@ class EntryCompiler:
         return compiled
 
 
-class GraphProgram:
-    """Any concrete graph compiled as one native call (tests, `netc run` on IR files, the ONNX
-    backend): params and state get a persistent region of their own, every other input is
-    external. Guard mode (NETC_GUARD set when it is built) works as for JITNetwork: canaries
-    around every buffer, poison in scratch values, checked after each call."""
-
-    def __init__(self, graph: Graph, symbol: str = "forward") -> None:
-        import numpy as np
-
-        from runtime.guard import guard_bytes
-        from runtime.jit_network import aligned_bytes
-
-        self.graph = graph
-        self.guard = guard_bytes()
-        layout, total = shared_layout([graph])
-        self.persistent = aligned_bytes(max(total, 64) + self.guard)
-        self.layout = layout
-        target = host_target()
-        self.table = services(target)
-        self.planned = plan(graph, layout)
-        self.compiled = compile_entry(self.planned, symbol, target)
-        self.arena = aligned_bytes(self.compiled.arena_bytes + self.guard)
-        self._np = np
-
-    def __call__(self, feeds: dict) -> tuple[list, object]:  # type: ignore[type-arg]
-        np = self._np
-        from ir.types import NUMPY_DTYPE
-
-        for v in self.graph.inputs_with_role("param", "state"):
-            view = np.ndarray(tuple(int(d) for d in v.type.shape),
-                              dtype=NUMPY_DTYPE[v.type.dtype], buffer=self.persistent,
-                              offset=self.layout[v.name])
-            view[...] = feeds[v.name]
-        arrays = [np.ascontiguousarray(feeds[name], dtype=NUMPY_DTYPE[
-            self.graph.value(name).type.dtype]) for name in self.compiled.externals]
-        checks = self._arm_guards(arrays) if self.guard else []
-        args = (ctypes.c_void_p * (3 + len(arrays)))()
-        args[0] = self.arena.ctypes.data
-        args[1] = ctypes.addressof(self.table)
-        args[2] = self.persistent.ctypes.data
-        for i, a in enumerate(arrays):
-            args[3 + i] = a.ctypes.data
-        with NATIVE_LOCK:
-            ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.compiled.address)(args)
-        for check in checks:
-            check.check(f"program '{self.graph.name}'")
-        outs = [self._read(s, arrays) for s in self.compiled.outputs]
-        loss = (self._read(self.compiled.loss, arrays) if self.compiled.loss is not None
-                else None)
-        return outs, loss
-
-    def _arm_guards(self, arrays: list) -> list:  # type: ignore[type-arg]
-        """Guard mode: each input replaced (in place in `arrays`) by a copy between guards;
-        canaries around the parameters and the arena's values, poison in the scratch."""
-        from runtime.guard import GuardedBuffer, arena_values, guarded_copy
-
-        checks = []
-        for i, name in enumerate(self.compiled.externals):
-            arrays[i], check = guarded_copy(arrays[i], self.guard, name)
-            checks.append(check)
-        params = [(self.layout[v.name], self.layout[v.name] + v.type.nbytes(), f"%{v.name}")
-                  for v in self.graph.inputs_with_role("param", "state")]
-        region = GuardedBuffer(self.persistent, params, "persistent region")
-        assert self.planned.plan is not None
-        arena = GuardedBuffer(self.arena, arena_values(
-            self.planned.plan, int(self.compiled.info.meta.get("workspace", 0))), "arena")
-        region.arm()
-        arena.arm(poison=True)
-        return [*checks, region, arena]
-
-    def _read(self, slot: Slot, arrays: list):  # type: ignore[no-untyped-def,type-arg]
-        from ir.types import NUMPY_DTYPE
-
-        if slot.region == "input":
-            return arrays[slot.offset].reshape(slot.shape).copy()
-        buffer = self.persistent if slot.region == "persistent" else self.arena
-        return self._np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,
-                                offset=slot.offset).copy()
+def compile_graph(graph: Graph, entry: str = "forward") -> GraphProgram:
+    """A lowered graph (concrete shapes) as one native call of the given entry kind: params and
+    state get a persistent region of their own, every other input is external. Guard mode
+    (NETC_GUARD set now) works as for a network."""
+    layout, total = shared_layout([graph])
+    target = host_target()
+    planned = plan(graph, layout)
+    compiled = compile_entry(planned, entry, target)
+    return GraphProgram(planned, compiled, layout, total, ctypes.addressof(services(target)))
