@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ir.memory import align, aligned_bytes
+from ir.memory import aligned_bytes
 from ir.schedule import MemoryPlan
 
 PATTERN = np.frombuffer(b"\xde\xad\xbe\xef\x0b\xad\xf0\x0d", dtype=np.uint8)
@@ -69,7 +69,7 @@ def arena_values(plan: MemoryPlan, workspace_bytes: int) -> list[tuple[int, int,
     kernels' workspace (after the values, at the next aligned offset, as compile_entry puts it)."""
     data = [(a.offset, a.offset + a.nbytes, f"%{a.value}")
             for a in plan.allocations.values() if a.region == "scratch"]
-    workspace = align(plan.scratch_bytes)
+    workspace = plan.workspace_offset
     data.append((workspace, workspace + workspace_bytes, "the kernels' workspace"))
     return data
 

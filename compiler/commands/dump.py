@@ -73,16 +73,11 @@ def _list_passes() -> int:
 
 def dump_stage(args: argparse.Namespace) -> int:
     """LLVM IR of the entry and its kernels, optimized or not, or the assembly."""
-    from compiler.codegen.module import generate
-    from compiler.driver.jit import ENTRY_SYMBOL, host_target
-    from ir.memory import align
+    from compiler.driver.jit import generate_entry, host_target
     from runtime.jit.engine import Engine
 
     kind, planned, _ = plan_model(args)
-    generated = generate(planned, host_target(), ENTRY_SYMBOL[kind],
-                         align(planned.plan.scratch_bytes))
-    modules = [(m.symbol, m.text) for m in generated.modules]
-    modules.append((ENTRY_SYMBOL[kind], generated.entry_text))
+    generated, modules = generate_entry(planned, kind, host_target())
     names = {k.symbol: k.name for k in generated.kernels}
     engine = Engine.get()
     for symbol, text in modules:

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
-from compiler.codegen.module import generate
+from compiler.codegen.module import Generated, generate
 from compiler.codegen.target import CodegenTarget
 from compiler.driver.pipelines import CODEGEN, run_passes
 from compiler.passes import PassContext
@@ -25,6 +25,7 @@ from ir.errors import CompileError
 from ir.graph import Graph, Value
 from ir.memory import ALIGN, align
 from ir.printer import print_graph
+from ir.schedule import MemoryPlan
 from runtime.jit.cache import compile_program
 from runtime.jit.call import CompiledEntry, Slot
 from runtime.jit.engine import LLVM_LOCK, Engine
@@ -113,20 +114,40 @@ class Stages:
     hit: bool
 
 
+def entry_symbol(entry: str) -> str:
+    """The native function an entry point compiles to (what the cache and the loader look up)."""
+    return ENTRY_SYMBOL.get(entry, f"netc_{entry}")
+
+
+def _memory_plan(planned: Graph) -> MemoryPlan:
+    if planned.plan is None:
+        raise CompileError(f"@{planned.name} has no memory plan: plan() it first")
+    return planned.plan
+
+
+def generate_entry(planned: Graph, entry: str, target: CodegenTarget
+                   ) -> tuple[Generated, list[tuple[str, str]]]:
+    """The LLVM of one entry point of a planned graph: what codegen made, and (symbol, text) of
+    every module, the kernels' first and the entry's own last (what `netc dump --stage` shows
+    and the cache compiles)."""
+    symbol = entry_symbol(entry)
+    generated = generate(planned, target, symbol, _memory_plan(planned).workspace_offset)
+    modules = [(m.symbol, m.text) for m in generated.modules]
+    modules.append((symbol, generated.entry_text))
+    return generated, modules
+
+
 def compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> CompiledEntry:
     """Machine code for one entry point of a planned graph (see `plan`), from the compile
     cache when an identical one was compiled before."""
-    if planned.plan is None:
-        raise CompileError(f"@{planned.name} has no memory plan: plan() it first")
-    symbol = ENTRY_SYMBOL.get(entry, f"netc_{entry}")
+    memory = _memory_plan(planned)
+    symbol = entry_symbol(entry)
     key_text = "\n".join([CODEGEN_VERSION, target.describe(), symbol, print_graph(planned),
-                          planned.plan.table()])
-    workspace_offset = align(planned.plan.scratch_bytes)
+                          memory.table()])
+    workspace_offset = memory.workspace_offset
 
     def build() -> tuple[list[tuple[str, str]], dict]:  # type: ignore[type-arg]
-        generated = generate(planned, target, symbol, workspace_offset)
-        modules = [(m.symbol, m.text) for m in generated.modules]
-        modules.append((symbol, generated.entry_text))
+        generated, modules = generate_entry(planned, entry, target)
         return modules, {"workspace": generated.workspace_bytes,
                          "kernels": [asdict(k) for k in generated.kernels]}
 
