@@ -20,6 +20,8 @@ import pytest
 
 import compiler
 from compiler.driver.jit import plan
+from ir.errors import CompileError
+from ir.memory import guard_bytes
 from runtime.guard import BufferOverrun
 from tests.conftest import EXAMPLES
 
@@ -243,3 +245,17 @@ def test_program_guards_catch_a_scratch_value_written_past_its_end(monkeypatch):
     victim.nbytes -= 4
     with pytest.raises(BufferOverrun, match=rf"program .* arena bytes .* after %{victim.value}"):
         program(feeds)
+
+
+def test_one_guard_size_rule_for_the_planner_and_the_runtime(monkeypatch):
+    """NETC_GUARD rounds up to whole 64-byte lines, and a value that is not a number stops the
+    compile with a clear error instead of silently running unguarded."""
+    monkeypatch.setenv("NETC_GUARD", "100")
+    assert guard_bytes() == 128
+    graph = odd_convolutions()
+    net = compiler.compile(graph, batch=BATCH)
+    assert net.compiler.layout["conv1.weight"] == 128  # plan-memory's guard before the slot
+    assert np.isfinite(net.forward(batch_for(graph, 0)[0])).all()  # the runtime's guards hold
+    monkeypatch.setenv("NETC_GUARD", "lots")
+    with pytest.raises(CompileError, match="NETC_GUARD must be a number of bytes, got 'lots'"):
+        compiler.compile(odd_convolutions(), batch=BATCH)
