@@ -56,6 +56,8 @@ ENTRY_SYMBOL = {"forward": "netc_forward", "grads": "netc_loss_and_grads",
 
 
 def host_target() -> CodegenTarget:
+    """What code is generated for: this CPU's triple and vector width, the native pool's
+    threads, and whether kernels count their cycles (NETC_PROFILE); part of every cache key."""
     import os
 
     engine = Engine.get()
@@ -67,11 +69,12 @@ def host_target() -> CodegenTarget:
 _SERVICES: dict[CodegenTarget, ctypes.Array] = {}  # type: ignore[type-arg]
 
 
-def services(target: CodegenTarget) -> ctypes.Array:  # type: ignore[type-arg]
-    """The services table every entry receives (args[1]): the thread pool and the library,
-    compiled once per process (and cached on disk across processes)."""
+def services(target: CodegenTarget) -> int:
+    """The address of the services table every entry receives (args[1]): the thread pool and
+    the library, compiled once per process (and cached on disk across processes); the table
+    lives as long as the process."""
     with LLVM_LOCK:  # compiled once even when two threads compile their first network at once
-        return _services(target)
+        return ctypes.addressof(_services(target))
 
 
 def _services(target: CodegenTarget) -> ctypes.Array:  # type: ignore[type-arg]
@@ -166,8 +169,7 @@ def compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compiled
 
 
 def _slot(graph: Graph, value: Value) -> Slot:
-    assert graph.plan is not None
-    alloc = graph.plan.resolve(value.name)
+    alloc = _memory_plan(graph).resolve(value.name)
     shape = tuple(int(d) for d in value.type.shape)
     if alloc.region == "input":  # a result that is (a view of) an input: read the caller's array
         externals = [v.name for v in graph.inputs if v.role in ("input", "label")]
@@ -186,7 +188,7 @@ class EntryCompiler:
         self.graphs = graphs
         self.layout, self.persistent_bytes = shared_layout([graphs.primary])
         self.target = host_target()
-        self.services = ctypes.addressof(services(self.target))
+        self.services = services(self.target)
         self.stages: dict[str, Stages] = {}
 
     def __call__(self, entry: str) -> CompiledEntry:
@@ -209,4 +211,4 @@ def compile_graph(graph: Graph, entry: str = "forward") -> GraphProgram:
     target = host_target()
     planned = plan(graph, layout)
     compiled = compile_entry(planned, entry, target)
-    return GraphProgram(planned, compiled, layout, total, ctypes.addressof(services(target)))
+    return GraphProgram(planned, compiled, layout, total, services(target))
