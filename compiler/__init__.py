@@ -34,7 +34,7 @@ def compile(  # noqa: A001 - the public name is fixed by the design
     (NCHW), "nhwc", "nchw8c" or "nchw16c"; parameters are always read and written in
     PyTorch's order whatever the layout.
     """
-    from compiler.build import build_network
+    from compiler.driver.network import build_network
 
     return build_network(graph, batch=batch, train=train, optimizer=optimizer, backend=backend,
                          seed=seed, dtype=dtype, layout=layout)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from compiler.driver.pipelines import lower, run_passes
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir.errors import VerifyError
 from ir.graph import Graph
 from runtime import reference
@@ -34,7 +34,9 @@ def gradient_graph(graph: Graph, wrt: tuple[str, ...] = (), batch: int | None = 
                    passes: tuple[str, ...] | None = None) -> Graph:
     """The forward graph (training forms applied) followed by its backward graph."""
     ctx = PassContext(batch=batch, train=True, wrt=wrt, update_running_stats=False)
-    return lower(graph, "grads", ctx, passes=passes, verify_each=True)
+    if passes is None:
+        return lower(graph, "grads", ctx, verify_each=True)
+    return run_passes(graph, passes, ctx, verify_each=True)
 
 
 def loss_at(graph: Graph, feeds: Mapping[str, np.ndarray]) -> float:
@@ -75,7 +77,7 @@ def _loss_only(grad_graph: Graph) -> Graph:
     """The forward part alone: finite differences only need the loss."""
     graph = grad_graph.copy()
     graph.outputs = []
-    return lower(graph, "grads", PassContext(), passes=("dce",))
+    return run_passes(graph, ("dce",), PassContext())
 
 
 def _numeric(graph: Graph, feeds: dict[str, np.ndarray], name: str, analytic: np.ndarray,

@@ -4,11 +4,12 @@
     rep = NetcBackend.prepare(model)          # an onnx.ModelProto
     outputs = rep.run([x])                    # numpy arrays, one per graph output
 
-Where it sits: beside compiler/build.py, tying the ONNX frontend to the JIT; the official
-conformance runner (onnx.backend.test.BackendTest, tests/test_onnx_conformance.py) drives it.
-netc compiles static shapes, so inputs that only give shapes, axes, pads or bounds (ONNX node
-tests feed Reshape's shape as an input) are constants to it: the first run binds them to the
-values it receives and compiles; a run with other values for them compiles again.
+Where it sits: beside compiler/driver/, tying the ONNX frontend to the JIT (a GraphProgram from
+compiler/driver/jit.py's compile_graph); the official conformance runner
+(onnx.backend.test.BackendTest, tests/test_onnx_conformance.py) drives it. netc compiles static
+shapes, so inputs that only give shapes, axes, pads or bounds (ONNX node tests feed Reshape's
+shape as an input) are constants to it: the first run binds them to the values it receives and
+compiles; a run with other values for them compiles again.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ class NetcRep(BackendRep):
 
     def _compile(self, arrays: dict[str, np.ndarray]) -> tuple[Any, dict[str, str],
                                                                 dict[str, Any]]:
-        from compiler.jit import GraphProgram
+        from compiler.driver.jit import compile_graph
+        from compiler.driver.pipelines import lower
         from compiler.passes import PassContext
-        from compiler.pipeline import lower
 
         constants = {n: a for n, a in arrays.items() if n in self.static}
         importer = Importer(self.model, "<onnx model>", self.model.graph.name or "model",
@@ -82,7 +83,7 @@ class NetcRep(BackendRep):
                       if n in names and isinstance(v, Value) and not v.type.is_concrete), None)
         forward = lower(graph, "forward", PassContext(batch=batch))
         params = {name: value for name, value in graph.initializers.items()}
-        return GraphProgram(forward), names, params
+        return compile_graph(forward), names, params
 
 
 class NetcBackend(Backend):

@@ -17,7 +17,7 @@ from ir.ops import AttrSpec, Kind, Layout, Trait
 from ir.ops import declare as _declare
 from ir.ops_nn import DILATION, PAD, STRIDE
 from ir.shape_rules import expect_rank, norm_axis, same_dtype, spatial_out
-from ir.types import TensorType, elements, format_shape
+from ir.types import Dim, TensorType, elements, format_shape
 
 Types = Sequence[TensorType]
 Attrs = Mapping[str, Any]
@@ -39,10 +39,10 @@ INPUT_HW = AttrSpec("input_hw", "ints", length=2)
 
 
 
-def _check_window_grad(op: str, dy: TensorType, x_shape: tuple, a: Attrs, kernel: Sequence[int],
-                       ceil_mode: bool = False) -> None:
+def _check_window_grad(op: str, dy: TensorType, x_shape: Sequence[Dim], a: Attrs,
+                       kernel: Sequence[int], ceil_mode: bool = False) -> None:
     """The gradient's dy must have exactly the forward output's shape."""
-    x = TensorType(dy.dtype, x_shape)
+    x = TensorType(dy.dtype, tuple(x_shape))
     ho, wo = spatial_out(op, x, kernel, a["stride"], a["pad"], a["dilation"], ceil_mode)
     if tuple(dy.shape[2:]) != (ho, wo):
         raise ShapeError(f"{op}: gradient {format_shape(dy.shape)} does not match the forward "
@@ -59,7 +59,7 @@ def _conv_grad_input(types: Types, a: Attrs) -> TensorType:
         raise ShapeError(f"conv2d_grad_input: gradient has {dy.shape[1]} channels, weight "
                          f"{format_shape(w.shape)} has {w.shape[0]} filters")
     x_shape = (dy.shape[0], w.shape[1] * a["groups"], *a["input_hw"])
-    _check_window_grad("conv2d_grad_input", dy, x_shape, a, w.shape[2:])
+    _check_window_grad("conv2d_grad_input", dy, x_shape, a, w.concrete_shape()[2:])
     return dy.with_shape(x_shape)
 
 
@@ -69,17 +69,17 @@ def _conv_grad_weight(types: Types, a: Attrs) -> TensorType:
     expect_rank("conv2d_grad_weight", "input (N,C,H,W)", x, 4)
     same_dtype("conv2d_grad_weight", types)
     g = a["groups"]
-    if x.shape[1] % g or dy.shape[1] % g:  # type: ignore[operator]
+    if x.shape[1] % g or dy.shape[1] % g:
         raise ShapeError(f"conv2d_grad_weight: groups={g} must divide channels")
     _check_window_grad("conv2d_grad_weight", dy, x.shape, a, a["kernel"])
-    return dy.with_shape((dy.shape[1], x.shape[1] // g, *a["kernel"]))  # type: ignore[operator]
+    return dy.with_shape((dy.shape[1], x.shape[1] // g, *a["kernel"]))
 
 
 def _conv_grad_flops(types: Types, out: TensorType, a: Attrs) -> int:
     """2 * (elements of dy) * (multiply-adds per element): the forward conv's count."""
     dy, other = types
     if "kernel" in a:  # weight gradient: other is x
-        per = (int(other.shape[1]) // a["groups"]) * a["kernel"][0] * a["kernel"][1]
+        per = (int(other.shape[1]) // int(a["groups"])) * int(a["kernel"][0]) * int(a["kernel"][1])
     else:  # input gradient: other is the weight [O, C/g, kh, kw]
         per = math.prod(int(d) for d in other.shape[1:])
     return 2 * elements(dy.shape) * per
@@ -115,7 +115,7 @@ def _avgpool_grad(types: Types, a: Attrs) -> TensorType:
 
 
 def _pool_grad_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return elements(types[0].shape) * a["kernel"][0] * a["kernel"][1]
+    return elements(types[0].shape) * int(a["kernel"][0]) * int(a["kernel"][1])
 
 
 _WINDOW = (AttrSpec("kernel", "ints", length=2), AttrSpec("stride", "ints", length=2), PAD,

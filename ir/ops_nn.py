@@ -46,13 +46,14 @@ def _conv2d(types: Types, a: Attrs) -> TensorType:
         )
     if len(types) == 3 and types[2].shape != (cout,):
         raise ShapeError(f"conv2d bias must be [{cout}], got {format_shape(types[2].shape)}")
-    ho, wo = spatial_out("conv2d", x, w.shape[2:], a["stride"], a["pad"], a["dilation"])
+    ho, wo = spatial_out("conv2d", x, w.concrete_shape()[2:], a["stride"], a["pad"],
+                         a["dilation"])
     return x.with_shape((x.shape[0], cout, ho, wo))
 
 
 def _conv_flops(types: Types, out: TensorType, a: Attrs) -> int:
     w = types[1]
-    macs = elements(out.shape) * math.prod(w.shape[1:])
+    macs = elements(out.shape) * math.prod(w.concrete_shape()[1:])
     return 2 * macs + (elements(out.shape) if len(types) == 3 else 0)
 
 
@@ -132,7 +133,7 @@ def _pool(name: str) -> Any:
 
 
 def _pool_flops(types: Types, out: TensorType, a: Attrs) -> int:
-    return elements(out.shape) * a["kernel"][0] * a["kernel"][1]
+    return elements(out.shape) * int(a["kernel"][0]) * int(a["kernel"][1])
 
 
 _WINDOW = (
@@ -328,9 +329,10 @@ def _concat(types: Types, a: Attrs) -> TensorType:
                 f"concat along axis {axis}: shapes "
                 f"{', '.join(format_shape(u.shape) for u in types)} differ outside that axis"
             )
-        if not isinstance(t.shape[axis], int):
+        size = t.shape[axis]
+        if not isinstance(size, int):
             raise ShapeError("concat along the batch axis is not supported")
-        total += t.shape[axis]
+        total += size
     return first.with_shape(first.shape[:axis] + (total,) + first.shape[axis + 1:])
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ir.memory import align
+
 
 @dataclass
 class KernelGroup:
@@ -47,6 +49,12 @@ class MemoryPlan:
     naive_bytes: int
     copies: list[tuple[str, str]] = field(default_factory=list)
     """(target, value) updates that could not be done in place: copied at the end of a call."""
+
+    @property
+    def workspace_offset(self) -> int:
+        """Where the kernels' workspace starts in the arena: the first aligned byte after the
+        scratch values (codegen addresses it there, guard mode checks it there)."""
+        return align(self.scratch_bytes)
 
     def resolve(self, name: str) -> Allocation:
         """Follows aliases to the allocation that owns the bytes (offset adjusted)."""

@@ -1,7 +1,8 @@
 """Guard mode: canary bytes around every buffer a native call may touch, checked after the call.
 
-Where it sits: a test aid of the JIT runtime (runtime/jit_network.py), switched on by
-NETC_GUARD=<bytes> before a network is compiled. plan-memory then gives every scratch value
+Where it sits: a test aid of the JIT runtime (runtime/jit/call.py arms and checks the guards of
+every native call), switched on by NETC_GUARD=<bytes> (ir/memory.py reads it) before a network
+or program is compiled. plan-memory then gives every scratch value
 bytes of its own between guards and leaves guard bytes before every parameter and state slot
 (compiler/passes/plan_memory.py); the runtime adds a guard after the persistent region and after
 the arena, and copies every input array between guards of its own. Before each call the guards
@@ -12,11 +13,11 @@ any changed guard byte raises BufferOverrun naming the buffer it follows.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
 
+from ir.memory import aligned_bytes
 from ir.schedule import MemoryPlan
 
 PATTERN = np.frombuffer(b"\xde\xad\xbe\xef\x0b\xad\xf0\x0d", dtype=np.uint8)
@@ -25,13 +26,6 @@ POISON = 0xFF
 
 class BufferOverrun(AssertionError):  # noqa: N818 - named for what it reports
     """Native code wrote outside its buffers (a bug in netc, never in the user's input)."""
-
-
-def guard_bytes() -> int:
-    """NETC_GUARD as bytes (0: off), rounded up to a multiple of 64 (what plan-memory uses)."""
-    text = os.environ.get("NETC_GUARD", "").strip() or "0"
-    value = int(text) if text.lstrip("-").isdigit() else 0
-    return (max(value, 0) + 63) // 64 * 64
 
 
 class GuardedBuffer:
@@ -72,10 +66,10 @@ class GuardedBuffer:
 
 def arena_values(plan: MemoryPlan, workspace_bytes: int) -> list[tuple[int, int, str]]:
     """The arena's data ranges for a call planned by `plan`: every scratch value, then the
-    kernels' workspace (after the values, at the next 64-byte boundary)."""
+    kernels' workspace (after the values, at the next aligned offset, as compile_entry puts it)."""
     data = [(a.offset, a.offset + a.nbytes, f"%{a.value}")
             for a in plan.allocations.values() if a.region == "scratch"]
-    workspace = -(-plan.scratch_bytes // 64) * 64
+    workspace = plan.workspace_offset
     data.append((workspace, workspace + workspace_bytes, "the kernels' workspace"))
     return data
 
@@ -83,9 +77,7 @@ def arena_values(plan: MemoryPlan, workspace_bytes: int) -> list[tuple[int, int,
 def guarded_copy(array: np.ndarray, guard: int, name: str) -> tuple[np.ndarray, GuardedBuffer]:
     """A copy of `array` between guards of its own, and the buffer to check."""
     nbytes = array.nbytes
-    raw = np.zeros(guard + nbytes + guard + 64, dtype=np.uint8)
-    start = (-raw.ctypes.data) % 64
-    buffer = raw[start:start + guard + nbytes + guard]
+    buffer = aligned_bytes(guard + nbytes + guard)
     view = np.ndarray(array.shape, dtype=array.dtype, buffer=buffer, offset=guard)
     view[...] = array
     checked = GuardedBuffer(buffer, [(guard, guard + nbytes, f"input '{name}'")],

@@ -3,7 +3,7 @@
 Where it sits: the runtime's public face. A Network owns the parameter and state arrays, checks
 every array a user hands it (shape, dtype, contiguity, label range) before any kernel runs, and
 delegates the computation to its backend: the reference interpreter here, the JIT in
-runtime/jit_network.py. It never imports the frontend or the passes; it runs graphs it is given.
+runtime/jit/network.py. It never imports the frontend or the passes; it runs graphs it is given.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ class CompiledGraphs:
 
     @property
     def primary(self) -> Graph:
-        return self.train if self.has("train") else self.forward  # type: ignore[return-value]
+        train = self.train if self.has("train") else None
+        return train if train is not None else self.forward
 
 
 class ArrayDict(MutableMapping[str, np.ndarray]):
@@ -139,6 +140,13 @@ def owned_copy(array: np.ndarray) -> np.ndarray:
     return np.array(array, order="C", copy=True)
 
 
+def _loss(results: reference.Results) -> float:
+    """The scalar loss of a training entry's results (every training entry computes one)."""
+    if results.loss is None:
+        raise RuntimeInputError("this entry computes no loss")
+    return float(results.loss)
+
+
 class Network:
     """A network compiled for one batch size. Subclasses implement `_run`."""
 
@@ -176,14 +184,14 @@ class Network:
                 from ir.layouts import weight_to_logical
 
                 grads[name] = weight_to_logical(grads[name], tag)
-        return float(out.loss), grads
+        return _loss(out), grads
 
     def train_step(self, *inputs: Any) -> float:
         """One optimizer step on a batch; returns the loss before the update."""
         self._need("train")
         feeds = self._check_inputs(inputs, "train_step", labels=True)
         out = self._run("train", feeds)
-        return float(out.loss)
+        return _loss(out)
 
     # ------------------------------------------------------------ checks
 
@@ -191,7 +199,10 @@ class Network:
         if not self.graphs.has(entry):
             why = "the model has no loss" if self._loss is None else "compile with train=True"
             raise RuntimeInputError(f"this network has no '{entry}' entry: {why}")
-        return self.graphs.get(entry)  # type: ignore[return-value]
+        graph = self.graphs.get(entry)
+        if graph is None:  # has() said the entry exists, so its builder made a graph
+            raise RuntimeInputError(f"this network's '{entry}' entry could not be built")
+        return graph
 
     def _check_inputs(self, args: tuple[Any, ...], call: str,
                       labels: bool = False) -> dict[str, np.ndarray]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from compiler.driver.jit import compile_graph
+from compiler.driver.pipelines import lower, run_passes
 from compiler.gradcheck import check_gradients
-from compiler.jit import GraphProgram
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir import Graph, TensorType
 from runtime import reference
 
@@ -105,8 +105,8 @@ def feeds_for(graph, positive=(), labels=None):
 def check(graph, feeds, dtype, backward=True):
     """JIT forward (and gradient graph) equal the reference interpreter's."""
     tol = JIT_TOL[dtype]
-    forward = lower(graph, "forward", PassContext(), passes=("drop-loss", "canonicalize"))
-    got, _ = GraphProgram(forward)(feeds)
+    forward = run_passes(graph, ("drop-loss", "canonicalize"), PassContext())
+    got, _ = compile_graph(forward)(feeds)
     want = reference.run(forward, feeds).outputs
     for g_, w_ in zip(got, want, strict=True):
         np.testing.assert_allclose(g_, w_, **tol)
@@ -116,7 +116,7 @@ def check(graph, feeds, dtype, backward=True):
     grads = lower(graph, "grads", PassContext(train=True, wrt=wrt))
     if grads.has_value("step"):  # training-form dropout draws its mask from the step
         feeds = {**feeds, "step": np.array(3, dtype=np.int64)}
-    got, loss = GraphProgram(grads, "grads")(feeds)
+    got, loss = compile_graph(grads, "grads")(feeds)
     ref = reference.run(grads, feeds)
     # a sum's rounding error scales with the sum of its terms' magnitudes, not with the result
     # (which may cancel to near zero): compare the loss on that scale

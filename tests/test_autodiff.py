@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import compiler
+from compiler.driver.pipelines import lower, run_passes
 from compiler.gradcheck import check_gradients
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir import parse, print_graph
 from ir.dot import to_dot
 from ir.ops import VIEW
@@ -79,9 +79,9 @@ def test_dce_removes_gradients_nobody_uses():
     """Ask autodiff for d loss / d image too: the optimizer never reads it, DCE removes it."""
     graph = compiler.load(EXAMPLES / "lenet5.yaml")
     ctx = PassContext(train=True, wrt=("image",))
-    g = lower(graph, "train", ctx, passes=("canonicalize", "autodiff", "optimizer"))
+    g = run_passes(graph, ("canonicalize", "autodiff", "optimizer"), ctx)
     assert any(n.op == "conv2d_grad_input" and n.grad_of == "conv1" for n in g.nodes())
-    g = lower(g, "train", ctx, passes=("dce",))
+    g = run_passes(g, ("dce",), ctx)
     assert not any(n.op == "conv2d_grad_input" and n.grad_of == "conv1" for n in g.nodes())
 
 

@@ -10,9 +10,9 @@ import subprocess
 import pytest
 
 import compiler
+from compiler.driver.pipelines import lower
 from compiler.html import to_html
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir.dot import phases, to_dot
 from tests.conftest import EXAMPLES, netc
 

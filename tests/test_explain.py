@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.build import DEFAULT_LAYOUT
 from compiler.cli import main
+from compiler.driver.network import DEFAULT_LAYOUT
 from compiler.explain.report import to_data, to_text
 from compiler.explain.seam import explain, flat_index, physical_position, unflatten
 from ir.errors import NetcError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import compiler
+from compiler.driver.pipelines import CODEGEN, lower, run_passes
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir import parse, print_graph
 from tests.conftest import EXAMPLES, netc
 
@@ -15,7 +15,7 @@ def planned(name="lenet5.yaml", kind="train", batch=8, optimizer=None):
     graph = compiler.load(EXAMPLES / name)
     ctx = PassContext(batch=batch, train=kind != "forward", optimizer=optimizer)
     lowered = lower(graph, kind, ctx)
-    return lower(lowered, kind, PassContext(), passes=("fuse", "plan-memory"), verify_each=True)
+    return run_passes(lowered, CODEGEN, PassContext(), verify_each=True)
 
 
 def group_of(graph, value):

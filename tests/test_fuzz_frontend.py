@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 import compiler
 from compiler.cli import main as cli_main
+from compiler.driver.pipelines import CODEGEN, lower, run_passes
 from compiler.frontend.schema import LAYERS, LOSSES
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir.errors import ModelError, NetcError, ParseError
 from ir.parser import parse
 from ir.printer import print_graph
@@ -43,8 +43,7 @@ def ir_texts() -> dict[str, bytes]:
     graph = compiler.load(EXAMPLES / "lenet5.yaml")
     train = lower(graph, "train", PassContext(batch=2, train=True))
     texts["lenet5-train"] = print_graph(train).encode()
-    planned = lower(train, "train", PassContext(options={"persistent": None}),
-                    passes=("fuse", "plan-memory"))
+    planned = run_passes(train, CODEGEN, PassContext(options={"persistent": None}))
     texts["lenet5-planned"] = print_graph(planned).encode()
     return texts
 

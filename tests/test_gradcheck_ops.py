@@ -135,10 +135,10 @@ def test_batchnorm_training_form(shape):
     b.loss("mse", flat)
     graph = b.build()
     graph.inputs_with_role("input")[0].role = "param"  # differentiate w.r.t. x as well
+    from compiler.driver.pipelines import run_passes
     from compiler.passes import PassContext
-    from compiler.pipeline import lower
 
-    bound = lower(graph, "forward", PassContext(batch=shape[0]), passes=("bind-batch",))
+    bound = run_passes(graph, ("bind-batch",), PassContext(batch=shape[0]))
     feeds = feeds_for(bound, positive=("bn.running_var",))
     checks = check_gradients(bound, feeds, max_elements=100)
     names = {c.name for c in checks}
@@ -148,14 +148,14 @@ def test_batchnorm_training_form(shape):
 
 
 def test_dropout_training_form():
+    from compiler.driver.pipelines import run_passes
     from compiler.frontend import Builder
     from compiler.passes import PassContext
-    from compiler.pipeline import lower
 
     b = Builder("drop")
     x = b.input("x", [6], dtype="f64")
     b.loss("mse", b.dense(b.dropout(x, rate=0.5, seed=3), units=3, name="fc"))
-    graph = lower(b.build(), "forward", PassContext(batch=4), passes=("bind-batch",))
+    graph = run_passes(b.build(), ("bind-batch",), PassContext(batch=4))
     feeds = feeds_for(graph)
     feeds["step"] = np.array(2)
     for c in check_gradients(graph, feeds):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.jit import plan, shared_layout
+from compiler.driver.jit import plan, shared_layout
+from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from tests.conftest import EXAMPLE_FILES, EXAMPLES
 
 OPTIMIZERS = {

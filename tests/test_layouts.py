@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.jit import plan, shared_layout
+from compiler.driver.jit import plan, shared_layout
+from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir import print_graph
 from ir.layouts import Flat, to_logical, to_physical, weight_to_logical, weight_to_physical
 from ir.ops import VIEW
@@ -22,8 +22,9 @@ MODELS = ["lenet5.yaml", "cifar_cnn.yaml"]
 def planned(model, kind, layout, batch=4):
     graph = compiler.load(EXAMPLES / model)
     ctx = PassContext(batch=batch, train=kind == "train", options={"layout": layout})
-    lowered = lower(graph, kind, ctx, verify_each=True)
-    assert ctx.options["layout_applied"] == layout
+    reported = {}
+    lowered = lower(graph, kind, ctx, verify_each=True, reported=reported)
+    assert reported["layout_applied"] == layout
     return plan(lowered, shared_layout([lowered])[0])
 
 

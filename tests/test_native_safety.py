@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.jit import plan
+from compiler.driver.jit import plan
+from ir.errors import CompileError
+from ir.memory import guard_bytes
 from runtime.guard import BufferOverrun
 from tests.conftest import EXAMPLES
 from tests.synthetic import BATCH, batch_for, odd_convolutions
@@ -194,17 +196,17 @@ def test_scratch_holds_poison_and_guards_hold_canaries_before_a_call(small):
 # ---------------------------------------------------------------- programs (IR files, ONNX)
 
 def forward_program(graph):
-    """The forward graph at batch BATCH as a GraphProgram (what `netc run` on IR files and the
-    ONNX backend run), with its feeds: the reference network's parameters and an input."""
-    from compiler.jit import GraphProgram
+    """The forward graph at batch BATCH as a GraphProgram (what the ONNX backend runs), with
+    its feeds: the reference network's parameters and an input."""
+    from compiler.driver.jit import compile_graph
+    from compiler.driver.pipelines import lower
     from compiler.passes import PassContext
-    from compiler.pipeline import lower
 
     forward = lower(graph, "forward", PassContext(batch=BATCH))
     ref = compiler.compile(graph, batch=BATCH, backend="reference")
     x, _ = batch_for(graph, 1)
     name = graph.inputs_with_role("input")[0].name
-    return GraphProgram(forward), {name: x, **ref.params}, ref.forward(x)
+    return compile_graph(forward), {name: x, **ref.params}, ref.forward(x)
 
 
 def test_programs_run_inside_their_buffers(monkeypatch):
@@ -224,3 +226,17 @@ def test_program_guards_catch_a_scratch_value_written_past_its_end(monkeypatch):
     victim.nbytes -= 4
     with pytest.raises(BufferOverrun, match=rf"program .* arena bytes .* after %{victim.value}"):
         program(feeds)
+
+
+def test_one_guard_size_rule_for_the_planner_and_the_runtime(monkeypatch):
+    """NETC_GUARD rounds up to whole 64-byte lines, and a value that is not a number stops the
+    compile with a clear error instead of silently running unguarded."""
+    monkeypatch.setenv("NETC_GUARD", "100")
+    assert guard_bytes() == 128
+    graph = odd_convolutions()
+    net = compiler.compile(graph, batch=BATCH)
+    assert net.compiler.layout["conv1.weight"] == 128  # plan-memory's guard before the slot
+    assert np.isfinite(net.forward(batch_for(graph, 0)[0])).all()  # the runtime's guards hold
+    monkeypatch.setenv("NETC_GUARD", "lots")
+    with pytest.raises(CompileError, match="NETC_GUARD must be a number of bytes, got 'lots'"):
+        compiler.compile(odd_convolutions(), batch=BATCH)

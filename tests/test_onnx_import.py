@@ -13,10 +13,10 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
 import compiler  # noqa: E402
+from compiler.driver.pipelines import run_passes  # noqa: E402
 from compiler.frontend.onnx import import_model, load_onnx  # noqa: E402
 from compiler.gradcheck import check_gradients  # noqa: E402
 from compiler.passes import PassContext  # noqa: E402
-from compiler.pipeline import lower  # noqa: E402
 from ir import ModelError  # noqa: E402
 from tests.conftest import netc  # noqa: E402
 
@@ -229,7 +229,7 @@ def test_composite_model_matches_the_onnx_reference():
 
 def test_composite_model_gradients_match_finite_differences():
     graph = import_model(composite_model(), loss="mse")
-    bound = lower(graph, "forward", PassContext(batch=2), passes=("bind-batch",))
+    bound = run_passes(graph, ("bind-batch",), PassContext(batch=2))
     rng = np.random.default_rng(5)
     feeds = {v.name: (bound.initializers[v.name] if v.name in bound.initializers
                       else rng.standard_normal(v.type.shape)) for v in bound.inputs}

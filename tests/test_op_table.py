@@ -10,8 +10,8 @@ import pytest
 import compiler
 from compiler.codegen.emitters import emitter_table
 from compiler.codegen.expr import EXPR
+from compiler.driver.pipelines import PIPELINES
 from compiler.passes import PassContext, PassManager
-from compiler.pipeline import PIPELINES
 from ir import OPS, Kind
 from ir.ops import ELEMENTWISE, POINTWISE, VIEW, AttrSpec, Layout, Trait, ops_where
 from runtime.ref_ops import REF

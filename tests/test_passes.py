@@ -9,8 +9,8 @@ import pytest
 
 import compiler
 from compiler.cli import build_parser
+from compiler.driver.pipelines import PIPELINES, lower
 from compiler.passes import PASSES, PassContext, PassManager, register
-from compiler.pipeline import PIPELINES, lower
 from ir import CompileError, Graph, TensorType, parse, print_graph
 from tests.conftest import EXAMPLES, GOLDEN
 
@@ -138,3 +138,27 @@ def test_pass_that_breaks_the_graph_is_caught_by_verify_each():
 def test_unknown_pass_suggests():
     with pytest.raises(CompileError, match=r"unknown pass 'autodif' \(did you mean 'autodiff'"):
         PassManager(["autodif"]).run(_graph_xy()[0], PassContext())
+
+
+def _batchnorm_model() -> Graph:
+    b = compiler.Builder("bn")
+    x = b.batchnorm(b.conv2d(b.input("x", [3, 6, 6]), filters=4, kernel=3, name="conv"),
+                    name="bn")
+    b.loss("softmax_cross_entropy", b.dense(b.flatten(b.relu(x)), units=2, name="fc"))
+    return b.build()
+
+
+def test_lower_honours_the_kind_on_a_copy_of_the_context():
+    """The kind sets what it implies (loss_and_grads never updates batchnorm's running
+    statistics; a training step does) in lower()'s own copy of the context; the caller's
+    context is never changed, and what a pass reports comes back through `reported`."""
+    graph = _batchnorm_model()
+    ctx = PassContext(batch=2, train=True, options={"layout": "nhwc"})
+    reported: dict[str, object] = {}
+    grads = lower(graph, "grads", ctx, reported=reported)
+    train = lower(graph, "train", ctx)
+    assert not [t.name for t, _ in grads.updates if t.name.startswith("bn.running")]
+    assert [t.name for t, _ in train.updates if t.name.startswith("bn.running")]
+    assert ctx.update_running_stats is True
+    assert ctx.options == {"layout": "nhwc"}
+    assert reported["layout_applied"] == "nhwc"

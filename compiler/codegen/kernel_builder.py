@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from typing import TypeAlias
 
 import llvmlite.ir as ir
 
@@ -24,7 +25,7 @@ F64 = ir.DoubleType()
 I8P = I8.as_pointer()
 VOID = ir.VoidType()
 FLOAT_TYPES = {"f32": F32, "f64": F64}
-Value = ir.Value | int
+Value: TypeAlias = ir.Value | int
 
 
 class KernelBuilder:

@@ -31,6 +31,7 @@ from compiler.codegen.emitters.base import Emitter
 from compiler.codegen.kernel_builder import I1, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.target import CodegenTarget
 from ir.graph import Graph
+from ir.memory import align
 from ir.safe_names import safe_file_name
 
 log = logging.getLogger("netc.codegen")
@@ -192,7 +193,7 @@ class ModuleGen:
         return kb.b.bitcast(table, I8P)
 
     def _profile_bytes(self) -> int:
-        return (8 * len(self.graph.kernels or []) + 63) // 64 * 64
+        return align(8 * len(self.graph.kernels or []))
 
     def _copies(self, kb: KernelBuilder, module: ir.Module, bases: dict[str, ir.Value]) -> None:
         """Updates that could not be written in place: memcpy into the target at the end."""

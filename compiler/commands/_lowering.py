@@ -19,9 +19,9 @@ from ir.graph import Graph
 def lowered(graph: Graph, kind: str, args: argparse.Namespace,
             passes: Sequence[str] | None = None, **kwargs: object) -> Graph:
     """The graph after the `kind` pipeline (or `passes`), with the command's options."""
+    from compiler.driver.pipelines import lower, run_passes
     from compiler.optim import SGD, Adam
     from compiler.passes import PassContext
-    from compiler.pipeline import lower
 
     opt = None
     if kind == "train":
@@ -30,8 +30,9 @@ def lowered(graph: Graph, kind: str, args: argparse.Namespace,
     options = {"layout": args.layout} if getattr(args, "layout", "") else {}
     ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt, options=options)
     timings: list[tuple[str, float]] = []
-    result = lower(graph, kind, ctx, passes=passes, verify_each=True, timings=timings,
-                   **kwargs)  # type: ignore[arg-type]  # lower()'s dump options, passed through
+    how: dict[str, Any] = {"verify_each": True, "timings": timings, **kwargs}
+    result = (lower(graph, kind, ctx, **how) if passes is None
+              else run_passes(graph, passes, ctx, **how))
     if getattr(args, "time_passes", False):
         for name, seconds in timings:
             print(f"# pass {name:16s} {seconds * 1e3:8.2f} ms", file=sys.stderr)
@@ -40,7 +41,7 @@ def lowered(graph: Graph, kind: str, args: argparse.Namespace,
 
 def plan_model(args: argparse.Namespace) -> tuple[str, Any, float]:
     """(entry kind, the graph after fuse and plan-memory, seconds spent lowering)."""
-    from compiler.jit import plan, shared_layout
+    from compiler.driver.jit import plan, shared_layout
 
     graph = load(args.model)
     args.batch = args.batch or 1

@@ -14,7 +14,7 @@ from compiler.commands._lowering import plan_model
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from compiler.jit import compile_entry, host_target
+    from compiler.driver.jit import compile_entry, host_target
 
     kind, planned, passes = plan_model(args)
     target = host_target()

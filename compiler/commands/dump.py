@@ -48,7 +48,7 @@ def pass_dumps(graph: Graph, kind: str, passes: list[str] | None,
     """The graph before/after the passes `--before` and `--after` name. One named pass prints
     the bare graph (a file `netc dump FILE.ir` reads back); `all`, or both switches, print one
     section per dump, each headed `# ===== after NAME` (like LLVM's -print-after-all)."""
-    from compiler.pipeline import CODEGEN, PIPELINES
+    from compiler.driver.pipelines import CODEGEN, PIPELINES
 
     wanted = [name for name in (args.before, args.after) if name]
     pipeline = tuple(passes or (*PIPELINES[kind], *CODEGEN))
@@ -82,8 +82,8 @@ def render(graph: Graph, fmt: str) -> str:
 
 
 def _list_passes() -> int:
+    from compiler.driver.pipelines import CODEGEN, PIPELINES
     from compiler.passes import PASSES
-    from compiler.pipeline import CODEGEN, PIPELINES
 
     width = max(len(n) for n in PASSES)
     for name, info in sorted(PASSES.items()):
@@ -98,7 +98,7 @@ def _list_passes() -> int:
 
 def dump_stage(args: argparse.Namespace) -> int:
     """LLVM IR of the entry and its kernels, optimized or not, or the assembly."""
-    from compiler.jit import host_target
+    from compiler.driver.jit import host_target
     from runtime.jit.engine import Engine
 
     kind, planned, _ = plan_model(args)
@@ -121,16 +121,11 @@ def entry_modules(planned: Graph, kind: str,
     kernels first: what the JIT compiles for `target`. The stored LLVM goldens
     (tests/test_llvm_goldens.py) come from here with a fixed target, so they show exactly what
     `--stage llvm` shows."""
-    from compiler.codegen.module import generate
-    from compiler.jit import ENTRY_SYMBOL
-    from compiler.passes.plan_memory import align
+    from compiler.driver.jit import generate_entry
 
-    assert planned.plan is not None  # narrows the type: plan_model ran plan-memory
-    symbol = ENTRY_SYMBOL[kind]
-    generated = generate(planned, target, symbol, align(planned.plan.scratch_bytes))
+    generated, modules = generate_entry(planned, kind, target)
     names = {k.symbol: k.name for k in generated.kernels}
-    modules = [(names[m.symbol], m.symbol, m.text) for m in generated.modules]
-    return [*modules, ("entry", symbol, generated.entry_text)]
+    return [(names.get(symbol, "entry"), symbol, text) for symbol, text in modules]
 
 
 def llvm_listing(modules: list[tuple[str, str, str]]) -> str:
@@ -142,7 +137,7 @@ def _heading(label: str, symbol: str) -> str:
     return f"; ===== {label} ({symbol})\n"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     dump = sub.add_parser("dump", help="print the IR of a model after any pass, or its LLVM "
                                        "IR / assembly")
     dump.add_argument("model", nargs="?", help="model file (.yaml, .json, .ir)")

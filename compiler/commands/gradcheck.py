@@ -11,13 +11,13 @@ from ir.errors import NetcError
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from compiler.driver.pipelines import run_passes
     from compiler.gradcheck import check_gradients
     from compiler.initializers import initial_values
     from compiler.passes import PassContext
-    from compiler.pipeline import lower
 
     graph = load(args.model)
-    graph = lower(graph, "forward", PassContext(batch=args.batch), passes=("bind-batch",))
+    graph = run_passes(graph, ("bind-batch",), PassContext(batch=args.batch))
     rng = np.random.default_rng(args.seed)
     feeds: dict[str, np.ndarray] = {}
     for v in graph.inputs_with_role("input", "label"):

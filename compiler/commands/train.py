@@ -171,7 +171,7 @@ def _version() -> str:
 def write_ir_dumps(net: Any, folder: Path) -> list[Path]:
     """The compiled training step as text IR: after the pipeline (forward, backward, update)
     and after fusion and memory planning (the kernels the JIT generated, with their arena)."""
-    from compiler.jit import plan, shared_layout
+    from compiler.driver.jit import plan, shared_layout
     from ir.errors import CompileError
     from ir.printer import print_graph
 

@@ -117,7 +117,8 @@ def _layout_title(e: Explanation) -> str:
     lay = e.layout
     name = describe(lay.applied)
     if lay.requested == "auto":
-        return f"3. Physical layout: {name}, what layout=\"auto\" chooses (compiler/build.py)"
+        return (f"3. Physical layout: {name}, what layout=\"auto\" chooses "
+                "(compiler/driver/network.py)")
     if lay.chosen != lay.applied:
         return (f"3. Physical layout: {name}: --layout {lay.requested} asked for "
                 f"{short_name(lay.chosen)}, but the layout pass keeps this model plain "

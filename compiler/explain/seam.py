@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.build import DEFAULT_LAYOUT
+from compiler.driver.network import DEFAULT_LAYOUT
+from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir.errors import NetcError
 from ir.graph import Graph, Node
 from ir.layouts import (
@@ -198,8 +198,9 @@ def layout_of(graph: Graph, site: Site, requested: str) -> Layout:
     chosen = resolve_layout(requested)
     kind = "grads" if graph.loss is not None else "forward"
     ctx = PassContext(batch=BATCH, train=kind == "grads", options={"layout": chosen})
-    lowered = lower(graph, kind, ctx)
-    applied = ctx.options.get("layout_applied", "") if chosen else ""
+    reported: dict[str, str] = {}
+    lowered = lower(graph, kind, ctx, reported=reported)
+    applied = reported.get("layout_applied", "") if chosen else ""
     return Layout(requested, chosen, applied, lowered.value(site.weight).type.layout)
 
 

@@ -156,7 +156,7 @@ def _flatten_chains(graph: Graph, sets: _Sets, members: dict[str, list[Value]],
     _check_flat_readers(graph, tags)
 
 
-def _tag_flatten(node: Node, tags: dict[str, str], tag) -> None:  # type: ignore[no-untyped-def]
+def _tag_flatten(node: Node, tags: dict[str, str], tag) -> None:
     """A reshape between a laid-out 4-D value and a 2-D one keeps the physical order."""
     src, dst = node.operands[0], node.result
     four, two = (src, dst) if src.type.rank == 4 else (dst, src)
@@ -170,7 +170,7 @@ def _tag_flatten(node: Node, tags: dict[str, str], tag) -> None:  # type: ignore
         tag(two, Flat(layout, c, h, w).tag("flat"))
 
 
-def _propagate(node: Node, flat_tags: dict[str, str], sets: _Sets, tag) -> None:  # type: ignore[no-untyped-def]
+def _propagate(node: Node, flat_tags: dict[str, str], sets: _Sets, tag) -> None:
     def get(v: Value) -> str:
         return flat_tags.get(sets.find(v.name), "")
 

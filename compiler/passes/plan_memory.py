@@ -17,35 +17,20 @@ Guard mode (ctx.options["guard"] = bytes, default from NETC_GUARD; for tests of 
 safety): every scratch value gets bytes of its own for the whole call, with `guard` bytes on
 each side that no kernel may touch, and its allocation records its exact size; params and state
 get `guard` bytes before each slot. The runtime fills the guards with canaries and checks them
-after each call (runtime/jit_network.py).
+after each call (runtime/jit/call.py). The alignment and the guard size come from ir/memory.py,
+which the runtime reads too.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from compiler.passes import PassContext, register
 from ir.errors import CompileError
 from ir.graph import Graph, Value
+from ir.memory import align, guard_bytes
 from ir.ops import VIEW
 from ir.schedule import Allocation, MemoryPlan
-
-ALIGN = 64
-
-
-def align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
-
-
-def guard_bytes() -> int:
-    """NETC_GUARD: the guard-mode padding in bytes (0: off), a multiple of 64."""
-    text = os.environ.get("NETC_GUARD", "").strip() or "0"
-    try:
-        value = int(text)
-    except ValueError:
-        raise CompileError(f"NETC_GUARD must be a number of bytes, got {text!r}") from None
-    return align(max(value, 0))
 
 
 def persistent_layout(values: list[Value], guard: int | None = None) -> dict[str, int]:

@@ -1,16 +1,19 @@
 """compile(): lowers a loaded graph through the pipelines and hands the result to a backend.
 
-Where it sits: called by `compiler.compile`; the one place where passes meet the runtime.
+Where it sits: the last step of the driver (compiler/driver/), what `compiler.compile` calls:
+it lowers each entry point with compiler/driver/pipelines.py and builds the Network, handing a
+JIT network the driver's EntryCompiler (compiler/driver/jit.py); the one place where passes
+meet the runtime.
 """
 
 from __future__ import annotations
 
-import ctypes
+from typing import Any
 
+from compiler.driver.pipelines import lower, run_passes
 from compiler.initializers import initial_values
 from compiler.optim import SGD, Adam
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from ir.errors import CompileError
 from ir.graph import Graph
 from ir.layouts import ACTIVATION_LAYOUTS
@@ -68,12 +71,12 @@ def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam 
     _check_arguments(graph, batch, train, optimizer, backend, dtype, layout)
     assert isinstance(graph, Graph)
     opt = optimizer or SGD(lr=0.01)
-    options: dict = {"dtype": dtype} if dtype != "f32" else {}  # type: ignore[type-arg]
+    options: dict[str, str] = {"dtype": dtype} if dtype != "f32" else {}
     if backend == "jit":  # the reference interpreter always works in the logical order
         options["layout"] = DEFAULT_LAYOUT if layout == "auto" else layout
 
-    def ctx(**kw: object) -> PassContext:
-        return PassContext(batch=batch, options=dict(options), **kw)  # type: ignore[arg-type]
+    def ctx(train: bool = False, optimizer: SGD | Adam | None = None) -> PassContext:
+        return PassContext(batch=batch, options=dict(options), train=train, optimizer=optimizer)
 
     builders = {"forward": lambda: lower(graph, "forward", ctx())}
     if train:
@@ -81,26 +84,18 @@ def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam 
         builders["train"] = lambda: lower(graph, "train", ctx(train=True, optimizer=opt))
     graphs = CompiledGraphs(builders)
     if options.get("layout"):  # every entry must store the parameters the same way
-        probe = PassContext(batch=batch, options=dict(options), train=train, optimizer=opt)
-        graphs.preset(lower(graph, "train" if train else "forward", probe),
-                      "train" if train else "forward")
-        options["layout"] = probe.options.get("layout_applied", "")
+        primary = "train" if train else "forward"
+        reported: dict[str, Any] = {}
+        probe = ctx(train=train, optimizer=opt)
+        graphs.preset(lower(graph, primary, probe, reported=reported), primary)
+        options["layout"] = reported.get("layout_applied", "")
     # Parameters are initialized from the model as loaded (where each one's role is plain);
     # state the pipelines add (momentum buffers, Adam moments, the step) starts at zero.
-    values = initial_values(lower(graph, "forward", ctx(), passes=("set-dtype",)), seed)
+    values = initial_values(run_passes(graph, ("set-dtype",), ctx()), seed)
     values = {**initial_values(graphs.primary, seed), **values}
     if backend == "reference":
         return ReferenceNetwork(graphs, values, batch)
-    return _jit_network(graphs, values, batch)
+    from compiler.driver.jit import EntryCompiler
+    from runtime.jit.network import JITNetwork
 
-
-def _jit_network(graphs: CompiledGraphs, values: dict, batch: int) -> Network:  # type: ignore[type-arg]
-    from compiler.jit import EntryCompiler, services, shared_layout
-    from runtime.jit_network import JITNetwork
-
-    layout, total = shared_layout([graphs.primary])
-    compiler = EntryCompiler(graphs, layout)
-    table = services(compiler.target)
-    net = JITNetwork(graphs, values, batch, layout, total, compiler, ctypes.addressof(table))
-    net.compiler = compiler  # type: ignore[attr-defined]
-    return net
+    return JITNetwork(graphs, values, batch, EntryCompiler(graphs))

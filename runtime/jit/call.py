@@ -1,0 +1,182 @@
+"""The one native-call path: how a compiled entry point is called and its results read.
+
+Where it sits: the bottom of the JIT runtime. The compile driver (compiler/driver/jit.py)
+describes each compiled entry as a CompiledEntry: the address of its one native function and
+where its results land. JITNetwork (runtime/jit/network.py) and GraphProgram
+(runtime/jit/program.py) bind entries to their Buffers as NativeEntry objects and call them;
+nothing else calls native code. A call fills a preallocated argument vector (no copies), calls
+the entry once under NATIVE_LOCK and hands back copies of the results. In guard mode (NETC_GUARD,
+runtime/guard.py) it arms canaries around every buffer first and checks them after.
+
+The native ABI, which compiler/codegen/module.py generates: `void entry(void **args)` with
+args[0] the scratch arena, args[1] the services table (thread pool, library), args[2] the
+persistent region (parameters and state) and args[3 + k] the k-th external input
+(CompiledEntry.externals, in order).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ir.memory import ALIGN, aligned_bytes, guard_bytes
+from ir.schedule import MemoryPlan
+from ir.types import NUMPY_DTYPE
+from runtime.guard import GuardedBuffer, arena_values, guarded_copy
+from runtime.jit.pool import NATIVE_LOCK
+from runtime.reference import Results
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a result lives after a call: region ("scratch" | "persistent" | "input", whose
+    offset is then the external input's index), bytes, type."""
+
+    region: str
+    offset: int
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass
+class CompiledEntry:
+    """One entry point in machine code, as the compile driver hands it to the runtime."""
+
+    name: str
+    address: int
+    arena_bytes: int
+    externals: list[str]
+    outputs: list[Slot]
+    loss: Slot | None
+    workspace_bytes: int = 0
+    """The kernels' workspace at the end of the arena (guard mode checks it as one value)."""
+    info: Any = None
+    kernels: list[dict[str, Any]] = field(default_factory=list)
+    profile_offset: int | None = None
+    """Arena offset of the per-kernel cycle counters (compiled with NETC_PROFILE=1)."""
+
+
+def address(array: np.ndarray) -> int:
+    """The data pointer of a (checked, contiguous) array: through the buffer protocol, a few
+    times cheaper than array.ctypes.data, which read-only arrays still need."""
+    try:
+        # numpy's stubs do not declare ndarray's buffer protocol, which from_buffer uses
+        return ctypes.addressof(ctypes.c_char.from_buffer(array))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return int(array.ctypes.data)
+
+
+class Buffers:
+    """The memory the native calls of one network or program share: the persistent region
+    (parameters and state at the offsets of the network's layout, `slots`) and the scratch
+    arena, grown to the largest entry's need. In guard mode (NETC_GUARD when they are made)
+    each is followed by `guard` bytes, and `region_guard` watches every byte between slots."""
+
+    def __init__(self, persistent_bytes: int, slots: Sequence[tuple[int, int, str]]) -> None:
+        self.guard = guard_bytes()
+        self.region = aligned_bytes(max(persistent_bytes, ALIGN) + self.guard)
+        self.arena = aligned_bytes(ALIGN)
+        self.region_guard = GuardedBuffer(self.region, slots, "persistent region")
+
+    def reserve(self, arena_bytes: int) -> None:
+        """Grows the arena (and its guard) to fit an entry; entries that pointed into the old
+        one rebind on their next call."""
+        if self.arena.nbytes < arena_bytes + self.guard:
+            self.arena = aligned_bytes(arena_bytes + self.guard)
+
+
+class NativeEntry:
+    """A compiled entry bound to its Buffers: the ctypes function, the argument vector (arena,
+    services and persistent region filled in) and views of its results in the current arena.
+    `what` names the call in a guard's report ("entry 'forward'", "program 'lenet5'")."""
+
+    def __init__(self, compiled: CompiledEntry, services: int, buffers: Buffers,
+                 what: str) -> None:
+        self.compiled = compiled
+        self.buffers = buffers
+        self.what = what
+        self.fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(compiled.address)
+        self.args = (ctypes.c_void_p * (3 + len(compiled.externals)))()
+        self.args[1] = services
+        self.args[2] = buffers.region.ctypes.data
+        self._arena: np.ndarray | None = None
+        self._views: list[np.ndarray | None] = []
+        self._loss_view: np.ndarray | None = None
+
+    def __call__(self, feeds: dict[str, np.ndarray], plan: MemoryPlan | None = None) -> Results:
+        """One native call on `feeds` (checked, contiguous arrays by input name). In guard mode
+        `plan`, the entry's memory plan, lets every scratch value be guarded and poisoned;
+        without it the arena is guarded as one value."""
+        compiled, args = self.compiled, self.args
+        self.buffers.reserve(compiled.arena_bytes)
+        if self._arena is not self.buffers.arena:
+            self._bind(self.buffers.arena)
+        checks: list[GuardedBuffer] = []
+        if self.buffers.guard:
+            feeds, checks = self._arm_guards(feeds, plan)
+        for k, name in enumerate(compiled.externals):
+            args[3 + k] = address(feeds[name])
+        with NATIVE_LOCK:
+            self.fn(args)
+        for check in checks:
+            check.check(self.what)
+        outputs = [self._read(s, v, feeds)
+                   for s, v in zip(compiled.outputs, self._views, strict=True)]
+        loss = (self._read(compiled.loss, self._loss_view, feeds)
+                if compiled.loss is not None else None)
+        return Results(outputs, loss, {}, {})
+
+    def cycle_counts(self) -> list[tuple[str, int]]:
+        """(kernel, timestamp-counter cycles summed over calls), then resets the counters;
+        empty unless the entry was compiled with NETC_PROFILE=1."""
+        compiled = self.compiled
+        if compiled.profile_offset is None:
+            return []
+        counters = np.ndarray((len(compiled.kernels),), dtype=np.int64,
+                              buffer=self.buffers.arena, offset=compiled.profile_offset)
+        out = [(k["name"], int(c)) for k, c in zip(compiled.kernels, counters, strict=True)]
+        counters[...] = 0
+        return out
+
+    def _bind(self, arena: np.ndarray) -> None:
+        """Points the argument vector and the result views at `arena` (after it grew)."""
+        self._arena = arena
+        self.args[0] = arena.ctypes.data
+        self._views = [self._view(s) for s in self.compiled.outputs]
+        self._loss_view = self._view(self.compiled.loss) if self.compiled.loss else None
+
+    def _arm_guards(self, feeds: dict[str, np.ndarray], plan: MemoryPlan | None
+                    ) -> tuple[dict[str, np.ndarray], list[GuardedBuffer]]:
+        """Inputs copied between guards of their own, canaries in every guard of the arena and
+        the persistent region, poison in every scratch value when the plan names them."""
+        buffers, compiled = self.buffers, self.compiled
+        checks = [buffers.region_guard]
+        guarded = dict(feeds)
+        for name in compiled.externals:
+            guarded[name], check = guarded_copy(feeds[name], buffers.guard, name)
+            checks.append(check)
+        data = [(0, compiled.arena_bytes, "the arena")]
+        if plan is not None:
+            data = arena_values(plan, compiled.workspace_bytes)
+        arena = GuardedBuffer(buffers.arena, data, "arena")
+        arena.arm(poison=plan is not None)
+        buffers.region_guard.arm()
+        return guarded, [*checks, arena]
+
+    def _view(self, slot: Slot) -> np.ndarray | None:
+        """A result's bytes as an array (None for results that are the caller's inputs)."""
+        if slot.region == "input":
+            return None
+        buffer = self.buffers.region if slot.region == "persistent" else self.buffers.arena
+        return np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,
+                          offset=slot.offset)
+
+    def _read(self, slot: Slot, view: np.ndarray | None,
+              feeds: dict[str, np.ndarray]) -> np.ndarray:
+        if view is None:  # the result is (a view of) the caller's own array
+            return feeds[self.compiled.externals[slot.offset]].reshape(slot.shape).copy()
+        return view.copy()
