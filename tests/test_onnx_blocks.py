@@ -299,11 +299,19 @@ def test_shape_arithmetic_on_a_symbolic_batch_names_the_node():
     assert "batch N is not known at import" in message
 
 
-def test_gather_of_scattered_indices_on_data_is_refused_with_the_indices():
+def test_gather_of_scattered_indices_on_data_matches_ort():
+    """Indices that are no single run: crops of each run, concatenated (then the index shape)."""
     n = Net()
-    y = n.one("Gather", ["x", n.const([0, 2])], axis=1)
+    h = n.one("Gather", ["x", n.const([[3, 0], [1, 1]])], axis=1)
+    y = n.one("Flatten", [n.one("Relu", [h])], axis=1)
+    assert against_ort(n.model("x", [2, 4, 3], y), [2, 4, 3]) < 1e-6
+
+
+def test_gather_out_of_range_on_data_is_refused_with_the_indices():
+    n = Net()
+    y = n.one("Gather", ["x", n.const([0, 4])], axis=1)
     with pytest.raises(ModelError) as info:
         import_model(n.model("x", [1, 4, 3], y, rank=2), source="g.onnx", loss=None)
     assert "g.onnx" in str(info.value)
     assert "/Gather_2" in str(info.value)
-    assert "indices [0, 2] on computed data" in str(info.value)
+    assert "indices [0, 4] out of range for a dimension of 4" in str(info.value)
