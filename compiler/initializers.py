@@ -1,9 +1,10 @@
 """Initial values of parameters and state: PyTorch's defaults, seeded.
 
-Where it sits: called by compiler.compile before the network is built. Conv and dense weights
-and biases draw from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (what torch.nn.Conv2d / Linear do),
-batchnorm scales start at 1 and shifts at 0, running variances at 1, every other state at 0.
-Values known from the model file (e.g. ONNX initializers) win.
+Where it sits: called by compiler.compile before the network is built. Which operand starts how is
+the op table's fact (OpDef.init, ir/ops.py). Conv and dense weights and biases draw from
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (what torch.nn.Conv2d / Linear do), batchnorm scales start at 1
+and shifts at 0, running variances at 1, every other state at 0. Values known from the model file
+(e.g. ONNX initializers) win.
 """
 
 from __future__ import annotations
@@ -13,22 +14,20 @@ import math
 import numpy as np
 
 from ir.graph import Graph, Value
+from ir.ops import OPS, Init
 from ir.types import NUMPY_DTYPE
 
 
-def _fan_in(graph: Graph, param: Value) -> int | None:
+def _rule(graph: Graph, param: Value) -> tuple[Init, int]:
+    """How `param` starts, from the op table (the first reader that declares a rule for the
+    operand it reads), and the fan-in of that reader's weight."""
     for node in graph.users(param):
-        if node.op in ("conv2d", "dense") and param in node.operands[1:]:
-            w = node.operands[1].type.shape
-            return math.prod(int(d) for d in w[1:])
-    return None
-
-
-def _batchnorm_role(graph: Graph, param: Value) -> int | None:
-    for node in graph.users(param):
-        if node.op == "batchnorm":
-            return node.operands.index(param)
-    return None
+        op = OPS[node.op]
+        for i, operand in enumerate(node.operands):
+            if operand is param and op.initial(i) is not Init.ZEROS:
+                weight = node.operands[1].type.shape if len(node.operands) > 1 else ()
+                return op.initial(i), math.prod(int(d) for d in weight[1:])
+    return Init.ZEROS, 0
 
 
 def initial_values(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
@@ -41,12 +40,11 @@ def initial_values(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
         if v.name in graph.initializers:
             out[v.name] = np.array(graph.initializers[v.name], dtype=dtype).reshape(shape)
             continue
-        fan_in = _fan_in(graph, v) if v.role == "param" else None
-        bn = _batchnorm_role(graph, v)
-        if fan_in:
+        rule, fan_in = _rule(graph, v)
+        if rule is Init.FAN_IN and v.role == "param" and fan_in:
             bound = 1.0 / math.sqrt(fan_in)
             out[v.name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
-        elif bn in (1, 4):  # scale, running variance
+        elif rule is Init.ONES:
             out[v.name] = np.ones(shape, dtype=dtype)
         else:
             out[v.name] = np.zeros(shape, dtype=dtype)

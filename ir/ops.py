@@ -56,6 +56,15 @@ KIND_TRAITS: dict[Kind, frozenset[Trait]] = {
 """Default traits per kind; kinds not listed have none."""
 
 
+class Init(Enum):
+    """How compiler.compile initializes a parameter or state tensor that this op reads as the
+    named operand (PyTorch's defaults, so a model trains as its PyTorch twin does)."""
+
+    ZEROS = "zeros"  # the default for every operand not named
+    ONES = "ones"  # batch norm's scale and running variance
+    FAN_IN = "fan-in"  # U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = prod(weight.shape[1:])
+
+
 class Layout(Enum):
     """What an op's kernel does with the physical layouts of compiler/passes/layout.py (NHWC,
     blocked NCHW<b>c) on its rank-4 float operands and result."""
@@ -124,12 +133,14 @@ class OpDef:
     shape_only: tuple[str, ...] = ()
     identity: float | None = None
     commutative: bool = False
+    init: tuple[tuple[str, Init], ...] = ()
     attr_index: dict[str, AttrSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attr_index", {a.name: a for a in self.attrs})
-        for role in (*self.per_channel, *self.shape_only):
-            if role not in self.operands:
+        names = {o.strip("?*") for o in self.operands}
+        for role in (*self.per_channel, *self.shape_only, *(name for name, _ in self.init)):
+            if role not in names:
                 raise ValueError(f"op '{self.name}' names '{role}', not one of its operands")
 
     def flop_count(self, operands: Sequence[TensorType], result: TensorType,
@@ -139,6 +150,11 @@ class OpDef:
         if self.flops is None:
             return elements(result.shape)
         return self.flops(operands, result, attrs)
+
+    def initial(self, operand: int) -> Init:
+        """How a parameter read as operand `operand` starts (Init.ZEROS unless declared)."""
+        role = self.operands[min(operand, len(self.operands) - 1)].strip("?*")
+        return dict(self.init).get(role, Init.ZEROS)
 
     def positions(self, roles: Sequence[str]) -> frozenset[int]:
         """Operand indices of the named operands (for per_channel, shape_only)."""
@@ -165,6 +181,7 @@ def declare(
     traits: Sequence[Trait] | None = None, layout: Layout | None = None,
     per_channel: Sequence[str] = (), shape_only: Sequence[str] = (),
     identity: float | None = None, commutative: bool = False,
+    init: Mapping[str, Init] | None = None,
 ) -> OpDef:
     """Registers an op; a second declaration of the same name is a bug in netc.
 
@@ -177,7 +194,8 @@ def declare(
     if layout is None and (Trait.POINTWISE in chosen or kind is Kind.VIEW):
         layout = Layout.FOLLOWS
     op = OpDef(name, kind, tuple(operands), tuple(attrs), infer, doc, grad, flops,
-               chosen, layout, tuple(per_channel), tuple(shape_only), identity, commutative)
+               chosen, layout, tuple(per_channel), tuple(shape_only), identity, commutative,
+               tuple(sorted((init or {}).items())))
     OPS[name] = op
     return op
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.errors import ShapeError
-from ir.ops import AttrSpec, Kind, Layout, Trait, declare
+from ir.ops import AttrSpec, Init, Kind, Layout, Trait, declare
 from ir.shape_rules import expect_float, expect_rank, norm_axis, same_dtype, spatial_out
 from ir.types import BATCH, Dim, TensorType, broadcast_shapes, elements, format_shape
 
@@ -62,6 +62,7 @@ declare(
     (STRIDE, PAD, DILATION, AttrSpec("groups", "int", 1)),
     _conv2d, "2-D cross-correlation over NCHW with OIHW weights (PyTorch semantics).",
     flops=_conv_flops, layout=Layout.READS_WRITES,
+    init={"weight": Init.FAN_IN, "bias": Init.FAN_IN},
 )
 
 
@@ -88,7 +89,7 @@ def _dense_flops(types: Types, out: TensorType, a: Attrs) -> int:
 declare(
     "dense", Kind.CONTRACTION, ("x", "weight", "bias?"), (),
     _dense, "y = x @ weight^T + bias with weight [out, in] (PyTorch Linear).", flops=_dense_flops,
-    layout=Layout.PLAIN,
+    layout=Layout.PLAIN, init={"weight": Init.FAN_IN, "bias": Init.FAN_IN},
 )
 
 
@@ -311,7 +312,8 @@ declare("batchnorm", Kind.NORMALIZE, ("x", "scale", "shift", "mean", "var"),
         "Inference form: (x - mean) / sqrt(var + eps) * scale + shift per channel (axis 1). "
         "`momentum` is used by the training form to update the running statistics.",
         flops=lambda t, o, a: 2 * elements(o.shape), traits=(Trait.POINTWISE,),
-        per_channel=("scale", "shift", "mean", "var"))
+        per_channel=("scale", "shift", "mean", "var"),
+        init={"scale": Init.ONES, "var": Init.ONES})
 
 
 # ---------------------------------------------------------------- data movement
