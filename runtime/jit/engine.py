@@ -9,6 +9,7 @@ so function pointers handed to ctypes stay valid.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from dataclasses import dataclass
 
@@ -34,12 +35,33 @@ class HostTarget:
 
     @property
     def vector_bits(self) -> int:
+        """The vector width code is blocked for: the host's widest (512 with AVX-512F, 256 with
+        AVX2 and FMA, else 128), unless NETC_VECTOR_BITS asks for another. LLVM legalizes
+        vectors wider than the host's into several registers, so the 512-bit blocking runs (and
+        is tested) on an AVX2 host, and the 256-bit one on an AVX-512 host."""
+        override = vector_bits_override()
+        if override:
+            return override
         flags = set(self.features.split(","))
         if "+avx512f" in flags:
             return 512
         if "+avx2" in flags and "+fma" in flags:
             return 256
         return 128
+
+
+VECTOR_WIDTHS = (128, 256, 512)
+
+
+def vector_bits_override() -> int | None:
+    """NETC_VECTOR_BITS as a width (None when unset); anything else is a clear error."""
+    text = os.environ.get("NETC_VECTOR_BITS", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) not in VECTOR_WIDTHS:
+        raise CompileError(f"NETC_VECTOR_BITS={text!r}: expected one of "
+                           f"{', '.join(map(str, VECTOR_WIDTHS))}")
+    return int(text)
 
 
 class Engine:
