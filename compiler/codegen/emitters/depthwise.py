@@ -295,7 +295,8 @@ class DepthwiseConv2d(_Depthwise):
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
-        x, w, y = (self.ctx.ptr(v.name) for v in (*node.operands[:2], node))
+        x, w, y = (self.ctx.ptr(name) for name in (node.operands[0].name,
+                                                   node.operands[1].name, node.name))
         bias = self.ctx.ptr(node.operands[2].name) if self.has_bias else None
         self.convolve(kb, image, chunk, ws, x, w, y, bias)
 
@@ -320,7 +321,8 @@ class DepthwiseConv2dGradInput(_Depthwise):
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
-        dy, w, dx = (self.ctx.ptr(v.name) for v in (*node.operands, node))
+        dy, w, dx = (self.ctx.ptr(name) for name in (node.operands[0].name,
+                                                     node.operands[1].name, node.name))
         self.convolve(kb, image, chunk, ws, dy, w, dx, None)
 
 
@@ -341,7 +343,8 @@ class DepthwiseConv2dGradWeight(_Depthwise):
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
-        dy, x, dw = (self.ctx.ptr(v.name) for v in (*node.operands, node))
+        dy, x, dw = (self.ctx.ptr(name) for name in (node.operands[0].name,
+                                                     node.operands[1].name, node.name))
         c_lo, c_hi = self.channel_range(kb, chunk)
         p, grid, acc = self.parts(kb, ws)
         lanes = self.vec if self.vec > 1 else self.lanes
