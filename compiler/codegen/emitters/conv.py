@@ -15,7 +15,8 @@ NHWC (rows of pixels), and one C[pixels, b] per channel block for NCHW<b>c.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import llvmlite.ir as ir
@@ -23,6 +24,7 @@ import llvmlite.ir as ir
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.contraction import Contraction, Int, View
 from compiler.codegen.kernel_builder import KernelBuilder
+from ir.errors import CompileError
 from ir.types import Dim
 
 TILE_BYTES = 256 * 1024
@@ -32,6 +34,11 @@ UNROLL_ROW_VECTORS = 16
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def _scaled(kb: KernelBuilder, index: Int, factor: int) -> Int:
+    """index * factor, folded to a Python int when the index is one (one group: offset 0)."""
+    return index * factor if isinstance(index, int) else kb.mul(index, factor)
 
 
 class _Conv(Contraction):
@@ -254,20 +261,36 @@ class _Conv(Contraction):
         with kb.loop(lo, hi, step=chunk, name="p0") as p0:
             body(p0, kb.min(kb.add(p0, chunk), hi))
 
-    def blocks(self, a: Addr, first: int, count: int) -> list[tuple[int, int]]:
+    def blocks(self, a: Addr, first: Int, count: int) -> list[tuple[Int, int]]:
         """(first channel, channels) of the runs of `count` channels from `first` that are
-        contiguous rows of a GEMM operand in layout `a`: one run, or one per block."""
+        contiguous rows of a GEMM operand in layout `a`: one run, or one per block. `first`
+        is a runtime group offset only in plain and NHWC layouts: the layout pass keeps the
+        values of grouped convolutions out of blocked layouts."""
         b = a.block
         if not b:
             return [(first, count)]
+        if not isinstance(first, int):
+            raise CompileError(f"grouped convolution %{self.ctx.anchor.name} cannot run in the "
+                               f"blocked layout {a.layout}")
         return [(c, b) for c in range(first, first + count, b)]
 
-    def dy_view(self, kb: KernelBuilder, dy_img: ir.Value, a: Addr, o0: int, o_count: int,
+    @contextlib.contextmanager
+    def group_loop(self, kb: KernelBuilder) -> Iterator[Int]:
+        """The groups as a runtime loop: a kernel's code has the same size for 2 groups or
+        960 (unrolled, MobileNet v2 emitted 960 GEMM calls for one layer). One group yields
+        the immediate 0, so ungrouped kernels are exactly what they were."""
+        if self.groups == 1:
+            yield 0
+            return
+        with kb.loop(0, self.groups, name="g") as g:
+            yield g
+
+    def dy_view(self, kb: KernelBuilder, dy_img: ir.Value, a: Addr, o0: Int, o_count: int,
                 p0: ir.Value) -> View:
         """dy[n][o0:o0+count, p0:] as a matrix (rows: channels, columns: pixels); in a blocked
         layout `count` is at most one block."""
         if a.layout == "":
-            return View(kb.gep(dy_img, kb.add(o0 * self.p, p0)), self.p, 1)
+            return View(kb.gep(dy_img, kb.add(_scaled(kb, o0, self.p), p0)), self.p, 1)
         if a.layout == "nhwc":
             return View(kb.gep(dy_img, kb.add(kb.mul(p0, a.c), o0)), 1, a.c)
         b = a.block
@@ -291,28 +314,28 @@ class _Conv(Contraction):
         last = kb.b.sdiv(kb.sub(hi, 1), kb.i64(self.wo))  # hi > lo: a task has pixels
         rows = (first, kb.min(kb.add(last, 1 + (self.kh - 1) * self.dh), self.padded_dims()[0]))
         src = self.source(kb, kb.gep(x, kb.mul(image, self.ax.image)), ws, rows=rows)
-        for g in range(self.groups):
-            def body(p0: ir.Value, p1: ir.Value, g: int = g) -> None:
-                self.gather(kb, src, kb.i64(g * self.cg), col, 0, self.kcol, p0, p1)
+        with self.group_loop(kb) as g:
+            def body(p0: ir.Value, p1: ir.Value) -> None:
+                self.gather(kb, src, kb.i64(_scaled(kb, g, self.cg)), col, 0, self.kcol, p0, p1)
                 self._multiply(kb, w, col, out, g, p0, kb.sub(p1, p0), ws)
 
             self.pixel_loop(kb, lo, hi, tile, body)
         self.task_epilogue(kb, image, lo, hi)
 
-    def _multiply(self, kb: KernelBuilder, w: ir.Value, col: ir.Value, out: ir.Value, g: int,
+    def _multiply(self, kb: KernelBuilder, w: ir.Value, col: ir.Value, out: ir.Value, g: Int,
                   p0: ir.Value, width: ir.Value, ws: ir.Value) -> None:
         """y[n][group g's channels, p0:p0+width] (+)= W[g] @ col, in the output's layout."""
         acc = int(self.has_bias)
         a = self.ay
         if a.layout == "":
-            c = kb.gep(out, kb.add(g * self.og * self.p, p0))
-            wv = View(kb.gep(w, g * self.og * self.kcol), self.kcol, 1)
+            c = kb.gep(out, kb.add(_scaled(kb, g, self.og * self.p), p0))
+            wv = View(kb.gep(w, _scaled(kb, g, self.og * self.kcol)), self.kcol, 1)
             self.gemm(kb, self.og, width, self.kcol, wv, View(col, width, 1), c, self.p, acc,
                       0, width, ws, b_in_place=True)
             return
-        for o0, count in self.blocks(a, g * self.og, self.og):
+        for o0, count in self.blocks(a, _scaled(kb, g, self.og), self.og):
             # C[pixels, channels] = col^T @ W^T
-            wt = View(kb.gep(w, o0 * self.kcol), 1, self.kcol)
+            wt = View(kb.gep(w, _scaled(kb, o0, self.kcol)), 1, self.kcol)
             if a.layout == "nhwc":
                 c, ldc = kb.gep(out, kb.add(kb.mul(p0, a.c), o0)), a.c
             else:
@@ -415,17 +438,17 @@ class Conv2dGradInput(_Conv):
         tile = self.pixel_chunk(self.kcol)
         dx_img = kb.gep(dx, kb.mul(image, self.adx.image))
         dy_img = kb.gep(dy, kb.mul(image, self.ady.image))
-        for g in range(self.groups):
-            first = kb.add(c0, g * self.cg)
-            self._zero(kb, dx_img, first, kb.add(c1, g * self.cg))
-            rows = kb.mul(kb.sub(c1, c0), self.khw)
+        rows = kb.mul(kb.sub(c1, c0), self.khw)
+        with self.group_loop(kb) as g:
+            first = kb.add(c0, _scaled(kb, g, self.cg))
+            self._zero(kb, dx_img, first, kb.add(c1, _scaled(kb, g, self.cg)))
 
-            def body(p0: ir.Value, p1: ir.Value, g: int = g, first: ir.Value = first,
-                     rows: ir.Value = rows) -> None:
+            def body(p0: ir.Value, p1: ir.Value) -> None:
                 width = kb.sub(p1, p0)
                 # col[(c, ky, kx), p] = sum_o W[g*Og + o, c, ky, kx] dy[n, g*Og + o, p]
-                for i, (o0, count) in enumerate(self.blocks(self.ady, g * self.og, self.og)):
-                    a = View(kb.gep(w, kb.add(o0 * self.kcol, kb.mul(c0, self.khw))), 1,
+                for i, (o0, count) in enumerate(self.blocks(self.ady, _scaled(kb, g, self.og),
+                                                             self.og)):
+                    a = View(kb.gep(w, kb.add(_scaled(kb, o0, self.kcol), kb.mul(c0, self.khw))), 1,
                              self.kcol)
                     b = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
                     self.gemm(kb, rows, width, count, a, b, col, width, int(i > 0), 0, width,
@@ -482,29 +505,27 @@ class Conv2dGradWeight(_Conv):
         rows = kb.sub(r1, r0)
         col = self.scratch(kb, ws)
         tile = self.pixel_chunk(self.kcol)
-        for g in range(self.groups):
-            with kb.loop(0, self.nb, name="n") as n:
-                # the channels of this task's im2col rows r0..r1 (of group g)
-                channels = (kb.add(kb.b.sdiv(r0, kb.i64(self.khw)), g * self.cg),
-                            kb.add(kb.b.sdiv(kb.add(r1, self.khw - 1), kb.i64(self.khw)),
-                                   g * self.cg))
-                src = self.source(kb, kb.gep(x, kb.mul(n, self.ax.image)), ws, channels)
-                dy_img = kb.gep(dy, kb.mul(n, self.ady.image))
+        with self.group_loop(kb) as g, kb.loop(0, self.nb, name="n") as n:
+            # the channels of this task's im2col rows r0..r1 (of group g)
+            group_c0 = _scaled(kb, g, self.cg)
+            channels = (kb.add(kb.b.sdiv(r0, kb.i64(self.khw)), group_c0),
+                        kb.add(kb.b.sdiv(kb.add(r1, self.khw - 1), kb.i64(self.khw)), group_c0))
+            src = self.source(kb, kb.gep(x, kb.mul(n, self.ax.image)), ws, channels)
+            dy_img = kb.gep(dy, kb.mul(n, self.ady.image))
 
-                def body(p0: ir.Value, p1: ir.Value, g: int = g, n: ir.Value = n,
-                         src: ir.Value = src, dy_img: ir.Value = dy_img) -> None:
-                    self.gather(kb, src, kb.i64(g * self.cg), col, r0, r1, p0, p1)
-                    width = kb.sub(p1, p0)
-                    later = kb.b.zext(kb.b.or_(kb.b.icmp_signed(">", n, kb.i64(0)),
-                                               kb.b.icmp_signed(">", p0, kb.i64(0))),
-                                      kb.i64(0).type)
-                    for o0, count in self.blocks(self.ady, g * self.og, self.og):
-                        c = kb.gep(dw, kb.add(o0 * self.kcol, r0))
-                        a = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
-                        b = View(col, 1, width)  # B[p, j] = col[j, p]
-                        self.gemm(kb, count, rows, width, a, b, c, self.kcol, later, 0, rows, ws)
+            def body(p0: ir.Value, p1: ir.Value) -> None:
+                self.gather(kb, src, kb.i64(group_c0), col, r0, r1, p0, p1)
+                width = kb.sub(p1, p0)
+                later = kb.b.zext(kb.b.or_(kb.b.icmp_signed(">", n, kb.i64(0)),
+                                           kb.b.icmp_signed(">", p0, kb.i64(0))),
+                                  kb.i64(0).type)
+                for o0, count in self.blocks(self.ady, _scaled(kb, g, self.og), self.og):
+                    c = kb.gep(dw, kb.add(_scaled(kb, o0, self.kcol), r0))
+                    a = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
+                    b = View(col, 1, width)  # B[p, j] = col[j, p]
+                    self.gemm(kb, count, rows, width, a, b, c, self.kcol, later, 0, rows, ws)
 
-                self.pixel_loop(kb, 0, self.p, tile, body)
+            self.pixel_loop(kb, 0, self.p, tile, body)
         self.task_epilogue(kb, kb.i64(0), r0, r1)
 
     def region_groups(self) -> list[list[int]]:
