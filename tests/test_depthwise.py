@@ -9,12 +9,12 @@ import json
 
 import numpy as np
 import pytest
+from compiler.jit import host_target, plan, shared_layout
+from compiler.pipeline import lower
 
 import compiler
 from compiler.codegen.module import generate
-from compiler.jit import host_target, plan, shared_layout
 from compiler.passes import PassContext
-from compiler.pipeline import lower
 from tests.op_graphs import (
     GRADCHECK_RNG,
     assert_gradients,
