@@ -9,11 +9,11 @@ import json
 
 import numpy as np
 import pytest
-from compiler.jit import host_target, plan, shared_layout
-from compiler.pipeline import lower
 
 import compiler
 from compiler.codegen.module import generate
+from compiler.driver.jit import host_target, plan, shared_layout
+from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
 from tests.op_graphs import (
     GRADCHECK_RNG,

@@ -123,7 +123,12 @@ def _activation(graph: Graph, v: Value, chosen: str, results: set[str]) -> bool:
 
 
 def _grouped_conv(node: Node) -> bool:
-    return node.op.startswith("conv2d") and node.attrs.get("groups", 1) > 1
+    """A convolution whose groups cut channel blocks: every grouped one but the depthwise
+    (one channel per group, in and out), whose kernel reads whole blocks of channels."""
+    if not node.op.startswith("conv2d") or node.attrs.get("groups", 1) == 1:
+        return False
+    channels = {int(v.type.shape[1]) for v in (*node.operands[:1], node) if v.type.rank == 4}
+    return channels != {node.attrs["groups"]}
 
 
 def _reads_ok(user: Node, v: Value) -> bool:
