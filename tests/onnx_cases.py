@@ -35,9 +35,6 @@ EXCLUDED: dict[str, str] = {
         "float16 tensors: netc computes on float32 and float64",
     r"test_(averagepool|maxpool)_3d_\w+|test_(AvgPool|MaxPool|Conv)3d\w*":
         "3-D windows: netc's convolutions and pools are 2-D (1-D ones run as 2-D)",
-    r"test_batchnorm_\w+_training_mode":
-        "training-mode BatchNormalization returns updated running statistics: netc uses batch "
-        "statistics only inside compile(..., train=True), updating the statistics in place",
     r"test_training_dropout\w*":
         "training-mode Dropout draws its mask from numpy's RNG: netc draws its own masks, and "
         "only when it trains",

@@ -80,11 +80,11 @@ def _extremum(cx: NodeContext) -> None:
     op, fold = _EXTREMUM[cx.op_type]
     present = [i for i, name in enumerate(cx.node.input) if name]
     if all(_is_constant(cx, i) for i in present):
-        arrays = [cx.importer.env[cx.node.input[i]] for i in present]
-        result = arrays[0]
+        arrays = [a for i in present if (a := cx.static(i)) is not None]
+        result = np.asarray(arrays[0])
         for a in arrays[1:]:
-            result = fold(result, a)
-        cx.finish(np.asarray(result))
+            result = np.asarray(fold(result, a))
+        cx.finish(result)
         return
     values = operands(cx, *present)
     y = values[0]
