@@ -35,6 +35,10 @@ EXCLUDED: dict[str, str] = {
         "float16 tensors: netc computes on float32 and float64",
     r"test_(averagepool|maxpool)_3d_\w+|test_(AvgPool|MaxPool|Conv)3d\w*":
         "3-D windows: netc's convolutions and pools are 2-D (1-D ones run as 2-D)",
+    r"test_resize_(downsample|tf_crop)\w*|test_resize_upsample_(scales_(cubic|linear)|sizes)\w*":
+        "Resize other than nearest-neighbour upsampling by integer factors (linear, cubic, "
+        "downsampling, sizes that are not integer multiples, index maps other than i // s): "
+        "refused at import",
     r"test_training_dropout\w*":
         "training-mode Dropout draws its mask from numpy's RNG: netc draws its own masks, and "
         "only when it trains",
