@@ -245,6 +245,9 @@ for _name, _identity, _commutes, _doc in (
     ("sub", 0.0, False, "a - b with numpy broadcasting."),
     ("mul", 1.0, True, "a * b with numpy broadcasting."),
     ("div", 1.0, False, "a / b with numpy broadcasting."),
+    ("maximum", None, True, "max(a, b) with numpy broadcasting; NaN wins (ONNX Max)."),
+    ("minimum", None, True, "min(a, b) with numpy broadcasting; NaN wins (ONNX Min)."),
+    ("pow", None, False, "a ** b with numpy broadcasting (ONNX Pow on floats)."),
 ):
     declare(_name, Kind.ELEMENTWISE, ("a", "b"), (), _binary(_name), _doc, identity=_identity,
             commutative=_commutes)
@@ -257,6 +260,7 @@ for _name, _doc in (
     ("log", "Natural logarithm."),
     ("sqrt", "Square root."),
     ("neg", "-x."),
+    ("abs", "|x|."),
 ):
     declare(_name, Kind.ELEMENTWISE, ("x",), (), _unary(_name), _doc)
 

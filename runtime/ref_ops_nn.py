@@ -111,9 +111,11 @@ _UNARY: dict[str, Callable[[Array], Array]] = {
     "log": np.log,
     "sqrt": np.sqrt,
     "neg": np.negative,
+    "abs": np.abs,
 }
 _BINARY: dict[str, Callable[[Array, Array], Array]] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+    "maximum": np.maximum, "minimum": np.minimum, "pow": np.power,
 }
 
 

@@ -90,6 +90,26 @@ def _neg(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: Expr
     return kb.b.fneg(a[0])
 
 
+@expr("abs")
+def _abs(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: ExprEnv) -> ir.Value:
+    return kb.intrinsic("fabs", a[0].type, [a[0]])
+
+
+@expr("maximum", "minimum")
+def _extremum(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
+              env: ExprEnv) -> ir.Value:
+    """numpy's maximum/minimum: the larger (smaller) operand, NaN when either is NaN."""
+    x, y = a
+    order = ">" if env.node.op == "maximum" else "<"
+    picked = kb.b.select(kb.b.fcmp_ordered(order, y, x), y, x)  # x when x is NaN
+    return kb.b.select(kb.b.fcmp_unordered("uno", y, y), y, picked)
+
+
+@expr("pow")
+def _pow(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: ExprEnv) -> ir.Value:
+    return kb.intrinsic("pow", a[0].type, [a[0], a[1]])
+
+
 @expr("relu")
 def _relu(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: ExprEnv) -> ir.Value:
     x = a[0]

@@ -229,3 +229,52 @@ def _mse(b: GradBuilder, node: Node, dy: Value, need: Sequence[bool]) -> list[Va
     dpred = b.op("mse_grad", [pred, target, dy], {}, "pred")
     return [dpred if need[0] else None,
             b.op("neg", [dpred], {}, "target") if need[1] else None]
+
+
+# ---------------------------------------------------------------- abs, maximum, minimum, pow
+
+@rule("abs")
+def _abs(b: GradBuilder, node: Node, dy: Value, need: Sequence[bool]) -> list[Value | None]:
+    # dy * sign(x): dy where x > 0, -dy where x < 0, 0 at 0 (PyTorch's choice)
+    x = node.operands[0]
+    up = b.op("relu_grad", [dy, x], {}, "up")
+    down = b.op("relu_grad", [dy, b.op("neg", [x], {}, "negx")], {}, "down")
+    return [b.op("sub", [up, down], {}, "x")]
+
+
+def _select_grad(b: GradBuilder, node: Node, dy: Value, need: Sequence[bool],
+                 a_wins: Value) -> list[Value | None]:
+    """Gradients of an op that picks a where `a_wins` > 0, else b: dy goes to the operand
+    picked (to b on ties), summed over what broadcasting stretched."""
+    x, y = node.operands
+    to_a = b.op("relu_grad", [dy, a_wins], {}, "to_a")
+    return pick(need, lambda: b.unbroadcast(to_a, x.type.shape, "a"),
+                 lambda: b.unbroadcast(b.op("sub", [dy, to_a], {}, "to_b"), y.type.shape, "b"))
+
+
+@rule("maximum")
+def _maximum(b: GradBuilder, node: Node, dy: Value, need: Sequence[bool]) -> list[Value | None]:
+    x, y = node.operands
+    return _select_grad(b, node, dy, need, b.op("sub", [x, y], {}, "margin"))
+
+
+@rule("minimum")
+def _minimum(b: GradBuilder, node: Node, dy: Value, need: Sequence[bool]) -> list[Value | None]:
+    x, y = node.operands
+    return _select_grad(b, node, dy, need, b.op("sub", [y, x], {}, "margin"))
+
+
+@rule("pow")
+def _pow(b: GradBuilder, node: Node, dy: Value, need: Sequence[bool]) -> list[Value | None]:
+    x, y = node.operands
+
+    def grad_a() -> Value:  # d(x^y)/dx = y x^(y-1)
+        lower = b.op("pow", [x, b.op("sub", [y, b.const(1.0)], {}, "a")], {}, "a")
+        return b.unbroadcast(b.op("mul", [dy, b.op("mul", [y, lower], {}, "a")], {}, "a"),
+                             x.type.shape, "a")
+
+    def grad_b() -> Value:  # d(x^y)/dy = x^y log x
+        slope = b.op("mul", [node.result, b.op("log", [x], {}, "b")], {}, "b")
+        return b.unbroadcast(b.op("mul", [dy, slope], {}, "b"), y.type.shape, "b")
+
+    return pick(need, grad_a, grad_b)

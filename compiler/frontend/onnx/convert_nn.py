@@ -143,12 +143,11 @@ def _global_pool(cx: NodeContext) -> None:
 
 # ---------------------------------------------------------------- normalization, dropout
 
-def _bn_check(node: Any, attrs: Mapping[str, Any], shapes: Shapes) -> str | None:
-    return "training_mode=1" if attrs.get("training_mode", 0) else None
-
-
-@converter("BatchNormalization", check=_bn_check)
+@converter("BatchNormalization", outputs=3)
 def _batchnorm(cx: NodeContext) -> None:
+    if cx.attrs.get("training_mode", 0):
+        _batchnorm_training(cx)
+        return
     x = cx.value(0)
     operands = [cx.parameter(1, "param"), cx.parameter(2, "param"),
                 cx.parameter(3, "running_mean"), cx.parameter(4, "running_var")]
@@ -166,6 +165,45 @@ def _batchnorm(cx: NodeContext) -> None:
     flat = cx.add("reshape", [x], {"shape": (shape[0], shape[1], rest, 1)}, part="in4d")
     y = cx.add("batchnorm", [flat, *operands], attrs, part="bn")
     cx.finish(cx.add("reshape", [y], {"shape": shape}, part="out"))
+
+
+def _batchnorm_training(cx: NodeContext) -> None:
+    """training_mode=1: normalized by the batch's own statistics (mean and biased variance over
+    every axis but the channel axis 1), in existing ops; outputs 1 and 2 are the running
+    statistics ONNX defines, running * momentum + batch * (1 - momentum)."""
+    x = cx.value(0)
+    if x.type.rank < 2:
+        raise cx.fail(f"input {x.type} has no channel axis")
+    axes = [a for a in range(x.type.rank) if a != 1]
+    per_channel = (x.type.shape[1],) + (1,) * (x.type.rank - 2)
+    reduce = {"axes": axes, "keepdims": True}
+    mean = cx.add("reduce_mean", [x], reduce, part="mean")
+    centered = cx.add("sub", [x, mean], part="centered")
+    var = cx.add("reduce_mean", [cx.add("mul", [centered, centered], part="square")], reduce,
+                 part="var")
+    eps = cx.add("const", [], {"value": float(cx.attrs.get("epsilon", 1e-5)),
+                               "dtype": x.type.dtype}, part="eps")
+    std = cx.add("sqrt", [cx.add("add", [var, eps], part="var_eps")], part="std")
+    y = cx.add("div", [centered, std], part="normalized")
+    for i, op, part in ((1, "mul", "scaled"), (2, "add", "shifted")):
+        channel = cx.add("reshape", [cx.parameter(i, "param")], {"shape": per_channel},
+                         part=f"{part}_view")
+        y = cx.add(op, [y, channel], part=None if i == 2 else part)
+    cx.finish(y)
+    momentum = float(cx.attrs.get("momentum", 0.9))
+    for out, (i, stat) in enumerate(((3, mean), (4, var)), start=1):
+        if out >= len(cx.node.output) or not cx.node.output[out]:
+            continue
+        flat = cx.add("reshape", [stat], {"shape": (x.type.shape[1],)}, part=f"stat{out}")
+        kept = cx.add("mul", [cx.value(i, x.type), _constant(cx, x, momentum, f"m{out}")],
+                      part=f"kept{out}")
+        fresh = cx.add("mul", [flat, _constant(cx, x, 1.0 - momentum, f"f{out}")],
+                       part=f"fresh{out}")
+        cx.set_output(cx.add("add", [kept, fresh], part=f"running{out}"), out)
+
+
+def _constant(cx: NodeContext, like: Value, value: float, part: str) -> Value:
+    return cx.add("const", [], {"value": value, "dtype": like.type.dtype}, part=part)
 
 
 @converter("Dropout", static=(1, 2))

@@ -9,7 +9,7 @@ become `reshape`/`flatten` views (zero bytes moved); the batch dimension N must 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -218,3 +218,78 @@ def _constant(cx: NodeContext) -> None:
     else:
         raise cx.fail("Constant without a value")
     cx.finish(value)
+
+
+# ---------------------------------------------------------------- Resize (nearest, integer)
+
+_ORIGIN = {
+    "half_pixel": lambda i, s, n, m: (i + 0.5) / s - 0.5,
+    "pytorch_half_pixel": lambda i, s, n, m: (i + 0.5) / s - 0.5 if m > 1 else 0 * i,
+    "asymmetric": lambda i, s, n, m: i / s,
+    "tf_half_pixel_for_nn": lambda i, s, n, m: (i + 0.5) / s,
+    "align_corners": lambda i, s, n, m: i * (n - 1) / (m - 1) if m > 1 else 0 * i,
+}
+_ROUND: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "round_prefer_floor": lambda x: np.ceil(x - 0.5),
+    "round_prefer_ceil": lambda x: np.floor(x + 0.5),
+    "floor": np.floor,
+    "ceil": np.ceil,
+}
+
+
+def _resize_scales(cx: NodeContext, shape: Sequence[Dim]) -> list[int]:
+    """Integer scale per axis from Resize's scales or sizes (axes attribute honoured)."""
+    rank = len(shape)
+    axes = [a % rank for a in cx.attrs.get("axes", range(rank))]
+    given = cx.static(2) if cx.has(2) else None
+    sizes = cx.ints(3) if cx.has(3) else None
+    factors = [1] * rank
+    for k, axis in enumerate(axes):
+        size = shape[axis]
+        if given is not None and given.size:
+            factor = float(given.reshape(-1)[k])
+        elif sizes is not None:
+            factor = sizes[k] / int(size) if isinstance(size, int) else float("nan")
+        else:
+            raise cx.fail("Resize needs scales or sizes")
+        if factor != int(factor) or factor < 1 or (factor > 1 and size == BATCH):
+            raise cx.fail(f"scale {factor} on axis {axis}: netc resizes by integer factors "
+                          "(nearest-neighbour upsampling) only")
+        factors[axis] = int(factor)
+    return factors
+
+
+@converter("Resize", static=(1, 2, 3))
+def _resize(cx: NodeContext) -> None:
+    """Nearest-neighbour upsampling by integer factors, where ONNX's index map picks input
+    i // s for output i: each scaled axis is viewed as [n, 1], broadcast to [n, s] and viewed
+    back as [n * s] (views, one copying kernel; its gradient sums the s copies)."""
+    x = cx.value(0)
+    mode = cx.attrs.get("mode", "nearest")
+    if mode != "nearest":
+        raise cx.fail(f"mode={mode}: netc imports nearest-neighbour Resize only")
+    factors = _resize_scales(cx, x.type.shape)
+    origin = _ORIGIN.get(cx.attrs.get("coordinate_transformation_mode", "half_pixel"))
+    rounding = _ROUND.get(cx.attrs.get("nearest_mode", "round_prefer_floor"))
+    if origin is None or rounding is None:
+        raise cx.fail("unknown coordinate_transformation_mode or nearest_mode")
+    for axis, s in enumerate(factors):
+        n = x.type.shape[axis]
+        if s == 1 or not isinstance(n, int):
+            continue
+        i = np.arange(n * s)
+        picked = np.clip(rounding(origin(i, s, n, n * s)), 0, n - 1)
+        if not np.array_equal(picked, i // s):
+            raise cx.fail(f"the nearest index map on axis {axis} is not i // {s}")
+    if all(s == 1 for s in factors):
+        cx.finish(x)
+        return
+    split = tuple(d for axis, n in enumerate(x.type.shape)
+                  for d in ((n, 1) if factors[axis] > 1 else (n,)))
+    wide = tuple(d for axis, n in enumerate(x.type.shape)
+                 for d in ((n, factors[axis]) if factors[axis] > 1 else (n,)))
+    out = tuple(n * s if isinstance(n, int) else n for n, s in zip(x.type.shape, factors,
+                                                                    strict=True))
+    column = cx.add("reshape", [x], {"shape": split}, part="split")
+    repeated = cx.add("broadcast_to", [column], {"shape": wide}, part="repeat")
+    cx.finish(cx.add("reshape", [repeated], {"shape": out}))
