@@ -127,7 +127,8 @@ def _grouped_conv(node: Node) -> bool:
     (one channel per group, in and out), whose kernel reads whole blocks of channels."""
     if not node.op.startswith("conv2d") or node.attrs.get("groups", 1) == 1:
         return False
-    channels = {int(v.type.shape[1]) for v in (*node.operands[:1], node) if v.type.rank == 4}
+    x = node.operands[0]
+    channels = {int(x.type.shape[1]), int(node.type.shape[1])}
     return channels != {node.attrs["groups"]}
 
 
