@@ -28,7 +28,7 @@ from compiler.passes import PassContext, register
 from ir.errors import CompileError
 from ir.graph import Graph, Node, Value
 from ir.layouts import ACTIVATION_LAYOUTS, Flat, block_of
-from ir.ops import POINTWISE, VIEW, ops_where
+from ir.ops import OPS, POINTWISE, VIEW, ops_where
 
 log = logging.getLogger("netc.layout")
 
@@ -127,9 +127,12 @@ def _grouped_conv(node: Node) -> bool:
     (one channel per group, in and out), whose kernel reads whole blocks of channels."""
     if not node.op.startswith("conv2d") or node.attrs.get("groups", 1) == 1:
         return False
-    x = node.operands[0]
-    channels = {int(x.type.shape[1]), int(node.type.shape[1])}
-    return channels != {node.attrs["groups"]}
+    names = [o.strip("?*") for o in OPS[node.op].operands]
+    activations: list[Value | Node] = [
+        v for v, name in zip(node.operands, names, strict=False) if name not in ("weight", "bias")]
+    if "weight" in names:  # forward and input gradient: the result is an activation too
+        activations.append(node)  # (the weight gradient's result is the weight)
+    return {int(v.type.shape[1]) for v in activations} != {node.attrs["groups"]}
 
 
 def _reads_ok(user: Node, v: Value) -> bool:
