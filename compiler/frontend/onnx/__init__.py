@@ -12,6 +12,7 @@ op type (registry.py is their table). The onnx package is an optional dependency
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,25 @@ def load_onnx(path: str | Path, *, loss: str | None = "auto",
 def import_model(model: Any, *, source: str = "<onnx>", name: str | None = None,
                  loss: str | None = "auto",
                  constants: Mapping[str, np.ndarray] | None = None) -> Graph:
-    """Imports an in-memory onnx.ModelProto (checked and upgraded first)."""
-    from compiler.frontend.onnx.importer import Importer
+    """Imports an in-memory onnx.ModelProto (checked and upgraded first). The graph keeps the
+    model to import it again at another batch (`Graph.rebuild`, what compile(batch=B) uses
+    on a model exported at a fixed batch)."""
     from compiler.frontend.onnx.proto import prepare_model
 
     model = prepare_model(model, source)
-    importer = Importer(model, source, name or model.graph.name, constants=constants, loss=loss)
-    return importer.run()
+    return _imported(model, source, name or model.graph.name, loss, constants, None)
+
+
+def _imported(model: Any, source: str, name: str, loss: str | None,
+              constants: Mapping[str, np.ndarray] | None, batch: int | None) -> Graph:
+    """The prepared model imported with its data inputs at `batch` (None: as the file says).
+    Importing again re-folds the shape arithmetic for the new batch, which no rewrite of the
+    imported graph could do (a Reshape's shape computed from Shape(x) is a constant by then)."""
+    from compiler.frontend.onnx.importer import Importer
+
+    graph = Importer(model, source, name, constants=constants, loss=loss, batch=batch).run()
+    graph.rebuild = functools.partial(_imported, model, source, name, loss, constants)
+    return graph
 
 
 __all__ = ["import_model", "load_onnx"]

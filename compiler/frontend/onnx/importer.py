@@ -51,7 +51,7 @@ class Importer:
 
     def __init__(self, model: Any, source: str, name: str,
                  constants: Mapping[str, np.ndarray] | None = None,
-                 loss: str | None = "auto") -> None:
+                 loss: str | None = "auto", batch: int | None = None) -> None:
         if loss is not None and loss not in LOSSES:
             raise ModelError(f"unknown loss '{loss}' (expected one of {', '.join(LOSSES)} or "
                              "None)", source)
@@ -64,6 +64,12 @@ class Importer:
         self.env: dict[str, Value | Static] = {}
         self.initializer_names: set[str] = set()
         self.made: dict[tuple[str, str, str], Value] = {}
+        self.batch = batch
+        """The leading dimension the data inputs get instead of the exported one (re-batching);
+        None keeps the file's shapes (a symbolic one becomes N)."""
+        self.exported_batch: int | str | None = None
+        """The leading dimension of the first data input as the file gives it: the inputs that
+        share it are the batched ones."""
 
     # ------------------------------------------------------------ the steps
 
@@ -111,6 +117,10 @@ class Importer:
 
     def _declare_inputs(self, onnx_graph: Any) -> None:
         static = static_uses(onnx_graph)
+        skip = self.env.keys() | self.constants.keys() | static.keys()
+        shapes = [info[1] for vi in onnx_graph.input
+                  if vi.name not in skip and (info := input_dims(vi)) is not None]
+        self.exported_batch = next((dims[0] for dims in shapes if dims), None)
         for vi in onnx_graph.input:
             if vi.name in self.env:
                 continue  # an initializer listed as an input (older exporters): a parameter
@@ -144,6 +154,9 @@ class Importer:
                     f"input '{vi.name}' has a dynamic dimension {i} ('{d}'); netc compiles "
                     "static shapes: export with a fixed size for every dimension but the "
                     "first (the batch)", self.source)
+        if self.batch is not None and shape and (shape[0] == BATCH
+                                                 or dims[0] == self.exported_batch):
+            shape[0] = self.batch
         name = self.graph.fresh_name(sanitize(vi.name) or "input")
         return self.graph.add_input(name, TensorType(FLOAT_TYPES[elem], tuple(shape)), "input")
 
