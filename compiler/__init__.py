@@ -21,8 +21,9 @@ if TYPE_CHECKING:  # the runtime loads on the first compile(), not on `import co
 
 
 def compile(  # noqa: A001 - the public name is fixed by the design
-    graph: object, batch: int | None = None, train: bool = False, optimizer: SGD | Adam | None = None,
-    backend: str = "jit", seed: int = 0, dtype: str = "f32", layout: str = "auto",
+    graph: object, batch: int | None = None, train: bool = False,
+    optimizer: SGD | Adam | None = None, backend: str = "jit", seed: int = 0,
+    dtype: str = "f32", layout: str = "auto",
 ) -> Network:
     """Compiles a loaded model for one batch size; returns a Network.
 
