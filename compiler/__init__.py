@@ -21,10 +21,15 @@ if TYPE_CHECKING:  # the runtime loads on the first compile(), not on `import co
 
 
 def compile(  # noqa: A001 - the public name is fixed by the design
-    graph: object, batch: int = 1, train: bool = False, optimizer: SGD | Adam | None = None,
-    backend: str = "jit", seed: int = 0, dtype: str = "f32", layout: str = "auto",
+    graph: object, batch: int | None = None, train: bool = False,
+    optimizer: SGD | Adam | None = None, backend: str = "jit", seed: int = 0,
+    dtype: str = "f32", layout: str = "auto",
 ) -> Network:
     """Compiles a loaded model for one batch size; returns a Network.
+
+    batch: the symbolic batch N of a model is bound to it (1 when left out); a model exported
+    at a fixed batch runs as exported when it is left out and is re-batched otherwise (its
+    data inputs take the new batch; inputs that are not batched keep their shapes).
 
     train=True also builds `loss_and_grads` and `train_step` (the model needs a loss);
     optimizer defaults to SGD(lr=0.01). backend: "jit" (machine code for this CPU) or

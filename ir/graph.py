@@ -9,7 +9,7 @@ parallel edges.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,10 @@ class Graph:
         self.updates: list[tuple[Value, Value]] = []
         self.initializers: dict[str, Any] = {}
         """Known contents of some inputs (e.g. ONNX weights), name -> numpy array."""
+        self.rebuild: Callable[[int], Graph] | None = None
+        """How the frontend that made this graph makes it again with its data inputs at another
+        batch (the ONNX importer re-imports, re-folding the shape arithmetic); None if it
+        cannot."""
         self.kernels: list[KernelGroup] | None = None
         """Set by the fuse pass: the kernels in execution order."""
         self.plan: MemoryPlan | None = None
@@ -301,6 +305,7 @@ class Graph:
         g.loss = g.value(self.loss.name) if self.loss is not None else None
         g.updates = [(g.value(t.name), g.value(v.name)) for t, v in self.updates]
         g.initializers = dict(self.initializers)
+        g.rebuild = self.rebuild
         if self.kernels is not None:
             g.kernels = [KernelGroup(k.name, k.kind, list(k.nodes), list(k.stores))
                          for k in self.kernels]

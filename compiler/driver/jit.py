@@ -19,9 +19,9 @@ from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
 from compiler.codegen.module import Generated, generate
 from compiler.codegen.target import CodegenTarget
 from compiler.driver.pipelines import CODEGEN, run_passes
-from compiler.passes import PassContext
+from compiler.passes import PassContext, internal_error
 from compiler.passes.plan_memory import persistent_layout
-from ir.errors import CompileError
+from ir.errors import CompileError, NetcError
 from ir.graph import Graph, Value
 from ir.memory import ALIGN, align
 from ir.printer import print_graph
@@ -143,7 +143,19 @@ def generate_entry(planned: Graph, entry: str, target: CodegenTarget
 
 def compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> CompiledEntry:
     """Machine code for one entry point of a planned graph (see `plan`), from the compile
-    cache when an identical one was compiled before."""
+    cache when an identical one was compiled before. An exception that is not a NetcError
+    (a bug in codegen) becomes an internal compiler error naming the node and writing the
+    planned graph's input IR."""
+    try:
+        return _compile_entry(planned, entry, target)
+    except NetcError:
+        raise
+    except Exception as err:
+        raise internal_error(f"codegen of '{entry}'", err, print_graph(planned),
+                             "netc dump {path} --stage llvm") from err
+
+
+def _compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> CompiledEntry:
     memory = _memory_plan(planned)
     symbol = entry_symbol(entry)
     key_text = "\n".join([CODEGEN_VERSION, target.describe(), symbol, print_graph(planned),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.driver.pipelines import lower, run_passes
+from compiler.driver.pipelines import fixed_batch, lower, rebatched, run_passes
 from compiler.initializers import initial_values
 from compiler.optim import SGD, Adam
 from compiler.passes import PassContext
@@ -23,16 +23,16 @@ from runtime.network import CompiledGraphs, Network, ReferenceNetwork
 BACKENDS = ("jit", "reference")
 
 
-def _check_arguments(graph: object, batch: int, train: bool, optimizer: object, backend: str,
-                     dtype: str, layout: str) -> None:
+def _check_arguments(graph: object, batch: int | None, train: bool, optimizer: object,
+                     backend: str, dtype: str, layout: str) -> None:
     if not isinstance(graph, Graph):
         raise CompileError(f"compile() takes a graph from compiler.load(...), got "
                            f"{type(graph).__name__}")
     if backend not in BACKENDS:
         raise CompileError(f"unknown backend '{backend}' (expected one of {', '.join(BACKENDS)})")
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int)
+                              or batch < 1):
         raise CompileError(f"batch must be a positive integer, got {batch!r}")
-    _check_batch_size(graph, batch)
     if train and graph.loss is None:
         raise CompileError(f"model '{graph.name}' has no loss; add `loss: softmax_cross_entropy` "
                            "(or mse) to train it")
@@ -66,10 +66,17 @@ DEFAULT_LAYOUT = ""
 """What layout="auto" means: plain NCHW, the fastest on the machines measured (bench/)."""
 
 
-def build_network(graph: object, batch: int, train: bool, optimizer: SGD | Adam | None,
-                  backend: str, seed: int, dtype: str = "f32", layout: str = "auto") -> Network:
+def build_network(graph: object, batch: int | None, train: bool,
+                  optimizer: SGD | Adam | None, backend: str, seed: int, dtype: str = "f32",
+                  layout: str = "auto") -> Network:
+    """The Network for `graph`. batch=None runs a model with fixed input shapes as they are
+    (and binds a symbolic batch to 1); batch=B binds the symbolic batch, or re-batches a model
+    exported at a fixed batch (pipelines.rebatched)."""
     _check_arguments(graph, batch, train, optimizer, backend, dtype, layout)
     assert isinstance(graph, Graph)
+    graph = rebatched(graph, batch)
+    batch = fixed_batch(graph) or batch or 1
+    _check_batch_size(graph, batch)
     opt = optimizer or SGD(lr=0.01)
     options: dict[str, str] = {"dtype": dtype} if dtype != "f32" else {}
     if backend == "jit":  # the reference interpreter always works in the logical order

@@ -4,7 +4,9 @@ Where it sits: between the frontends and codegen. Every pass lives in its own mo
 package and registers itself under a kebab-case name equal to its file name (`fold_constants.py`
 is `fold-constants`). The manager can verify after each pass, dump before/after any pass, time
 passes, and on failure names the pass and writes its input IR to a file so that one command
-(`netc dump FILE.ir --passes NAME`) reproduces it.
+(`netc dump FILE.ir --passes NAME`) reproduces it; any other exception escaping a pass (a bug
+in netc) becomes an "internal compiler error" the same way (`internal_error`, which the JIT
+driver uses for codegen too).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from ir.errors import CompileError, NetcError
 from ir.extensions import load_modules
-from ir.graph import Graph
+from ir.graph import Graph, Node
 from ir.printer import print_graph
 from ir.verify import verify
 
@@ -110,6 +112,9 @@ class PassManager:
                     verify(graph)
             except NetcError as err:
                 raise self._failure(name, snapshot, err) from None
+            except Exception as err:  # a bug in netc: said so, with the pass and a reproducer
+                raise internal_error(f"pass '{name}'", err, snapshot,
+                                     f"netc dump {{path}} --passes {name}") from err
             self.timings.append((name, time.perf_counter() - start))
             log.debug("pass %s: %.2f ms", name, 1e3 * self.timings[-1][1])
             if ir_log.isEnabledFor(logging.DEBUG):  # printing costs: only when asked for
@@ -122,13 +127,47 @@ class PassManager:
             self.dump(label, graph)
 
     def _failure(self, name: str, snapshot: str, err: NetcError) -> CompileError:
-        path = Path(tempfile.gettempdir()) / f"netc-failed-{name}.ir"
-        try:
-            path.write_text(snapshot)
-            where = f"; its input IR is in {path} (reproduce: netc dump {path} --passes {name})"
-        except OSError:
-            where = ""
+        where = reproducer(name, snapshot, f"netc dump {{path}} --passes {name}")
         return CompileError(f"pass '{name}' failed: {err}{where}")
+
+
+def reproducer(stage: str, ir_text: str, command: str) -> str:
+    """Writes the IR a failing stage received to a file; returns "; its input IR is in FILE
+    (reproduce: COMMAND)" for the error message ("" if the file cannot be written). `command`
+    holds `{path}` where the file goes."""
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in stage).strip("-")
+    path = Path(tempfile.gettempdir()) / f"netc-failed-{slug}.ir"
+    try:
+        path.write_text(ir_text)
+    except OSError:
+        return ""
+    return f"; its input IR is in {path} (reproduce: {command.format(path=path)})"
+
+
+def internal_error(stage: str, err: Exception, ir_text: str, command: str) -> CompileError:
+    """What any exception that is not a NetcError becomes when it escapes a pass, the planner
+    or codegen: a bug in netc, reported as one line naming the stage, the node being worked
+    on (the innermost `node` of the traceback) and a file that reproduces it, never a bare
+    KeyError."""
+    node = _failing_node(err)
+    at = f" at %{node.name} ({node.op})" if node is not None else ""
+    where = reproducer(stage, ir_text, command)
+    return CompileError(f"internal compiler error in {stage}{at}: {type(err).__name__}: "
+                        f"{err}{where}")
+
+
+def _failing_node(err: Exception) -> Node | None:
+    found = None
+    tb = err.__traceback__
+    while tb is not None:  # outermost to innermost: the last node seen is the nearest
+        local = tb.tb_frame.f_locals
+        # a pass's `node`; an emitter's kernel anchor (its own, or its context's)
+        for candidate in (local.get("node"), getattr(local.get("ctx"), "anchor", None),
+                          getattr(local.get("self"), "anchor", None)):
+            if isinstance(candidate, Node):
+                found = candidate
+        tb = tb.tb_next
+    return found
 
 
 _load_all()

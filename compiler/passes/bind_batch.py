@@ -1,7 +1,10 @@
 """bind-batch: replaces the symbolic batch dimension N by the compile-time batch size.
 
 Pre: any graph; ctx.batch set (the pass does nothing without it).
-Post: every type and every `dims` attribute that held N holds the batch size.
+Post: every type and every `dims` attribute that held N holds the batch size; values of fixed
+shape keep it (a weight given as an input, a target tensor: their first dimension is not the
+batch). A model exported at a fixed batch is re-batched before the pipeline runs, by its
+frontend (compiler/driver/pipelines.py `rebatched`), not here.
 
     %x: f32[N,1,28,28] input        ->   %x: f32[64,1,28,28] input
     reshape(%p) {shape=[N,400]}     ->   reshape(%p) {shape=[64,400]}
@@ -26,9 +29,6 @@ def bind_batch(graph: Graph, ctx: PassContext) -> Graph:
     for v in graph.values():
         if not v.type.is_concrete:
             graph.retype(v, v.type.bind(batch))
-        elif v.role in ("input", "label") and v.type.shape and v.type.shape[0] != batch:
-            raise CompileError(f"input %{v.name} has a fixed batch {v.type.shape[0]}, "
-                               f"but the compile batch is {batch}")
     for node in graph.nodes():
         for spec in OPS[node.op].attrs:
             value = node.attrs[spec.name]

@@ -13,12 +13,16 @@ op type (registry.py is their table). The onnx package is an optional dependency
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ir.graph import Graph
+
+if TYPE_CHECKING:
+    from compiler.frontend.onnx.rebatch import Exported
 
 
 def load_onnx(path: str | Path, *, loss: str | None = "auto",
@@ -41,13 +45,49 @@ def load_onnx(path: str | Path, *, loss: str | None = "auto",
 def import_model(model: Any, *, source: str = "<onnx>", name: str | None = None,
                  loss: str | None = "auto",
                  constants: Mapping[str, np.ndarray] | None = None) -> Graph:
-    """Imports an in-memory onnx.ModelProto (checked and upgraded first)."""
-    from compiler.frontend.onnx.importer import Importer
+    """Imports an in-memory onnx.ModelProto (checked and upgraded first). The graph keeps the
+    model to import it again at another batch (`Graph.rebuild`, what compile(batch=B) uses
+    on a model exported at a fixed batch)."""
     from compiler.frontend.onnx.proto import prepare_model
 
     model = prepare_model(model, source)
-    importer = Importer(model, source, name or model.graph.name, constants=constants, loss=loss)
-    return importer.run()
+    return _imported(model, source, name or model.graph.name, loss, constants)
 
 
-__all__ = ["import_model", "load_onnx"]
+def _imported(model: Any, source: str, name: str, loss: str | None,
+              constants: Mapping[str, np.ndarray] | None) -> Graph:
+    """The prepared model imported as the file gives it, able to import itself again at
+    another batch (Graph.rebuild)."""
+    from compiler.frontend.onnx.importer import Importer
+    from compiler.frontend.onnx.rebatch import Exported
+
+    importer = Importer(model, source, name, constants=constants, loss=loss)
+    graph = importer.run()
+    graph.rebuild = Reimport(model, source, name, loss, constants, Exported.of(importer.env))
+    return graph
+
+
+@dataclass(frozen=True)
+class Reimport:
+    """A model imported again with its data inputs at another batch. Importing again folds
+    the shape arithmetic anew, which no rewrite of the imported graph could do (a Reshape's
+    shape computed from Shape(x) is a constant by then); `exported` (what the import at the
+    file's batch saw) lets the importer scale the Reshape targets an exporter folded itself."""
+
+    model: Any
+    source: str
+    name: str
+    loss: str | None
+    constants: Mapping[str, np.ndarray] | None
+    exported: Exported
+
+    def __call__(self, batch: int) -> Graph:
+        from compiler.frontend.onnx.importer import Importer
+
+        graph = Importer(self.model, self.source, self.name, constants=self.constants,
+                         loss=self.loss, batch=batch, reference=self.exported).run()
+        graph.rebuild = self
+        return graph
+
+
+__all__ = ["Reimport", "import_model", "load_onnx"]

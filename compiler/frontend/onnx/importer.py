@@ -33,6 +33,7 @@ from compiler.frontend.onnx.proto import (
     sanitize,
     tensor_array,
 )
+from compiler.frontend.onnx.rebatch import Exported, rebatched_target
 from compiler.frontend.onnx.registry import CONVERTERS, Shapes, load_converters
 from ir.errors import ModelError, NetcError
 from ir.graph import Graph, Value
@@ -51,7 +52,8 @@ class Importer:
 
     def __init__(self, model: Any, source: str, name: str,
                  constants: Mapping[str, np.ndarray] | None = None,
-                 loss: str | None = "auto") -> None:
+                 loss: str | None = "auto", batch: int | None = None,
+                 reference: Exported | None = None) -> None:
         if loss is not None and loss not in LOSSES:
             raise ModelError(f"unknown loss '{loss}' (expected one of {', '.join(LOSSES)} or "
                              "None)", source)
@@ -64,6 +66,15 @@ class Importer:
         self.env: dict[str, Value | Static] = {}
         self.initializer_names: set[str] = set()
         self.made: dict[tuple[str, str, str], Value] = {}
+        self.batch = batch
+        """The leading dimension the data inputs get instead of the exported one (re-batching);
+        None keeps the file's shapes (a symbolic one becomes N)."""
+        self.reference = reference
+        """When re-batching: the shape of every ONNX value in the import at the file's batch
+        (a Reshape's constant target that carries the batch is scaled: rebatch.py)."""
+        self.exported_batch: int | str | None = None
+        """The leading dimension of the first data input as the file gives it: the inputs that
+        share it are the batched ones."""
 
     # ------------------------------------------------------------ the steps
 
@@ -111,6 +122,10 @@ class Importer:
 
     def _declare_inputs(self, onnx_graph: Any) -> None:
         static = static_uses(onnx_graph)
+        skip = self.env.keys() | self.constants.keys() | static.keys()
+        shapes = [info[1] for vi in onnx_graph.input
+                  if vi.name not in skip and (info := input_dims(vi)) is not None]
+        self.exported_batch = next((dims[0] for dims in shapes if dims), None)
         for vi in onnx_graph.input:
             if vi.name in self.env:
                 continue  # an initializer listed as an input (older exporters): a parameter
@@ -144,10 +159,15 @@ class Importer:
                     f"input '{vi.name}' has a dynamic dimension {i} ('{d}'); netc compiles "
                     "static shapes: export with a fixed size for every dimension but the "
                     "first (the batch)", self.source)
+        if self.batch is not None and shape and (shape[0] == BATCH
+                                                 or dims[0] == self.exported_batch):
+            shape[0] = self.batch
         name = self.graph.fresh_name(sanitize(vi.name) or "input")
         return self.graph.add_input(name, TensorType(FLOAT_TYPES[elem], tuple(shape)), "input")
 
     def _convert(self, node: Any) -> None:
+        if self.reference is not None:
+            node = self._rebatched(node)
         attrs = attributes(node)
         cx = NodeContext(self, node, attrs, self._layer_name(node))
         if self._fold(cx):
@@ -167,6 +187,34 @@ class Importer:
             raise cx.fail(str(err)) from None
         except (ValueError, IndexError) as err:  # numpy, folding constants of a broken model
             raise cx.fail(f"cannot convert: {err}") from None
+
+    def _rebatched(self, node: Any) -> Any:
+        """The node, or a copy of it reading a Reshape target scaled to the new batch."""
+        if node.op_type != "Reshape" or len(node.input) < 2 or self.reference is None:
+            return node
+        x, target = (self.env.get(name) for name in node.input[:2])
+        before = self.reference.shapes.get(node.input[0])
+        if (not isinstance(x, Value) or not isinstance(target, np.ndarray) or before is None
+                or not x.type.is_concrete):
+            return node
+        exported = [int(t) for t in target.reshape(-1)]
+        if (tuple(exported) != self.reference.integers.get(node.input[1])
+                or not isinstance(self.exported_batch, int)):
+            return node  # folded anew from the new shapes
+        now = tuple(int(d) for d in x.type.shape)
+        allowzero = bool(attributes(node).get("allowzero", 0))
+        try:
+            scaled = rebatched_target(exported, before, now, allowzero,
+                                      self.exported_batch)
+        except ValueError as err:
+            raise ModelError(f"Reshape: {err}", self.source, layer=display(node)) from None
+        if scaled is None:
+            return node
+        copy = type(node)()
+        copy.CopyFrom(node)
+        copy.input[1] = f"{node.input[1]}@{display(node)}"  # the shared constant stays as is
+        self.env[copy.input[1]] = np.asarray(scaled, dtype=np.int64)
+        return copy
 
     def _fold(self, cx: NodeContext) -> bool:
         """Evaluates the node with numpy when all its inputs are constants (or it asks for the
