@@ -24,6 +24,18 @@ def _fan_in(graph: Graph, param: Value) -> int | None:
     return None
 
 
+def _composed_init(graph: Graph, param: Value) -> str | None:
+    """How PyTorch starts a parameter that a composed layer (compiler/frontend/compose.py)
+    reads: an embedding table N(0, 1), a Linear weight over the last axis (a [out, in] factor
+    of a product) U(+-1/sqrt(in)), a LayerNorm scale (a [C] factor) ones."""
+    for node in graph.users(param):
+        if node.op == "embedding" and node.operands[0] is param:
+            return "normal"
+        if node.op == "mul" and param.type.rank in (1, 2):
+            return "linear" if param.type.rank == 2 else "ones"
+    return None
+
+
 def _batchnorm_role(graph: Graph, param: Value) -> int | None:
     for node in graph.users(param):
         if node.op == "batchnorm":
@@ -48,6 +60,17 @@ def initial_values(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
             out[v.name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
         elif bn in (1, 4):  # scale, running variance
             out[v.name] = np.ones(shape, dtype=dtype)
+        elif v.role == "param" and (composed := _composed_init(graph, v)) is not None:
+            out[v.name] = _draw(rng, composed, shape).astype(dtype)
         else:
             out[v.name] = np.zeros(shape, dtype=dtype)
     return out
+
+
+def _draw(rng: np.random.Generator, how: str, shape: tuple[int, ...]) -> np.ndarray:
+    if how == "normal":
+        return rng.standard_normal(shape)
+    if how == "linear":
+        bound = 1.0 / math.sqrt(shape[1])
+        return rng.uniform(-bound, bound, size=shape)
+    return np.ones(shape)

@@ -130,9 +130,10 @@ class Importer:
             raise ModelError(f"input '{vi.name}' is not a tensor with a known shape",
                              self.source)
         elem, dims = info
-        if elem not in FLOAT_TYPES:
+        dtype = FLOAT_TYPES.get(elem, "i64" if elem == 7 else None)  # 7: int64 (embedding ids)
+        if dtype is None:
             raise ModelError(f"input '{vi.name}' is {elem_name(elem)}; netc computes on float32 "
-                             "and float64 tensors", self.source)
+                             "and float64 tensors (and reads int64 ids)", self.source)
         shape: list[int | str] = []
         for i, d in enumerate(dims):
             if isinstance(d, int):
@@ -145,7 +146,7 @@ class Importer:
                     "static shapes: export with a fixed size for every dimension but the "
                     "first (the batch)", self.source)
         name = self.graph.fresh_name(sanitize(vi.name) or "input")
-        return self.graph.add_input(name, TensorType(FLOAT_TYPES[elem], tuple(shape)), "input")
+        return self.graph.add_input(name, TensorType(dtype, tuple(shape)), "input")
 
     def _convert(self, node: Any) -> None:
         attrs = attributes(node)
