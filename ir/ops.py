@@ -63,6 +63,7 @@ class Init(Enum):
     ZEROS = "zeros"  # the default for every operand not named
     ONES = "ones"  # batch norm's scale and running variance
     FAN_IN = "fan-in"  # U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = prod(weight.shape[1:])
+    NORMAL = "normal"  # N(0, 1): an embedding table
 
 
 class Layout(Enum):

@@ -15,6 +15,7 @@ import numpy as np
 
 from ir.errors import RuntimeInputError
 from ir.graph import Graph
+from ir.ops_sequence import index_bounds
 from ir.types import NUMPY_DTYPE
 from runtime import reference
 
@@ -140,6 +141,17 @@ def owned_copy(array: np.ndarray) -> np.ndarray:
     return np.array(array, order="C", copy=True)
 
 
+def _checked_ids(name: str, ids: np.ndarray, rows: int) -> np.ndarray:
+    """An owned copy of an input read as row ids (embedding lookups), every id in [0, rows):
+    native code indexes a table with them, as it indexes logits with labels."""
+    ids = owned_copy(ids)
+    if ids.size and (ids.min() < 0 or ids.max() >= rows):
+        bad = int(ids[(ids < 0) | (ids >= rows)][0])
+        raise RuntimeInputError(f"input '{name}': id {bad} is outside the {rows} rows "
+                                f"[0, {rows}) of the table it indexes")
+    return ids
+
+
 def _loss(results: reference.Results) -> float:
     """The scalar loss of a training entry's results (every training entry computes one)."""
     if results.loss is None:
@@ -159,6 +171,7 @@ class Network:
         self._params = {v.name: values[v.name] for v in primary.params}
         self._state = {v.name: values[v.name] for v in primary.inputs_with_role("state")}
         self._loss = primary.loss
+        self._index_bounds = index_bounds(primary)
         self.layouts = {v.name: v.type.layout for v in primary.inputs_with_role("param", "state")
                         if v.type.layout}
         self.params = ArrayDict(self._params, "parameter", self.layouts)
@@ -219,6 +232,9 @@ class Network:
                  for v in self._inputs}
         for v in self._labels if labels else []:
             feeds[v.name] = self._check_labels(v.name, given.get(v.name), v.type)
+        for name, rows in self._index_bounds.items():
+            if name in feeds:
+                feeds[name] = _checked_ids(name, feeds[name], rows)
         return feeds
 
     def _by_name(self, given: dict[Any, Any], call: str) -> dict[Any, Any]:

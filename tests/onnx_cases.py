@@ -53,6 +53,9 @@ EXCLUDED: dict[str, str] = {
     r"test_slice_neg_steps":
         "Slice with a negative step on computed data: netc slices data with step 1 (any step "
         "folds on constants)",
+    r"test_gather_(0|1|2d_indices|negative_indices)":
+        "Gather at indices known only at run time, other than rows of a 2-D table (an "
+        "embedding lookup): netc gathers computed data at constant indices only",
 }
 """Cases that cannot match by construction, by name pattern, with the reason."""
 

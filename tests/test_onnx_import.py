@@ -104,8 +104,12 @@ def test_reshapes_that_lose_the_batch(target, message):
 
 
 def test_integer_inputs_are_rejected():
+    """int64 inputs are read as ids (embedding lookups); computing on them is refused by the
+    op that tries, other integer types at the input."""
     m = model([node("Relu", ["x"], ["y"])], [tensor("x", [2], INT64)], [tensor("y", [2], INT64)])
-    assert "input 'x' is int64; netc computes on float32 and float64 tensors" in error_of(m)
+    assert "layer 'y': Relu: relu expects a float tensor, got i64[2]" in error_of(m)
+    m = model([node("Relu", ["x"], ["y"])], [tensor("x", [2], 6)], [tensor("y", [2], 6)])
+    assert "input 'x' is int32; netc computes on float32 and float64 tensors" in error_of(m)
 
 
 # ---------------------------------------------------------------- graphs

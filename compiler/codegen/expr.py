@@ -144,6 +144,18 @@ def _libm(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: Exp
     return kb.intrinsic(env.node.op, a[0].type, [a[0]])
 
 
+@expr("erf")
+def _erf(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: ExprEnv) -> ir.Value:
+    """libm's erff / erf: LLVM has no erf intrinsic, and glibc's are within 1 ulp."""
+    x = a[0]
+    name = "erf" if x.type == F64 else "erff"
+    fn = kb.module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(kb.module, ir.FunctionType(x.type, [x.type]), name)
+        fn.attributes.add("nounwind")
+    return kb.b.call(fn, [x])
+
+
 @expr("clip")
 def _clip(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: ExprEnv) -> ir.Value:
     x = a[0]

@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from compiler.frontend.layers_sequence import SequenceLayers
 from ir.errors import ModelError, NetcError
 from ir.graph import Graph, Value
 from ir.parser import NAME
@@ -74,8 +75,9 @@ def padding4(value: Any, kernel: tuple[int, int], dilation: tuple[int, int],
     return ph, pw, ph, pw
 
 
-class Builder:
-    """Builds a forward graph (with an optional loss) one layer at a time."""
+class Builder(SequenceLayers):
+    """Builds a forward graph (with an optional loss) one layer at a time; the layers of
+    compiler/frontend/layers_sequence.py are mixed in."""
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not _IR_NAME.fullmatch(name):
@@ -123,7 +125,10 @@ class Builder:
     # ------------------------------------------------------------ inputs and outputs
 
     def input(self, name: str, shape: Sequence[int], dtype: str = "f32") -> Value:
-        """A per-sample input shape; the batch dimension N is added in front."""
+        """A per-sample input shape; the batch dimension N is added in front. dtype f32, f64,
+        or i64 for the ids an embedding reads."""
+        if dtype not in ("f32", "f64", "i64"):
+            raise ModelError(f"input dtype must be f32, f64 or i64, got {dtype!r}")
         if not isinstance(name, str) or not _IR_NAME.fullmatch(name):
             raise ModelError(f"input name must be letters, digits, _ . - or /, got {name!r}")
         if (not isinstance(shape, (list, tuple)) or not shape
@@ -213,6 +218,8 @@ class Builder:
               name: str | None = None) -> Value:
         layer = self._name("dense", name)
         _positive(layer, units=units)
+        if x.type.rank == 3:  # [N, tokens, features]: PyTorch's Linear over the last axis
+            return self._dense_tokens(x, units, bias, in_features, layer)
         if x.type.rank != 2:
             raise ModelError(f"dense needs a 2-D (N, features) input, got "
                              f"{format_shape(x.type.shape)}; add a flatten layer before it",
@@ -226,6 +233,18 @@ class Builder:
         if bias:
             operands.append(self._param(layer, "bias", (units,), x.type.dtype))
         return self._op("dense", layer, operands)
+
+    def _dense_tokens(self, x: Value, units: int, bias: bool, in_features: int | None,
+                      layer: str) -> Value:
+        features = self._features(x, layer, "dense")
+        if in_features is not None and in_features != features:
+            raise ModelError(f"input has {features} features, dense '{_display(layer)}' "
+                             f"expects {in_features}", layer=_display(layer))
+
+        def build(layer: str, emit: Any) -> Value:
+            return self.linear(x, units, bias, layer, emit)
+
+        return self._compose_as(layer, build)
 
     def _features_mismatch(self, x: Value, layer: str, expected: int) -> str:
         node = x.node

@@ -31,6 +31,7 @@ from ir.graph import Graph, Value
 from ir.suggest import did_you_mean
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_INPUT_KEYS = ("name", "shape", "dtype")
 
 
 @dataclass
@@ -106,17 +107,18 @@ class _Lowering:
                 raise self.error("an input needs a 'shape', e.g. {name: image, shape: [1, 28, 28]}",
                                  line)
             for key in spec:
-                if key not in ("name", "shape"):
+                if key not in _INPUT_KEYS:
                     raise self.error(f"unknown input key '{key}'"
-                                     f"{did_you_mean(key, ('name', 'shape'))}", spec.line_of(key))
+                                     f"{did_you_mean(key, _INPUT_KEYS)}", spec.line_of(key))
             name = spec.get("name", "input")
             if not isinstance(name, str) or not _NAME.fullmatch(name):
                 raise self.error(f"input name must be letters, digits, _ or -, got {name!r}",
                                  spec.line_of("name"))
             try:
-                values[name] = builder.input(name, spec["shape"])
+                values[name] = builder.input(name, spec["shape"], spec.get("dtype", "f32"))
             except ModelError as err:
-                raise self.error(err.bare_message, spec.line_of("shape")) from None
+                key = "dtype" if "dtype" in err.bare_message else "shape"
+                raise self.error(err.bare_message, spec.line_of(key)) from None
         return values
 
     def _layers(self, data: LocDict) -> list[Layer]:

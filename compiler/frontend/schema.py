@@ -47,6 +47,16 @@ LAYERS: dict[str, dict[str, Field]] = {
     "mul": {},
     "sub": {},
     "concat": {"axis": Field("int")},
+    "relu6": {},
+    "clip": {"min": Field("float"), "max": Field("float")},
+    "gelu": {},
+    "silu": {},
+    "hardswish": {},
+    "hardsigmoid": {},
+    "layer_norm": {"eps": Field("float"), "elementwise_affine": Field("bool")},
+    "mean": {"axes": Field("shape", True), "keepdims": Field("bool")},
+    "embedding": {"num_embeddings": Field("int", True), "dim": Field("int", True)},
+    "attention": {"heads": Field("int", True), "dim": Field("int")},
 }
 COMMON = {"name", "inputs"}
 MULTI_INPUT = {"add", "mul", "sub", "concat"}

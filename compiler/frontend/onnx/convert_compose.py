@@ -1,5 +1,6 @@
 """ONNX converters of ops netc imports as compositions of its own ops: Slice and Split on data
-(crops), LayerNormalization, HardSigmoid and HardSwish.
+(crops), LayerNormalization, HardSigmoid and HardSwish; and Gather, a crop at constant indices
+or an embedding lookup at indices known only at run time.
 
 Where it sits: registers into compiler/frontend/onnx/registry.CONVERTERS. Each op here has an
 exact formulation in IR ops that already have a reference, a gradient rule and a kernel, so it
@@ -9,11 +10,17 @@ needs none of its own, and fusion merges the pointwise steps into one kernel:
 - LayerNormalization(x) = (x - mean) / sqrt(var + eps) * scale + bias over the trailing axes,
   as reduce_mean, sub, mul, add, sqrt, div (PyTorch's own decomposition);
 - HardSigmoid(x) = clip(alpha x + beta, 0, 1), HardSwish(x) = x HardSigmoid(x) with 1/6, 1/2.
+The normalization and the activations are compiler/frontend/compose.py's, shared with the
+model-description layers of the same names.
 On constant inputs Slice (any step) is folded at import (fold.py) before it reaches these.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from compiler.frontend import compose
+from compiler.frontend.compose import Emit
 from compiler.frontend.onnx.importer import NodeContext
 from compiler.frontend.onnx.registry import converter
 from ir.graph import Value
@@ -114,57 +121,47 @@ def _trailing_axes(cx: NodeContext, x: Value) -> list[int]:
     return axes
 
 
-def _const(cx: NodeContext, like: Value, value: float, part: str) -> Value:
-    return cx.add("const", [], {"value": float(value), "dtype": like.type.dtype, "shape": ()},
-                  part=part)
+def emitter(cx: NodeContext) -> Emit:
+    """The node's way of adding the intermediate ops of a composition (compiler/frontend/
+    compose.py): `<layer>.<part>`, the result renamed to the layer by cx.finish."""
+    return lambda op, operands, attrs, part: cx.add(op, operands, attrs, part=part)
 
 
 @converter("LayerNormalization", outputs=3)
 def _layer_norm(cx: NodeContext) -> None:
     x = cx.value(0)
-    axes = _trailing_axes(cx, x)
-    reduce = {"axes": axes, "keepdims": True}
-    mean = cx.add("reduce_mean", [x], reduce, part="mean")
-    centered = cx.add("sub", [x, mean], part="centered")
-    var = cx.add("reduce_mean", [cx.add("mul", [centered, centered], part="square")], reduce,
-                 part="var")
-    eps = _const(cx, x, cx.attrs.get("epsilon", 1e-5), "eps")
-    std = cx.add("sqrt", [cx.add("add", [var, eps], part="var_eps")], part="std")
-    y = cx.add("div", [centered, std], part="normalized")
-    y = cx.add("mul", [y, cx.parameter(1, "param")], part="scaled")
-    if cx.has(2):
-        y = cx.add("add", [y, cx.parameter(2, "param")], part="shifted")
+    emit = emitter(cx)
+    shift = cx.parameter(2, "param") if cx.has(2) else None
+    y, mean, std = compose.layer_norm(emit, x, _trailing_axes(cx, x),
+                                      cx.attrs.get("epsilon", 1e-5), cx.parameter(1, "param"),
+                                      shift)
     cx.finish(y)
     if len(cx.node.output) > 1:  # the statistics, in the kept-dims shape ONNX gives them
         cx.set_output(mean, 1)
     if len(cx.node.output) > 2:
-        cx.set_output(cx.add("div", [_const(cx, x, 1.0, "one"), std], part="inv_std"), 2)
-
-
-def _hard_sigmoid(cx: NodeContext, x: Value, alpha: float, beta: float) -> Value:
-    scaled = cx.add("mul", [x, _const(cx, x, alpha, "alpha")], part="scaled")
-    shifted = cx.add("add", [scaled, _const(cx, x, beta, "beta")], part="shifted")
-    return cx.add("clip", [shifted], {"min": 0.0, "max": 1.0}, part="gate")
+        cx.set_output(emit("div", [compose.scalar(emit, x, 1.0, "one"), std], {}, "inv_std"), 2)
 
 
 @converter("HardSigmoid")
 def _hardsigmoid(cx: NodeContext) -> None:
-    x = cx.value(0)
-    cx.finish(_hard_sigmoid(cx, x, cx.attrs.get("alpha", 0.2), cx.attrs.get("beta", 0.5)))
+    cx.finish(compose.hard_sigmoid(emitter(cx), cx.value(0), cx.attrs.get("alpha", 0.2),
+                                   cx.attrs.get("beta", 0.5)))
 
 
 @converter("HardSwish")
 def _hardswish(cx: NodeContext) -> None:
-    x = cx.value(0)
-    cx.finish(cx.add("mul", [x, _hard_sigmoid(cx, x, 1.0 / 6.0, 0.5)], part="product"))
+    cx.finish(compose.hard_swish(emitter(cx), cx.value(0)))
 
 
-@converter("Gather", static=(1,))
+@converter("Gather")
 def _gather(cx: NodeContext) -> None:
-    """Gather of computed data at constant indices (what exporters write to pick q, k, v
-    apart, or to reorder channels): each run of consecutive indices is a crop, the runs are
-    concatenated along the axis, and a view gives the indices' shape. Embedding lookups
-    (indices known only at run time) are not imported."""
+    """Gather at constant indices (what exporters write to pick q, k, v apart, or to reorder
+    channels): each run of consecutive indices is a crop, the runs are concatenated along the
+    axis, and a view gives the indices' shape. Gather along axis 0 of a 2-D table at indices
+    known only at run time (an int64 graph input) is an embedding lookup."""
+    if not isinstance(cx.importer.env.get(cx.node.input[1]), np.ndarray):
+        _embedding(cx)
+        return
     x = cx.value(0)
     rank = x.type.rank
     axis = int(cx.attrs.get("axis", 0))
@@ -189,6 +186,17 @@ def _gather(cx: NodeContext) -> None:
         cx.finish(joined)
         return
     cx.finish(cx.add("reshape", [joined], {"shape": shape}))
+
+
+def _embedding(cx: NodeContext) -> None:
+    ids = cx.importer.env.get(cx.node.input[1])
+    if not isinstance(ids, Value) or ids.type.dtype != "i64":
+        raise cx.fail("indices known only at run time must be an int64 tensor")
+    table = cx.parameter(0, "param")
+    if table.type.rank != 2 or int(cx.attrs.get("axis", 0)) not in (0, -2):
+        raise cx.fail(f"indices known only at run time: netc looks up rows (axis 0) of a 2-D "
+                      f"table, got axis {cx.attrs.get('axis', 0)} of {table.type}")
+    cx.finish(cx.add("embedding", [table, ids]))
 
 
 def _runs(indices: list[int]) -> list[tuple[int, int]]:

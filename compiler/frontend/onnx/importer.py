@@ -145,9 +145,10 @@ class Importer:
             raise ModelError(f"input '{vi.name}' is not a tensor with a known shape",
                              self.source)
         elem, dims = info
-        if elem not in FLOAT_TYPES:
+        dtype = FLOAT_TYPES.get(elem, "i64" if elem == 7 else None)  # 7: int64 (embedding ids)
+        if dtype is None:
             raise ModelError(f"input '{vi.name}' is {elem_name(elem)}; netc computes on float32 "
-                             "and float64 tensors", self.source)
+                             "and float64 tensors (and reads int64 ids)", self.source)
         shape: list[int | str] = []
         for i, d in enumerate(dims):
             if isinstance(d, int):
@@ -163,7 +164,7 @@ class Importer:
                                                  or dims[0] == self.exported_batch):
             shape[0] = self.batch
         name = self.graph.fresh_name(sanitize(vi.name) or "input")
-        return self.graph.add_input(name, TensorType(FLOAT_TYPES[elem], tuple(shape)), "input")
+        return self.graph.add_input(name, TensorType(dtype, tuple(shape)), "input")
 
     def _convert(self, node: Any) -> None:
         if self.reference is not None:
