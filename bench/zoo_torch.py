@@ -79,6 +79,10 @@ def trainable(model: str) -> nn.Module:
         from torch.fx.experimental.optimization import fuse
 
         net = fuse(net)
+        # a convolution without a bias gets one from its BatchNormalization, but fuse()
+        # leaves it frozen (requires_grad of the absent bias); the export's bias is trainable
+        for p in net.parameters():
+            p.requires_grad_(True)
     for name, mod in list(net.named_modules()):
         if isinstance(mod, nn.Dropout) or type(mod).__name__ == "StochasticDepth":
             parent, _, leaf = name.rpartition(".")
