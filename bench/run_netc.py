@@ -1,11 +1,13 @@
 """netc's side of a benchmark cell. Runs in the project venv, from the repository root.
 
 Uses only netc's public API (``compiler.load``, ``compiler.compile``, ``net.params``,
-``net.forward``, ``net.train_step``), loads the bench's shared initial parameters into
-``net.params`` and times steps exactly like the peers do. Compile time is measured in every
-cell; ``--compile-only`` measures just load + compile + the first step, which the harness runs
-twice on a fresh NETC_CACHE_DIR to get netc's cold and warm compile times.
+``net.forward``, ``net.train_step``; for the report's header it also reads the vector width
+the JIT chose), loads the bench's shared initial parameters into ``net.params`` (a zoo network
+brings its own, in its ONNX export) and times steps exactly like the peers do. Compile time is
+measured in every cell; ``--compile-only`` measures just load + compile + the first step, which
+the harness runs twice on a fresh NETC_CACHE_DIR to get netc's cold and warm compile times.
 usage: python -m bench.run_netc --model lenet --mode train --batch 64 [--compile-only]
+       python -m bench.run_netc --model resnet18 --mode infer --batch 1 --onnx FILE
 """
 
 from __future__ import annotations
