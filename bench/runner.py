@@ -271,7 +271,7 @@ def progress(r: int, s: Settings, fw: Framework, w: Workload, rec: dict[str, Any
         what = f"median {rec['median_ms']:.4g} ms"
     if rec.get("foreign_cpu", 0.0) > 0.05:
         what += f"  (other processes: {rec['foreign_cpu']:.0%} CPU)"
-    print(f"  [{r}/{s.rounds}] {w.id:<24} {fw.name:<14} {rec['wall_s']:6.1f}s  {what}",
+    print(f"  [{r}/{s.rounds}] {w.id:<30} {fw.name:<14} {rec['wall_s']:6.1f}s  {what}",
           file=sys.stderr, flush=True)
 
 
