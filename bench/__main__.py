@@ -22,11 +22,12 @@ from bench.runner import (
     Settings,
     build_plan,
     machine_info,
+    prepare_zoo,
     probe,
     resolve_peers,
     run_plan,
 )
-from bench.workloads import WORKLOADS, select
+from bench.workloads import WORKLOADS, ZOO_WORKLOADS, select
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     """Plans, runs (strictly sequentially) and reports one benchmark run."""
     args = parse_args(argv)
     if args.list:
-        print("\n".join(w.id for w in WORKLOADS))
+        print("\n".join(w.id for w in WORKLOADS + ZOO_WORKLOADS))
         return 0
     workloads = select([o for o in args.only.split(",") if o])
     if not workloads:
@@ -90,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
                  peers_python=args.peers_python)
     try:
         unavailable = availability(peers, s)
+        why = prepare_zoo(workloads, s)
+        if why:
+            print(why, file=sys.stderr)
+            unavailable["zoo exports"] = why
         plan = build_plan(workloads, [NETC] + [p for p in peers if p.name not in unavailable])
         runs = run_plan(plan, s)
     finally:

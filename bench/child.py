@@ -18,19 +18,22 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from bench.zoo import ZOO
+
 RESULT_MARKER = "@@bench "
 
 
 def parse_args(
     extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
-    """The common command line: --model --mode --batch --warmup --iters (+ extra options)."""
+    """The common command line: --model --mode --batch --warmup --iters [--onnx] (+ extra)."""
     p = argparse.ArgumentParser()
-    p.add_argument("--model", required=True, choices=["lenet", "cifar", "mlp", "gemm"])
+    p.add_argument("--model", required=True, choices=["lenet", "cifar", "mlp", "gemm", *ZOO])
     p.add_argument("--mode", default="train", choices=["train", "infer"])
     p.add_argument("--batch", type=int, required=True, help="batch size, or n for gemm")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--iters", type=int, default=50)
+    p.add_argument("--onnx", default=None, help="a zoo network's ONNX export (bench/zoo.py)")
     if extra is not None:
         extra(p)
     args = p.parse_args()

@@ -3,7 +3,8 @@
 The PyTorch model (same init) is exported to ONNX with a static batch, then run with 2
 intra-op threads, sequential execution and all graph optimisations. Export and session
 creation are timed apart from the steps. ``--onnx-dir`` lets the harness keep the exported
-files of one run, so later rounds skip the (slow, untimed) export.
+files of one run, so later rounds skip the (slow, untimed) export. A zoo network comes with
+``--onnx``, the very file netc imports; its output is reported whole for the element-wise check.
 usage: python -m bench.peer_onnxruntime --model lenet --mode infer --batch 64
 """
 
@@ -16,6 +17,7 @@ import time
 import warnings
 from typing import Any
 
+import numpy as np
 import onnxruntime as ort
 import torch
 
@@ -51,16 +53,25 @@ def session(path: str) -> ort.InferenceSession:
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
+def model_file(args: argparse.Namespace) -> tuple[str, str, float]:
+    """(path, how it was obtained, export ms): a zoo network's export, else exported here."""
+    if args.onnx is not None:
+        if not os.path.exists(args.onnx):
+            raise FileNotFoundError(f"{args.onnx} missing: its export failed (see the run's log)")
+        return args.onnx, "zoo export", 0.0
+    out_dir = args.onnx_dir or tempfile.mkdtemp(prefix="netc-bench-onnx-")
+    path = os.path.join(out_dir, f"{args.model}_b{args.batch}.onnx")
+    t0 = time.perf_counter()
+    exporter = "reused" if os.path.exists(path) else export(args.model, args.batch, path)
+    return path, exporter, (time.perf_counter() - t0) * 1e3
+
+
 def body(args: argparse.Namespace) -> dict[str, Any]:
     """Exports (or reuses) the model, opens a session and times session.run."""
     if args.mode != "infer" or args.model == "gemm":
         raise ValueError("onnxruntime is benchmarked for network inference only")
     torch.set_num_threads(2)
-    out_dir = args.onnx_dir or tempfile.mkdtemp(prefix="netc-bench-onnx-")
-    path = os.path.join(out_dir, f"{args.model}_b{args.batch}.onnx")
-    t0 = time.perf_counter()
-    exporter = "reused" if os.path.exists(path) else export(args.model, args.batch, path)
-    export_ms = (time.perf_counter() - t0) * 1e3
+    path, exporter, export_ms = model_file(args)
     t0 = time.perf_counter()
     sess = session(path)
     session_ms = (time.perf_counter() - t0) * 1e3
@@ -71,6 +82,8 @@ def body(args: argparse.Namespace) -> dict[str, Any]:
         out[:] = sess.run(None, feed)
 
     timing = time_steps(step, args.warmup, args.iters)
+    if args.onnx is not None:  # the report compares netc's with it, element-wise
+        timing["output"] = np.asarray(out[0], dtype=np.float64).ravel().tolist()
     return timing | checksums(out[0]) | {
         "version": ort.__version__, "exporter": exporter, "export_ms": export_ms,
         "session_create_ms": session_ms}

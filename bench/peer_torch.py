@@ -1,7 +1,8 @@
 """Peer: PyTorch on CPU, eager or torch.compile (inductor), 2 threads. Runs in the peers venv.
 
 train = zero_grad + forward + cross_entropy (mean) + backward + SGD(lr).step();
-infer = forward under inference_mode. ``--model gemm`` times torch.mm (eager only).
+infer = forward under inference_mode. ``--model gemm`` times torch.mm (eager only). A zoo
+network (``bench/zoo.py``) is the function its ONNX export computes (``zoo_torch.trainable``).
 usage: python -m bench.peer_torch --model lenet --mode train --batch 64 [--compile]
 """
 
@@ -14,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench import zoo_torch
 from bench.child import parse_args, run_main, time_steps
 from bench.workloads import LR, NETS, checksums, init_params, make_data, make_gemm
+from bench.zoo import ZOO
 
 torch.set_num_threads(2)
 
@@ -97,7 +100,7 @@ def body(args: argparse.Namespace) -> dict[str, Any]:
         if args.compile:
             raise ValueError("gemm is timed with eager torch.mm only")
         return bench_gemm(args) | info
-    net = build(args.model)
+    net = build(args.model) if args.model not in ZOO else zoo_torch.trainable(args.model)
     fwd = torch.compile(net) if args.compile else net
     if args.mode == "train":
         return bench_train(args, net, fwd) | info

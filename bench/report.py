@@ -9,13 +9,14 @@ with the median of the peers' values: within 1e-5 relative counts as the same fu
 from __future__ import annotations
 
 import statistics
-from collections.abc import Set as AbstractSet
+from functools import partial
 from typing import Any
 
 from bench.runner import NETC, Framework
+from bench.table_text import Cells, cell_text, error_text, fmt_ms, ratio_text, render
 from bench.workloads import Workload, gflop_per_step
+from bench.zoo_report import zoo_notes, zoo_table
 
-Cells = dict[str, dict[str, dict[str, Any]]]
 # A run during which other processes used more than this share of the CPU is listed as
 # disturbed: its median is kept (the median over rounds absorbs one bad run) but flagged.
 DISTURBED = 0.10
@@ -45,7 +46,7 @@ def aggregate_cell(recs: list[dict[str, Any]]) -> dict[str, Any]:
              "run_medians_ms": meds, "first_call_ms": _median([r["first_call_ms"] for r in ok]),
              "version": ok[0].get("version")}
     for key in ("loss_first", "loss_second", "out_sum", "out_wsum", "compile_ms", "export_ms",
-                "session_create_ms", "blas"):
+                "session_create_ms", "blas", "output", "vector_bits"):
         if key in ok[0]:
             cell[key] = ok[0][key]
     return cell
@@ -90,50 +91,19 @@ def check_workload(w: Workload, row: dict[str, dict[str, Any]]) -> list[dict[str
 
 
 def checks(workloads: list[Workload], cells: Cells) -> list[dict[str, Any]]:
-    """All cross-checks of the timed workloads."""
-    timed = [w for w in workloads if w.mode != "compile"]
+    """All cross-checks of the timed workloads.
+
+    A zoo network's inference is checked element-wise against ONNX Runtime in the zoo table
+    instead: checksums of 1000 logits at 1e-5 would flag float32 rounding, not wrong results.
+    """
+    timed = [w for w in workloads if w.mode != "compile" and not (w.zoo and w.mode == "infer")]
     return [c for w in timed for c in check_workload(w, cells.get(w.id, {}))]
-
-
-def fmt_ms(v: float | None) -> str:
-    """ms with 4 significant digits (tables span 0.03 ms to 500 ms)."""
-    return "" if v is None else f"{v:.4g}" if v < 1000 else f"{v:.0f}"
-
-
-def short_error(err: str) -> str:
-    """The exception name (or the first words) of an error, for a table cell."""
-    head = err.split(":", 1)[0]
-    if head.startswith("rc="):
-        head = err[:40]
-    return head[:40]
 
 
 def suspects(chk: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """(workload id, framework) pairs whose check values disagree with the peers' median."""
     out = {(c["workload"], fw) for c in chk for fw in c["peers_off"]}
     return out | {(c["workload"], "netc") for c in chk if c["netc"] == "MISMATCH"}
-
-
-def cell_text(fw: Framework, w: Workload, cells: Cells, unavailable: dict[str, str],
-              suspect: AbstractSet[tuple[str, str]] = frozenset()) -> str:
-    """A table cell: the median ms (marked "!" if it computes something else), or why not."""
-    if not fw.supports(w):
-        return "-"
-    if fw.name in unavailable:
-        return "n/a"
-    c = cells.get(w.id, {}).get(fw.name)
-    if c is None:
-        return "not run"
-    if "error" in c:
-        return f"n/a (error: {short_error(c['error'])})"
-    return fmt_ms(c["median_ms"]) + (" !" if (w.id, fw.name) in suspect else "")
-
-
-def ratio_text(w: Workload, peer: Framework, cells: Cells) -> str:
-    """netc / peer of the medians, when both exist."""
-    row = cells.get(w.id, {})
-    a, b = row.get("netc", {}).get("median_ms"), row.get(peer.name, {}).get("median_ms")
-    return f"{a / b:.2f}" if a and b else ""
 
 
 def main_table(workloads: list[Workload], peers: list[Framework], cells: Cells,
@@ -145,7 +115,7 @@ def main_table(workloads: list[Workload], peers: list[Framework], cells: Cells,
         header += [f"{p.label} ms", f"netc/{p.short}"]
     rows = []
     for w in workloads:
-        if w.mode == "compile":
+        if w.mode == "compile" or w.zoo:  # the zoo has a table of its own
             continue
         gf = gflop_per_step(w)
         netc_ms = cells.get(w.id, {}).get("netc", {}).get("median_ms")
@@ -187,7 +157,7 @@ def compile_table(workloads: list[Workload], cells: Cells) -> tuple[list[str], l
         if c is None:
             continue
         if "error" in c:
-            rows.append([w.id, "", f"n/a (error: {short_error(c['error'])})"] + [""] * 4)
+            rows.append([w.id, "", error_text(c)] + [""] * 4)
             continue
         for phase in ("cold", "warm"):
             total = c[f"{phase}_compile_ms"] + c[f"{phase}_first_call_ms"]
@@ -204,7 +174,7 @@ def throughput_table(workloads: list[Workload], fws: list[Framework], cells: Cel
     header = ["workload"] + [f"{f.label} img/s" for f in fws]
     rows = []
     for w in workloads:
-        if w.mode != "train":
+        if w.mode != "train" or w.zoo:
             continue
         row = [w.id]
         for f in fws:
@@ -226,23 +196,6 @@ def check_table(chk: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
                      "" if netc is None else f"{c['abs_diff']['netc']:.2e}",
                      f"{c['peer_spread']:.2e}", c["netc"], ",".join(c["peers_off"])])
     return header, rows
-
-
-def render(header: list[str], rows: list[list[str]], markdown: bool) -> str:
-    """A table as aligned plain text or as a markdown (GitHub) table."""
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = ["  ".join(h.ljust(wd) if i == 0 else h.rjust(wd)
-                       for i, (h, wd) in enumerate(zip(header, widths, strict=True)))]
-    lines.append("  ".join("-" * wd for wd in widths))
-    for r in rows:
-        lines.append("  ".join(x.ljust(wd) if i == 0 else x.rjust(wd)
-                               for i, (x, wd) in enumerate(zip(r, widths, strict=True))))
-    return "\n".join(lines)
 
 
 def error_lines(cells: Cells, unavailable: dict[str, str]) -> list[str]:
@@ -281,24 +234,44 @@ def versions(cells: Cells) -> dict[str, str]:
     return out
 
 
+def vector_text(cells: Cells) -> str:
+    """The vector width netc compiled for, as its cells reported it ("" if none did)."""
+    bits = next((c["vector_bits"] for row in cells.values() for fw, c in row.items()
+                 if fw == "netc" and c.get("vector_bits")), None)
+    return f", netc vectors {bits}-bit ({bits // 32} float32 lanes)" if bits else ""
+
+
+def heading(title: str, markdown: bool) -> str:
+    """A section title: a markdown heading, or a blank line and the title."""
+    return f"\n## {title}\n" if markdown else f"\n{title}\n"
+
+
+def preamble(cells: Cells, meta: dict[str, Any], markdown: bool) -> list[str]:
+    """Title, machine (CPU, SIMD, netc's vector width) and how to read the tables."""
+    m = meta["machine"]
+    return ["# netc vs peers: median ms per step\n" if markdown else "",
+            f"Machine: {m.get('cpu', '?')} (family/model {m.get('cpu_family_model', '?')}), "
+            f"{m.get('nproc')} cores, SIMD {'+'.join(m.get('simd', []))}{vector_text(cells)}; "
+            f"{m['date']}.",
+            f"{meta['rounds']} interleaved round(s) of fresh processes"
+            f"{' (--quick iteration counts)' if meta['quick'] else ''}; each cell is the median "
+            "over rounds of the per-process median. netc/peer < 1 means netc is faster; "
+            "\"!\" marks a cell whose first loss / output disagrees with the other "
+            "frameworks (see the cross-check), so its time is for a different computation.\n"]
+
+
 def document(workloads: list[Workload], peers: list[Framework], cells: Cells,
              unavailable: dict[str, str], meta: dict[str, Any], markdown: bool) -> str:
     """The whole report, as terminal text or as a RESULTS.md-style markdown document."""
-    def section(title: str) -> str:
-        return f"\n## {title}\n" if markdown else f"\n{title}\n"
-
-    m = meta["machine"]
-    parts = ["# netc vs peers: median ms per step\n" if markdown else "",
-             f"Machine: {m.get('cpu', '?')} (family/model {m.get('cpu_family_model', '?')}), "
-             f"{m.get('nproc')} cores, SIMD {'+'.join(m.get('simd', []))}; {m['date']}.",
-             f"{meta['rounds']} interleaved round(s) of fresh processes"
-             f"{' (--quick iteration counts)' if meta['quick'] else ''}; each cell is the median "
-             "over rounds of the per-process median. netc/peer < 1 means netc is faster; "
-             "\"!\" marks a cell whose first loss / output disagrees with the other "
-             "frameworks (see the cross-check), so its time is for a different computation.\n"]
+    section = partial(heading, markdown=markdown)
+    parts = preamble(cells, meta, markdown)
     header, rows = main_table(workloads, peers, cells, unavailable)
     if rows:
         parts.append(render(header, rows, markdown))
+    ztab = zoo_table(workloads, cells, unavailable)
+    if ztab[1]:
+        parts += [section("Zoo: real networks imported from their ONNX exports (median ms)"),
+                  render(*ztab, markdown), ""] + [f"- {n}" for n in zoo_notes()]
     ttab = throughput_table(workloads, [NETC, *peers], cells)
     if ttab[1]:
         parts += [section("Training throughput: images/s (batch / median step), same data"),

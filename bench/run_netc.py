@@ -1,11 +1,13 @@
 """netc's side of a benchmark cell. Runs in the project venv, from the repository root.
 
 Uses only netc's public API (``compiler.load``, ``compiler.compile``, ``net.params``,
-``net.forward``, ``net.train_step``), loads the bench's shared initial parameters into
-``net.params`` and times steps exactly like the peers do. Compile time is measured in every
-cell; ``--compile-only`` measures just load + compile + the first step, which the harness runs
-twice on a fresh NETC_CACHE_DIR to get netc's cold and warm compile times.
+``net.forward``, ``net.train_step``; for the report's header it also reads the vector width
+the JIT chose), loads the bench's shared initial parameters into ``net.params`` (a zoo network
+brings its own, in its ONNX export) and times steps exactly like the peers do. Compile time is
+measured in every cell; ``--compile-only`` measures just load + compile + the first step, which
+the harness runs twice on a fresh NETC_CACHE_DIR to get netc's cold and warm compile times.
 usage: python -m bench.run_netc --model lenet --mode train --batch 64 [--compile-only]
+       python -m bench.run_netc --model resnet18 --mode infer --batch 1 --onnx FILE
 """
 
 from __future__ import annotations
@@ -35,8 +37,13 @@ from bench.workloads import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def load_graph(compiler: Any, model: str, batch: int) -> Any:
-    """The model description: a repo example, or a one-layer GEMM model written to a temp dir."""
+def load_graph(compiler: Any, model: str, batch: int, onnx: str | None) -> Any:
+    """The model description: a zoo network's ONNX export, a repo example, or a one-layer GEMM
+    model written to a temp dir."""
+    if onnx is not None:
+        if not Path(onnx).exists():
+            raise FileNotFoundError(f"{onnx} missing: its export failed (see the run's log)")
+        return compiler.load(onnx)
     if model != "gemm":
         return compiler.load(str(REPO / NETC_MODEL_FILES[model]))
     with tempfile.TemporaryDirectory(prefix="netc-bench-gemm-") as tmp:
@@ -73,7 +80,7 @@ def compile_net(compiler: Any, args: argparse.Namespace) -> tuple[Any, dict[str,
     """Loads and compiles the network; returns it with the load/compile times in ms."""
     train = args.mode == "train"
     t0 = time.perf_counter()
-    graph = load_graph(compiler, args.model, args.batch)
+    graph = load_graph(compiler, args.model, args.batch, args.onnx)
     t1 = time.perf_counter()
     if train:
         net = compiler.compile(graph, batch=args.batch, train=True,
@@ -81,7 +88,8 @@ def compile_net(compiler: Any, args: argparse.Namespace) -> tuple[Any, dict[str,
     else:
         net = compiler.compile(graph, batch=args.batch, layout=args.layout)
     t2 = time.perf_counter()
-    load_params(net, bench_params(args.model, args.batch))
+    if args.onnx is None:  # a zoo network's weights are the export's
+        load_params(net, bench_params(args.model, args.batch))
     return net, {"load_ms": (t1 - t0) * 1e3, "compile_ms": (t2 - t1) * 1e3}
 
 
@@ -125,7 +133,16 @@ def body(args: argparse.Namespace) -> dict[str, Any]:
         check = {"loss_first": results[0], "loss_second": results[1]}
     else:
         check = checksums(results[0])
-    return timing | check | info | times
+        if args.onnx is not None:  # the report compares it with ONNX Runtime's, element-wise
+            check["output"] = np.asarray(results[0], dtype=np.float64).ravel().tolist()
+    return timing | check | info | times | {"vector_bits": vector_bits()}
+
+
+def vector_bits() -> int:
+    """The SIMD width netc compiled for on this machine (for the report's header)."""
+    from runtime.jit.engine import Engine
+
+    return Engine.get().host.vector_bits
 
 
 def main() -> None:

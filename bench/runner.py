@@ -29,11 +29,13 @@ from typing import Any
 
 from bench.child import RESULT_MARKER
 from bench.workloads import Workload
+from bench.zoo import export_path, exports_needed, netc_export_batch
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS_VENV = Path(os.environ.get("NETC_PEERS_VENV",
                                  Path.home() / ".cache" / "netc-peers" / "venv"))
 PEERS_CACHE = Path.home() / ".cache" / "netc-peers" / "cache"
+ZOO_CACHE = PEERS_CACHE / "zoo"  # the zoo's ONNX exports, reused while their stamp matches
 
 # Variables that would pin or skew thread counts / BLAS kernels of a child process. The bench
 # wants every library on its default (2 threads, best kernel for this CPU), so they are removed.
@@ -57,24 +59,26 @@ class Framework:
     module: str
     args: tuple[str, ...] = ()
     probe: str = ""  # python statement that must succeed for the framework to be available
-    kinds: frozenset[str] = frozenset({"train", "infer"})  # "train", "infer", "gemm", "compile"
+    # "train", "infer", "gemm", "compile"; the zoo's rows: "zoo-train", "zoo-infer", "zoo-compile"
+    kinds: frozenset[str] = frozenset({"train", "infer"})
 
     def supports(self, w: Workload) -> bool:
         """Whether this framework has a cell in workload ``w``'s row."""
-        kind = "gemm" if w.model == "gemm" else w.mode
+        kind = "gemm" if w.model == "gemm" else f"zoo-{w.mode}" if w.zoo else w.mode
         return kind in self.kinds
 
 
 NETC = Framework("netc", "netc", "netc", "project", "bench.run_netc",
-                 kinds=frozenset({"train", "infer", "gemm", "compile"}))
+                 kinds=frozenset({"train", "infer", "gemm", "compile",
+                                  "zoo-train", "zoo-infer", "zoo-compile"}))
 PEERS: dict[str, Framework] = {f.name: f for f in (
     Framework("torch", "torch eager", "eager", "peers", "bench.peer_torch", probe="import torch",
-              kinds=frozenset({"train", "infer", "gemm"})),
+              kinds=frozenset({"train", "infer", "gemm", "zoo-train"})),
     Framework("torch.compile", "torch.compile", "compile", "peers", "bench.peer_torch",
               ("--compile",), probe="import torch, torch._inductor"),
     Framework("jax", "jax.jit", "jax", "peers", "bench.peer_jax", probe="import jax, jaxlib"),
     Framework("onnxruntime", "onnxruntime", "ort", "peers", "bench.peer_onnxruntime",
-              probe="import onnxruntime, onnx, torch", kinds=frozenset({"infer"})),
+              probe="import onnxruntime, onnx, torch", kinds=frozenset({"infer", "zoo-infer"})),
     Framework("numpy", "numpy", "numpy", "project", "bench.peer_numpy", probe="import numpy",
               kinds=frozenset({"gemm"})),
 )}
@@ -107,6 +111,7 @@ class Settings:
     timeout_s: float = 900.0
     peers_python: Path = PEERS_VENV / "bin" / "python"
     project_python: Path = Path(sys.executable)
+    zoo_dir: Path = ZOO_CACHE
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="netc-bench-")))
 
 
@@ -199,26 +204,42 @@ def communicate(cmd: list[str], env: dict[str, str], timeout_s: float
             return "timeout", out, f"timed out after {timeout_s:.0f} s"
 
 
+def zoo_export(fw: Framework, w: Workload, s: Settings) -> Path:
+    """The ONNX export a zoo cell reads: netc's may be at another batch than the cell's."""
+    batch = netc_export_batch(w.batch) if fw.venv == "project" else w.batch
+    return export_path(s.zoo_dir, w.model, batch)
+
+
 def cell_command(fw: Framework, w: Workload, s: Settings) -> list[str]:
     """The command line of one timing cell."""
     warmup, iters = w.counts(s.quick)
     cmd = [str(python_for(fw, s)), "-m", fw.module, *fw.args, "--model", w.model,
            "--mode", w.mode, "--batch", str(w.batch), "--warmup", str(warmup),
            "--iters", str(iters)]
-    if fw.name == "onnxruntime":
+    if w.zoo and fw.name != "torch":
+        cmd += ["--onnx", str(zoo_export(fw, w, s))]
+    elif fw.name == "onnxruntime":
         cmd += ["--onnx-dir", str(s.tmp)]
     return cmd
 
 
+def compile_command(w: Workload, s: Settings) -> list[str]:
+    """netc's compile-only process: lenet's training graph, or a zoo network's inference."""
+    cmd = [str(s.project_python), "-m", NETC.module, "--model", w.model, "--mode",
+           "infer" if w.zoo else "train", "--batch", str(w.batch), "--compile-only"]
+    if w.zoo:
+        cmd += ["--onnx", str(zoo_export(NETC, w, s))]
+    return cmd
+
+
 def run_compile_cell(w: Workload, s: Settings) -> dict[str, Any]:
-    """netc's cold then warm compile of (model, train, batch), each in a fresh process.
+    """netc's cold then warm compile of (model, mode, batch), each in a fresh process.
 
     The cold process gets an empty NETC_CACHE_DIR (a temp dir, never the user's cache); the
     warm one reuses what the cold one left there.
     """
     cache = Path(tempfile.mkdtemp(prefix="netc-cache-", dir=s.tmp))
-    cmd = [str(s.project_python), "-m", NETC.module, "--model", w.model, "--mode", "train",
-           "--batch", str(w.batch), "--compile-only"]
+    cmd = compile_command(w, s)
     env = child_env({"NETC_CACHE_DIR": str(cache)})
     cold = run_process(cmd, env, s.timeout_s)
     warm = run_process(cmd, env, s.timeout_s) if "error" not in cold else {}
@@ -250,26 +271,66 @@ def progress(r: int, s: Settings, fw: Framework, w: Workload, rec: dict[str, Any
         what = f"median {rec['median_ms']:.4g} ms"
     if rec.get("foreign_cpu", 0.0) > 0.05:
         what += f"  (other processes: {rec['foreign_cpu']:.0%} CPU)"
-    print(f"  [{r}/{s.rounds}] {w.id:<24} {fw.name:<14} {rec['wall_s']:6.1f}s  {what}",
+    print(f"  [{r}/{s.rounds}] {w.id:<30} {fw.name:<14} {rec['wall_s']:6.1f}s  {what}",
           file=sys.stderr, flush=True)
+
+
+def timed_out(rec: dict[str, Any]) -> bool:
+    """Whether a cell's process was killed by --timeout."""
+    return str(rec.get("error", "")).startswith("rc=timeout")
+
+
+def skip_record(fw: Framework, w: Workload, slow: set[str]) -> dict[str, Any] | None:
+    """The record of a netc zoo cell not run because an earlier one of its network timed out.
+
+    Every netc cell compiles its network again, so after one timeout the others would each
+    wait out --timeout too; the run reports them as timeouts instead of spending that time.
+    """
+    if not (w.zoo and fw is NETC and w.model in slow):
+        return None
+    return {"error": f"rc=timeout: not run, an earlier netc cell of {w.model} timed out",
+            "wall_s": 0.0}
 
 
 def run_plan(plan: list[tuple[Framework, Workload]], s: Settings) -> list[dict[str, Any]]:
     """All rounds of the plan; returns one raw record per executed cell."""
     runs: list[dict[str, Any]] = []
     failed: set[tuple[str, str]] = set()
+    slow: set[str] = set()  # zoo networks a netc cell of which timed out
     for r in range(1, s.rounds + 1):
         k = (r - 1) * len(plan) // s.rounds
         print(f"round {r}/{s.rounds}", file=sys.stderr, flush=True)
         for fw, w in plan[k:] + plan[:k]:
             if (fw.name, w.id) in failed:
                 continue
-            rec = run_cell(fw, w, s)
+            rec = skip_record(fw, w, slow) or run_cell(fw, w, s)
             progress(r, s, fw, w, rec)
             if "error" in rec:
                 failed.add((fw.name, w.id))
+            if w.zoo and fw is NETC and timed_out(rec):
+                slow.add(w.model)
             runs.append({"round": r, "workload": w.id, "framework": fw.name, "record": rec})
     return runs
+
+
+def prepare_zoo(workloads: list[Workload], s: Settings) -> str | None:
+    """Exports the zoo networks the run reads (peers venv; cached in s.zoo_dir).
+
+    Returns None, or why the exports failed (the zoo cells then fail on the missing files).
+    """
+    models = list(dict.fromkeys(w.model for w in workloads if w.zoo))
+    if not models:
+        return None
+    if not s.peers_python.exists():
+        return f"no peers venv ({s.peers_python} missing; run bench/setup_peers.sh)"
+    cmd = [str(s.peers_python), "-m", "bench.zoo_torch", "--out", str(s.zoo_dir),
+           *(f"{m}:{b}" for m, b in exports_needed(models))]
+    print(f"zoo exports in {s.zoo_dir}", file=sys.stderr, flush=True)
+    rc, _, err = communicate(cmd, child_env(), s.timeout_s)
+    print(err.rstrip(), file=sys.stderr, flush=True)
+    if rc != 0:
+        return f"zoo export failed (rc={rc}): " + (err.strip().splitlines() or ["?"])[-1][:300]
+    return None
 
 
 def build_plan(workloads: list[Workload], frameworks: list[Framework]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.zoo import INFER_BATCHES, TRAIN_BATCH, ZOO
+
 NUM_CLASSES = 10
 LR = 0.01
 
@@ -108,10 +110,12 @@ def init_params(model: str) -> dict[str, np.ndarray]:
 
 
 def make_data(model: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed inputs (standard normal, float32) and int64 labels, seed 1."""
+    """Fixed inputs (standard normal, float32) and int64 labels, seed 1 (zoo models too)."""
+    zoo = ZOO.get(model)
+    in_shape, classes = (zoo.in_shape, zoo.classes) if zoo else (IN_SHAPE[model], NUM_CLASSES)
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((batch, *IN_SHAPE[model])).astype(np.float32)
-    y = rng.integers(0, NUM_CLASSES, size=(batch,)).astype(np.int64)
+    x = rng.standard_normal((batch, *in_shape)).astype(np.float32)
+    y = rng.integers(0, classes, size=(batch,)).astype(np.int64)
     return x, y
 
 
@@ -149,10 +153,13 @@ class Workload:
     iters: int
     quick_warmup: int
     quick_iters: int
+    zoo: bool = False  # a network of the zoo (``bench/zoo.py``), imported from its ONNX export
 
     @property
     def id(self) -> str:
         """Row id used by ``--only`` (prefix match on dash-separated parts)."""
+        if self.zoo:
+            return f"zoo-{self.model}-{self.mode}-b{self.batch}"
         if self.model == "gemm":
             return f"gemm-n{self.batch}"
         if self.mode == "compile":
@@ -176,13 +183,27 @@ WORKLOADS: list[Workload] = [
     Workload("gemm", "infer", 512, 5, 50, 2, 10),
     Workload("lenet", "compile", 64, 0, 0, 0, 0),
 ]
+# The zoo (``--only zoo``): per network, netc's cold and warm import + compile at batch 1, the
+# latency at batch 1 and 8 and the training step. Opt-in: a run takes tens of minutes.
+ZOO_WORKLOADS: list[Workload] = [
+    w for model in ZOO for w in (
+        Workload(model, "compile", 1, 0, 0, 0, 0, zoo=True),
+        Workload(model, "infer", INFER_BATCHES[0], 3, 20, 1, 5, zoo=True),
+        Workload(model, "infer", INFER_BATCHES[1], 2, 10, 1, 5, zoo=True),
+        Workload(model, "train", TRAIN_BATCH, 2, 10, 1, 5, zoo=True),
+    )
+]
 
 
 def select(only: list[str] | None) -> list[Workload]:
-    """Workloads whose id equals an entry of ``only`` or starts with it followed by a dash."""
+    """Workloads whose id equals an entry of ``only`` or starts with it followed by a dash.
+
+    Without ``only``: every workload but the zoo's, which must be asked for.
+    """
     if not only:
         return list(WORKLOADS)
-    return [w for w in WORKLOADS if any(w.id == o or w.id.startswith(o + "-") for o in only)]
+    return [w for w in WORKLOADS + ZOO_WORKLOADS
+            if any(w.id == o or w.id.startswith(o + "-") for o in only)]
 
 
 def forward_macs(model: str) -> int:
