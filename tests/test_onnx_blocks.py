@@ -226,15 +226,31 @@ def test_attention_block_matches_ort(batch):
 
 # ---------------------------------------------------------------- what cannot be folded
 
-def test_shape_arithmetic_on_a_symbolic_batch_names_the_node():
+def dynamic_batch_model():
+    """x [N, 4, 2] -> Reshape(x, [Shape(x)[0], -1]) -> Relu: a dynamic-batch export whose shape
+    arithmetic reads the batch itself."""
     n = Net()
     shape = n.one("Shape", ["x"])
-    y = n.one("Reshape", ["x", n.one("Concat", [n.one("Slice", [shape, n.const([0]),
-                                                                n.const([1])]),
-                                                n.const([-1])], axis=0)])
-    m = n.model("x", ["N", 4, 2], y, rank=2)
-    with pytest.raises(ModelError) as info:
-        import_model(m, source="dyn.onnx", loss=None)
+    batch = n.one("Slice", [shape, n.const([0]), n.const([1])])
+    flat = n.one("Reshape", ["x", n.one("Concat", [batch, n.const([-1])], axis=0)])
+    return n.model("x", ["N", 4, 2], n.one("Relu", [flat]), rank=2)
+
+
+def test_shape_arithmetic_on_a_symbolic_batch_imports_at_batch_1_and_re_batches():
+    graph = import_model(dynamic_batch_model(), source="dyn.onnx", loss=None)
+    assert [v.type.shape for v in graph.inputs_with_role("input")] == [(1, 4, 2)]
+    assert against_ort(dynamic_batch_model(), [3, 4, 2]) < 1e-6
+    assert against_ort(dynamic_batch_model(), [1, 4, 2]) < 1e-6
+
+
+def test_shape_arithmetic_on_the_batch_inside_a_fixed_import_names_the_node():
+    """The importer itself (without load_onnx's retry at batch 1) says which node read N."""
+    from compiler.frontend.onnx.importer import BatchUnknownError, Importer
+    from compiler.frontend.onnx.proto import prepare_model
+
+    model = prepare_model(dynamic_batch_model(), "dyn.onnx")
+    with pytest.raises(BatchUnknownError) as info:
+        Importer(model, "dyn.onnx", "dyn", loss=None).run()
     message = str(info.value)
     assert "dyn.onnx" in message
     assert "/Shape_1" in message

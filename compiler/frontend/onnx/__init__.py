@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 def load_onnx(path: str | Path, *, loss: str | None = "auto",
               constants: Mapping[str, np.ndarray] | None = None) -> Graph:
-    """Imports an ONNX model file as a verified graph with a symbolic batch N.
+    """Imports an ONNX model file as a verified graph with a symbolic batch N (at batch 1 when
+    its shape arithmetic reads the batch: compile(batch=B) then imports it anew at B).
 
     loss: the loss `compile(..., train=True)` trains: "softmax_cross_entropy" (integer labels),
     "mse" (a target shaped like the output), "auto" (cross-entropy for an [N, classes] output,
@@ -58,11 +59,18 @@ def _imported(model: Any, source: str, name: str, loss: str | None,
               constants: Mapping[str, np.ndarray] | None) -> Graph:
     """The prepared model imported as the file gives it, able to import itself again at
     another batch (Graph.rebuild)."""
-    from compiler.frontend.onnx.importer import Importer
+    from compiler.frontend.onnx.importer import BatchUnknownError, Importer
     from compiler.frontend.onnx.rebatch import Exported
 
     importer = Importer(model, source, name, constants=constants, loss=loss)
-    graph = importer.run()
+    try:
+        graph = importer.run()
+    except BatchUnknownError:
+        # A dynamic-batch export whose shape arithmetic reads the batch (Shape(x)[0] feeding a
+        # Reshape): its shapes are known only at a concrete batch. Imported at batch 1, it
+        # re-batches like a fixed-batch export: compile(batch=B) folds the arithmetic at B.
+        importer = Importer(model, source, name, constants=constants, loss=loss, batch=1)
+        graph = importer.run()
     graph.rebuild = Reimport(model, source, name, loss, constants, Exported.of(importer.env))
     return graph
 

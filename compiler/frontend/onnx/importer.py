@@ -20,7 +20,7 @@ node name (else their first output's name), made a valid IR name.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -44,6 +44,11 @@ LOSSES = ("auto", "softmax_cross_entropy", "mse")
 _NUMPY_FLOAT = {np.dtype("float32"): "f32", np.dtype("float64"): "f64"}
 
 Static = np.ndarray
+
+
+class BatchUnknownError(ModelError):
+    """Shape arithmetic reads the symbolic batch of a dynamic-batch export: the model imports at
+    a concrete batch only (load_onnx imports it at batch 1; compile(batch=B) imports it anew)."""
 
 
 class Importer:
@@ -175,7 +180,7 @@ class Importer:
             return
         entry = CONVERTERS.get(node.op_type)
         if entry is None:  # an op netc only folds, here on a value known at run time only
-            raise cx.fail(self._not_foldable(cx))
+            self._not_foldable(cx)
         for i in entry.static:
             if cx.has(i) and not isinstance(self.env.get(node.input[i]), np.ndarray):
                 raise cx.fail(f"input {i} ('{node.input[i]}') must be a constant (an initializer "
@@ -246,15 +251,15 @@ class Importer:
             self.initializer_names.add(cx.node.output[0])
         return True
 
-    def _not_foldable(self, cx: NodeContext) -> str:
+    def _not_foldable(self, cx: NodeContext) -> NoReturn:
         for name in cx.node.input:
             found = self.env.get(name) if name else None
             if isinstance(found, Value) and BATCH in found.type.shape:
-                return (f"reads %{found.name} of shape {format_shape(found.type.shape)}, whose "
-                        "batch N is not known at import; export with a fixed batch (compile "
-                        "re-batches it)")
-        return ("netc imports it only as shape arithmetic on constants; here an input is "
-                "computed data")
+                error = cx.fail(f"reads %{found.name} of shape {format_shape(found.type.shape)}, "
+                                "whose batch N is not known at import")
+                raise BatchUnknownError(str(error))
+        raise cx.fail("netc imports it only as shape arithmetic on constants; here an input is "
+                      "computed data")
 
     def _layer_name(self, node: Any) -> str:
         for name in node.input:
