@@ -94,7 +94,12 @@ def concurrent(tmp_path_factory):
 def test_two_processes_compile_the_same_model_at_once(concurrent):
     cache_dir, a, b = concurrent
     assert_correct(a, expected())
-    assert a == b  # the same machine code, whoever wrote the cache entry
+    # the same results, whoever wrote the cache entry; which process found the other's entry
+    # (its "hits") depends on timing: the slower one may start compiling after the other wrote
+    def results(run: dict) -> dict:
+        return {k: v for k, v in run.items() if k != "hits"}
+
+    assert results(a) == results(b)
     files = cache_files(cache_dir)
     assert files
     assert not [p for p in files if p.name.startswith(".tmp-")]
