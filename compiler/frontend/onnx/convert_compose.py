@@ -24,7 +24,7 @@ from compiler.frontend.compose import Emit
 from compiler.frontend.onnx.importer import NodeContext
 from compiler.frontend.onnx.registry import converter
 from ir.graph import Value
-from ir.types import BATCH, format_shape
+from ir.types import BATCH, Dim, format_shape
 
 
 def _crop(cx: NodeContext, x: Value, box: dict[int, tuple[int, int]], part: str | None) -> Value:
@@ -93,15 +93,20 @@ def _split_sizes(cx: NodeContext, size: int) -> list[int]:
     return sizes
 
 
-@converter("Split", static=(1,), outputs=64)
-def _split(cx: NodeContext) -> None:
-    x = cx.value(0)
+def _axis_attr(cx: NodeContext, x: Value) -> tuple[int, Dim]:
+    """The node's `axis` attribute (default 0) normalized for x's rank, and x's size there."""
     rank = x.type.rank
     axis = int(cx.attrs.get("axis", 0))
     if not -rank <= axis < rank:
         raise cx.fail(f"axis {axis} out of range for rank {rank}")
     axis %= rank
-    size = x.type.shape[axis]
+    return axis, x.type.shape[axis]
+
+
+@converter("Split", static=(1,), outputs=64)
+def _split(cx: NodeContext) -> None:
+    x = cx.value(0)
+    axis, size = _axis_attr(cx, x)
     if size == BATCH:
         raise cx.fail("splitting the batch axis is not supported")
     start = 0
@@ -163,12 +168,7 @@ def _gather(cx: NodeContext) -> None:
         _embedding(cx)
         return
     x = cx.value(0)
-    rank = x.type.rank
-    axis = int(cx.attrs.get("axis", 0))
-    if not -rank <= axis < rank:
-        raise cx.fail(f"axis {axis} out of range for rank {rank}")
-    axis %= rank
-    size = x.type.shape[axis]
+    axis, size = _axis_attr(cx, x)
     indices = cx.static(1)
     if indices is None:
         raise cx.fail("Gather needs its indices (input 1)")
