@@ -28,9 +28,9 @@ def scalar(emit: Emit, like: Value, value: float, part: str) -> Value:
 
 
 def layer_norm(emit: Emit, x: Value, axes: Sequence[int], eps: float, scale: Value | None,
-               shift: Value | None) -> tuple[Value, Value, Value]:
+               shift: Value | None) -> tuple[Value, Value, Value, Value]:
     """(x - mean) / sqrt(var + eps) * scale + shift over `axes` (biased variance, PyTorch's own
-    decomposition). Returns (result, mean, std), the statistics in kept-dims shape."""
+    decomposition). Returns (result, mean, var, std), the statistics in kept-dims shape."""
     reduce = {"axes": list(axes), "keepdims": True}
     mean = emit("reduce_mean", [x], reduce, "mean")
     centered = emit("sub", [x, mean], {}, "centered")
@@ -42,7 +42,7 @@ def layer_norm(emit: Emit, x: Value, axes: Sequence[int], eps: float, scale: Val
         y = emit("mul", [y, scale], {}, "scaled")
     if shift is not None:
         y = emit("add", [y, shift], {}, "shifted")
-    return y, mean, std
+    return y, mean, var, std
 
 
 def hard_sigmoid(emit: Emit, x: Value, alpha: float = 1.0 / 6.0, beta: float = 0.5) -> Value:

@@ -137,7 +137,7 @@ def _layer_norm(cx: NodeContext) -> None:
     x = cx.value(0)
     emit = emitter(cx)
     shift = cx.parameter(2, "param") if cx.has(2) else None
-    y, mean, std = compose.layer_norm(emit, x, _trailing_axes(cx, x),
+    y, mean, _, std = compose.layer_norm(emit, x, _trailing_axes(cx, x),
                                       cx.attrs.get("epsilon", 1e-5), cx.parameter(1, "param"),
                                       shift)
     cx.finish(y)

@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from compiler.frontend import compose
+from compiler.frontend.onnx.convert_compose import emitter
 from compiler.frontend.onnx.importer import NodeContext
 from compiler.frontend.onnx.registry import Shapes, converter
 from ir.graph import Value
@@ -176,34 +178,21 @@ def _batchnorm_training(cx: NodeContext) -> None:
         raise cx.fail(f"input {x.type} has no channel axis")
     axes = [a for a in range(x.type.rank) if a != 1]
     per_channel = (x.type.shape[1],) + (1,) * (x.type.rank - 2)
-    reduce = {"axes": axes, "keepdims": True}
-    mean = cx.add("reduce_mean", [x], reduce, part="mean")
-    centered = cx.add("sub", [x, mean], part="centered")
-    var = cx.add("reduce_mean", [cx.add("mul", [centered, centered], part="square")], reduce,
-                 part="var")
-    eps = cx.add("const", [], {"value": float(cx.attrs.get("epsilon", 1e-5)),
-                               "dtype": x.type.dtype}, part="eps")
-    std = cx.add("sqrt", [cx.add("add", [var, eps], part="var_eps")], part="std")
-    y = cx.add("div", [centered, std], part="normalized")
-    for i, op, part in ((1, "mul", "scaled"), (2, "add", "shifted")):
-        channel = cx.add("reshape", [cx.parameter(i, "param")], {"shape": per_channel},
-                         part=f"{part}_view")
-        y = cx.add(op, [y, channel], part=None if i == 2 else part)
+    scale, shift = (cx.add("reshape", [cx.parameter(i, "param")], {"shape": per_channel},
+                           part=f"{part}_view") for i, part in ((1, "scaled"), (2, "shifted")))
+    eps = float(cx.attrs.get("epsilon", 1e-5))
+    y, mean, var, _ = compose.layer_norm(emitter(cx), x, axes, eps, scale, shift)
     cx.finish(y)
     momentum = float(cx.attrs.get("momentum", 0.9))
     for out, (i, stat) in enumerate(((3, mean), (4, var)), start=1):
         if out >= len(cx.node.output) or not cx.node.output[out]:
             continue
         flat = cx.add("reshape", [stat], {"shape": (x.type.shape[1],)}, part=f"stat{out}")
-        kept = cx.add("mul", [cx.value(i, x.type), _constant(cx, x, momentum, f"m{out}")],
-                      part=f"kept{out}")
-        fresh = cx.add("mul", [flat, _constant(cx, x, 1.0 - momentum, f"f{out}")],
-                       part=f"fresh{out}")
+        keep = compose.scalar(emitter(cx), x, momentum, f"m{out}")
+        kept = cx.add("mul", [cx.value(i, x.type), keep], part=f"kept{out}")
+        take = compose.scalar(emitter(cx), x, 1.0 - momentum, f"f{out}")
+        fresh = cx.add("mul", [flat, take], part=f"fresh{out}")
         cx.set_output(cx.add("add", [kept, fresh], part=f"running{out}"), out)
-
-
-def _constant(cx: NodeContext, like: Value, value: float, part: str) -> Value:
-    return cx.add("const", [], {"value": value, "dtype": like.type.dtype}, part=part)
 
 
 @converter("Dropout", static=(1, 2))
@@ -285,9 +274,4 @@ def _contract(cx: NodeContext, a: Value, b: Value) -> Value:
                       part="rows")
         y = cx.add("matmul", [rows, b], part="mm")
         return cx.add("reshape", [y], {"shape": (*lead, b.type.shape[-1])}, part="unrows")
-    # batched: broadcast a[..., M, K, 1] * b[..., 1, K, N], then sum over K
-    left = cx.add("reshape", [a], {"shape": (*a.type.shape, 1)}, part="left")
-    right = cx.add("reshape", [b], {"shape": (*b.type.shape[:-2], 1, *b.type.shape[-2:])},
-                   part="right")
-    products = cx.add("mul", [left, right], part="products")
-    return cx.add("reduce_sum", [products], {"axes": [-2]}, part="sum")
+    return compose.batched_matmul(emitter(cx), a, b)  # a broadcast product summed over K
