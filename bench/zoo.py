@@ -40,13 +40,10 @@ TRAIN_BATCH = 8
 
 
 def netc_export_batch(batch: int) -> int:
-    """The batch of the ONNX export that netc's cell at ``batch`` loads.
-
-    Exports have a fixed batch. Until ``compile(graph, batch=B)`` re-batches a batch-1 export
-    (issue 12, item 2, in progress), every batch gets its own export, the same file ONNX
-    Runtime runs. Once re-batching lands, this returns 1 -- that one line is the switch.
-    """
-    return batch
+    """The batch of the ONNX export that netc's cell at ``batch`` loads: always the batch-1
+    export, re-batched by ``compile(graph, batch=B)`` as a user would (issue 12, item 2); ONNX
+    Runtime runs the export at ``batch`` (the same seeded weights)."""
+    return 1
 
 
 def export_path(folder: Path, model: str, batch: int) -> Path:

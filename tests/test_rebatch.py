@@ -16,7 +16,8 @@ ort = pytest.importorskip("onnxruntime", reason="the oracle: pip install -e '.[d
 from onnx import helper  # noqa: E402
 
 import compiler  # noqa: E402
-from compiler.frontend.onnx import import_model  # noqa: E402
+from compiler.frontend.onnx import import_model, next_readings  # noqa: E402
+from compiler.frontend.onnx.rebatch import rebatched_targets  # noqa: E402
 from ir.errors import CompileError, ModelError  # noqa: E402
 from tests.conftest import EXAMPLES  # noqa: E402
 from tests.onnx_builders import FLOAT, Net  # noqa: E402
@@ -134,3 +135,56 @@ def test_pads_and_axes_given_as_inputs_are_refused_naming_the_input(op, inputs, 
     assert "\n" not in message
     assert f"input '{inputs[1]}' gives {position} 'n'" in message
     assert "constants={name: array}" in message
+
+
+def fixed_batch_attention(tokens: int = 5, d: int = 8, heads: int = 2):
+    """torch.nn.MultiheadAttention exported at a fixed batch 1, as PyTorch folds it: the head
+    split reads the constant [L, 1*heads, hd], the merge [L*1, d], both ambiguous by shapes
+    alone (the batch of 1 fits either neighbour); only the first keeps samples apart."""
+    n = Net(RNG)
+    hd = d // heads
+
+    def linear(x: str, din: int, dout: int) -> str:
+        w = n.init(n.name("linear") + ".weight",
+                   (RNG.standard_normal((din, dout)) / np.sqrt(din)).astype(np.float32))
+        return n.one("MatMul", [x, w])
+
+    seq = n.one("Transpose", [linear("x", 3, d)], perm=[1, 0, 2])  # [L, 1, d]
+    q, k, v = (n.one("Transpose", [n.one("Reshape", [linear(seq, d, d),
+                                                     n.const([tokens, heads, hd])])],
+                     perm=[1, 0, 2]) for _ in range(3))  # [1*H, L, hd]
+    scores = n.one("MatMul", [q, n.one("Transpose", [k], perm=[0, 2, 1])])
+    attn = n.one("MatMul", [n.one("Softmax", [scores], axis=-1), v])
+    merged = n.one("Reshape", [n.one("Transpose", [attn], perm=[1, 0, 2]),
+                               n.const([tokens, d])])  # [L*1, d]
+    out = n.one("Reshape", [linear(merged, d, d), n.const([tokens, 1, d])])
+    y = n.one("ReduceMean", [n.one("Transpose", [out], perm=[1, 0, 2])], axes=[1], keepdims=0)
+    return n.model("x", [1, tokens, 3], y)
+
+
+def test_attention_exported_at_batch_1_re_batches_per_sample():
+    model = fixed_batch_attention()
+    net = compiler.compile(import_model(model, source="mha.onnx", loss=None), batch=3)
+    x = RNG.standard_normal((3, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(net.forward(x), ort_per_sample(model, x), rtol=1e-4, atol=1e-5)
+
+
+def test_reshape_readings_put_the_batch_where_row_major_order_allows():
+    # the batch's own axis: one reading (the outer factor of the first dimension)
+    assert rebatched_targets([1, 2, 4, 6, 6], [1, 8, 6, 6], [3, 8, 6, 6], False, 1) == [
+        [3, 2, 4, 6, 6]]
+    # a batch of 1 on a boundary: [L, N*H, hd] first (PyTorch's head split), then [L*N, H, hd]
+    assert rebatched_targets([5, 2, 4], [5, 1, 8], [5, 3, 8], False, 1) == [
+        [5, 6, 4], [15, 2, 4]]
+    # merged with the heads ([L, N*H, hd] -> [L*N, d]): its outer part lands on either side
+    assert rebatched_targets([5, 8], [5, 2, 4], [5, 6, 4], False, 1) == [[5, 24], [15, 8]]
+    # a -1 that takes the batch needs no change
+    assert rebatched_targets([-1, 8], [2, 4, 2], [6, 4, 2], False, 2) == [None]
+    with pytest.raises(ValueError, match="no dimension of it can take the batch"):
+        rebatched_targets([3, 4], [2, 6], [4, 6], False, 2)
+
+
+def test_readings_are_tried_depth_first():
+    assert next_readings([("a", 0, 2), ("b", 0, 2)]) == [0, 1]
+    assert next_readings([("a", 0, 2), ("b", 1, 2)]) == [1]
+    assert next_readings([("a", 1, 2), ("b", 1, 2)]) is None

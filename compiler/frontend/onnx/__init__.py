@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ir.errors import ModelError
 from ir.graph import Graph
 
 if TYPE_CHECKING:
@@ -90,12 +91,54 @@ class Reimport:
     exported: Exported
 
     def __call__(self, batch: int) -> Graph:
+        """The model imported at `batch`. Where a Reshape target can carry the batch in
+        several dimensions, the readings are tried in order (rebatch.py) until the model
+        imports and keeps its samples apart; the error is the first reading's."""
+        readings: list[int] = []
+        first: ModelError | None = None
+        for _ in range(MAX_READINGS):
+            importer = self._importer(batch, readings)
+            try:
+                graph = importer.run()
+                outputs = [o.name for o in self.model.graph.output]
+                mixed = self.exported.mixed(importer.env, outputs, importer.exported_batch) \
+                    if importer.decisions else None
+                if mixed is None:
+                    graph.rebuild = self
+                    return graph
+                node = importer.decisions[0][0]
+                raise ModelError(f"Reshape: no reading of its constant shape keeps the samples "
+                                 f"apart at batch {batch} ({mixed})", self.source, layer=node)
+            except ModelError as err:
+                first = first or err
+            following = next_readings(importer.decisions)
+            if following is None:
+                break
+            readings = following
+        assert first is not None
+        raise first
+
+    def _importer(self, batch: int, readings: list[int]) -> Any:
         from compiler.frontend.onnx.importer import Importer
 
-        graph = Importer(self.model, self.source, self.name, constants=self.constants,
-                         loss=self.loss, batch=batch, reference=self.exported).run()
-        graph.rebuild = self
-        return graph
+        return Importer(self.model, self.source, self.name, constants=self.constants,
+                        loss=self.loss, batch=batch, reference=self.exported, readings=readings)
+
+
+MAX_READINGS = 64
+"""How many combinations of ambiguous Reshape readings a re-import tries (each one imports the
+model again; real exports have one or two ambiguous Reshapes, each with two readings)."""
+
+
+def next_readings(decisions: list[tuple[str, int, int]]) -> list[int] | None:
+    """The next combination to try after `decisions` (node, reading, readings) failed: the
+    last decision that has another reading takes it, those after it start again (depth
+    first); None when every combination was tried."""
+    for k in range(len(decisions) - 1, -1, -1):
+        _, pick, count = decisions[k]
+        if pick + 1 < count:
+            return [d[1] for d in decisions[:k]] + [pick + 1]
+    return None
 
 
 __all__ = ["Reimport", "import_model", "load_onnx"]

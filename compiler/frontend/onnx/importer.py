@@ -33,7 +33,7 @@ from compiler.frontend.onnx.proto import (
     sanitize,
     tensor_array,
 )
-from compiler.frontend.onnx.rebatch import Exported, rebatched_target
+from compiler.frontend.onnx.rebatch import Exported, rebatched_targets
 from compiler.frontend.onnx.registry import CONVERTERS, Shapes, load_converters
 from ir.errors import ModelError, NetcError
 from ir.graph import Graph, Value
@@ -58,7 +58,7 @@ class Importer:
     def __init__(self, model: Any, source: str, name: str,
                  constants: Mapping[str, np.ndarray] | None = None,
                  loss: str | None = "auto", batch: int | None = None,
-                 reference: Exported | None = None) -> None:
+                 reference: Exported | None = None, readings: Sequence[int] = ()) -> None:
         if loss is not None and loss not in LOSSES:
             raise ModelError(f"unknown loss '{loss}' (expected one of {', '.join(LOSSES)} or "
                              "None)", source)
@@ -77,6 +77,10 @@ class Importer:
         self.reference = reference
         """When re-batching: the shape of every ONNX value in the import at the file's batch
         (a Reshape's constant target that carries the batch is scaled: rebatch.py)."""
+        self.readings = list(readings)
+        """Which reading of each ambiguous Reshape target to take, in the order they are met
+        (missing: the first); `decisions` records (node, reading, readings) as they are met."""
+        self.decisions: list[tuple[str, int, int]] = []
         self.exported_batch: int | str | None = None
         """The leading dimension of the first data input as the file gives it: the inputs that
         share it are the batched ones."""
@@ -210,10 +214,15 @@ class Importer:
         now = tuple(int(d) for d in x.type.shape)
         allowzero = bool(attributes(node).get("allowzero", 0))
         try:
-            scaled = rebatched_target(exported, before, now, allowzero,
-                                      self.exported_batch)
+            readings = rebatched_targets(exported, before, now, allowzero, self.exported_batch)
         except ValueError as err:
             raise ModelError(f"Reshape: {err}", self.source, layer=display(node)) from None
+        scaled = readings[0]
+        if len(readings) > 1:
+            k = len(self.decisions)
+            pick = self.readings[k] if k < len(self.readings) else 0
+            self.decisions.append((display(node), pick, len(readings)))
+            scaled = readings[pick]
         if scaled is None:
             return node
         copy = type(node)()
