@@ -11,8 +11,9 @@ import pytest
 import compiler
 from compiler.cli import main
 from compiler.driver.network import DEFAULT_LAYOUT
-from compiler.explain.report import to_data, to_text
-from compiler.explain.seam import explain, flat_index, physical_position, unflatten
+from compiler.explain import explain, to_data, to_text
+from compiler.explain.mean_seam import MeanExplanation
+from compiler.explain.seam import flat_index, physical_position, unflatten
 from ir.errors import NetcError
 from tests.conftest import EXAMPLES, netc
 
@@ -237,4 +238,74 @@ def test_flatten_of_1x1_maps():
     e = explain(compiler.load(EXAMPLES / "resnet_small.json"), "fc")
     assert (e.site.c, e.site.h, e.site.w, e.site.k) == (16, 1, 1, 10)
     assert [unflatten(j, e.site) for j in range(16)] == [(c, 0, 0) for c in range(16)]
+    assert e.ok, failing(e)
+
+
+# ---------------------------------------------------------------- the mean over tokens
+
+
+@pytest.fixture(scope="module")
+def transformer():
+    return explain(compiler.load(EXAMPLES / "transformer_encoder.yaml"), "head")
+
+
+def test_transformer_mean_to_dense_seam(transformer):
+    e = transformer
+    assert isinstance(e, MeanExplanation)
+    s = e.site
+    assert (s.mean, s.dense, s.source, s.t, s.d, s.k) == ("pool", "head", "norm2", 32, 128, 10)
+    assert set(e.checks) == {"mean", "mean backward", "contraction", "dx", "dW", "db"}
+    assert all(len(e.checks[k]) == 2 for k in ("contraction", "dx", "dW", "db"))  # ref + JIT
+    assert e.ok, failing(e)
+    assert any("# grad of %pool" in line for line in e.ir["mean backward"])
+
+
+def test_mean_seam_named_by_the_mean_itself():
+    e = explain(compiler.load(EXAMPLES / "transformer_encoder.yaml"), "pool")
+    assert e.site.dense == "head"
+
+
+def test_a_wrong_mean_gradient_is_caught(monkeypatch):
+    from compiler.explain import mean_seam
+
+    right = mean_seam._Checker.contractions
+
+    def without_the_1_over_t(self, dy):
+        out = right(self, dy)
+        out["dx"] = out["dx"] * self.site.t
+        return out
+
+    monkeypatch.setattr(mean_seam._Checker, "contractions", without_the_1_over_t)
+    e = explain(compiler.load(EXAMPLES / "transformer_encoder.yaml"), "head")
+    assert not e.ok
+    assert not all(c.ok for c in e.checks["dx"])
+
+
+def test_cli_text_and_json_of_the_mean_seam(transformer):
+    out = netc("explain", EXAMPLES / "transformer_encoder.yaml", "head")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "mean %pool -> dense %head" in text
+    assert "[N, T, D] = [N, 32, 128], averaged over its 32 tokens to [N, 128]" in text
+    assert "dx[n,t,d] = dm[n,d] / T for every t, here dm[n,d] / 32" in text
+    assert "FAILED" not in text
+    data = to_data(transformer)
+    assert data["contraction"]["formula"] in to_text(transformer)
+    assert data["shape"] == {"T": 32, "D": 128}
+    assert data["ok"] is True
+
+
+def test_onnx_sequence_model_mean_seam():
+    pytest.importorskip("onnx")
+    from compiler.frontend.onnx import import_model
+    from tests.onnx_builders import Net
+
+    rng = np.random.default_rng(3)
+    n = Net(rng)
+    mean = n.one("ReduceMean", ["x"], axes=[1], keepdims=0)
+    w = n.init("head.weight", rng.standard_normal((4, 8)).astype(np.float32))
+    y = n.one("Gemm", [mean, w, n.init("head.bias", np.zeros(4, np.float32))], transB=1)
+    graph = import_model(n.model("x", [2, 6, 8], y), source="seq.onnx", loss=None)
+    e = explain(graph, "ReduceMean_1")
+    assert (e.site.t, e.site.d, e.site.k) == (6, 8, 4)
     assert e.ok, failing(e)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.explain.seam import explain
+from compiler.explain import explain
 from compiler.gradcheck import check_gradients
 from ir.errors import ModelError, RuntimeInputError
 from tests.conftest import EXAMPLES, netc

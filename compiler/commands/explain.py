@@ -1,4 +1,5 @@
-"""netc explain MODEL LAYER: the flatten (or the dense layer after it) of a model, explained.
+"""netc explain MODEL LAYER: the flatten (or the dense layer after it) of a model, explained; in
+a sequence model, the mean over tokens that feeds its classifier.
 
 Prints the flat index map j = c*H*W + h*W + w with examples, its inverse (what backprop uses),
 the physical layout and the dense weight's permutation, the tensor-contraction form and its
@@ -16,8 +17,7 @@ from ir.layouts import ACTIVATION_LAYOUTS
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from compiler.explain import explain
-    from compiler.explain.report import to_data, to_text
+    from compiler.explain import explain, to_data, to_text
 
     graph = load(args.model)
     result = explain(graph, args.layer, layout=args.layout, seed=args.seed,
@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("explain", help="show what a flatten does, how backprop goes through "
                                          "it and why flatten + dense is a tensor contraction")
     cmd.add_argument("model", help="model file (.yaml, .json, .onnx, .ir)")
-    cmd.add_argument("layer", help="a flatten layer, or the dense layer right after one")
+    cmd.add_argument("layer", help="a flatten layer, a mean over tokens, or the dense layer "
+                                    "right after either")
     cmd.add_argument("--layout", choices=("auto", "nchw", *ACTIVATION_LAYOUTS[1:]), default="auto",
                      help="physical layout of the activations (default: what "
                           "compile(..., layout=\"auto\") chooses; nchw = plain)")

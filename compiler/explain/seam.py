@@ -176,8 +176,10 @@ def _pairs_hint(graph: Graph) -> str:
         if _is_flatten(node) and node.operands[0].type.rank == 4:
             readers = [u.name for u in graph.users(node.result) if u.op == "dense"]
             pairs.append(" or ".join(f"'{n}'" for n in [node.name, *readers]))
+        elif node.op == "reduce_mean" and node.operands[0].type.rank == 3:
+            pairs.append(f"'{node.name}' (a mean over tokens)")
     if not pairs:
-        return " (this model flattens no [N, C, H, W] value)"
+        return " (this model flattens no [N, C, H, W] value and averages no [N, T, D] one)"
     return f" (here: {'; '.join(pairs)})"
 
 
@@ -306,11 +308,11 @@ def _random_data(site: Site, seed: int) -> dict[str, np.ndarray]:
     return data
 
 
-def _diff(got: np.ndarray, want: np.ndarray) -> float:
+def diff(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(got, dtype=np.float64) - want), initial=0.0))
 
 
-def _tolerance(want: np.ndarray, eps: float) -> float:
+def tolerance(want: np.ndarray, eps: float) -> float:
     return eps * (1.0 + float(np.max(np.abs(want), initial=0.0)))
 
 
@@ -331,7 +333,7 @@ class _Checker:
 
     def add(self, section: str, backend: str, got: np.ndarray, want: np.ndarray,
             eps: float) -> None:
-        check = Check(backend, _diff(got, want), _tolerance(want, eps))
+        check = Check(backend, diff(got, want), tolerance(want, eps))
         self.checks.setdefault(section, []).append(check)
 
     def run(self) -> dict[str, list[Check]]:
@@ -427,7 +429,7 @@ class _Checker:
         return got
 
 
-def explain(graph: Graph, layer: str, layout: str = "auto", seed: int = 0,
+def explain_flatten(graph: Graph, layer: str, layout: str = "auto", seed: int = 0,
             source_file: str = "") -> Explanation:
     """Everything `netc explain` prints, each formula checked numerically."""
     site = find_site(graph, layer)
