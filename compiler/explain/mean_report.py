@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.explain.mean_seam import MeanExplanation
-from compiler.explain.report import checked
+from compiler.explain.report import checked, checks_data
 from compiler.explain.seam import BATCH
 
 MEAN = "m[n,d] = (1/T) sum_t x[n,t,d]"
@@ -73,9 +73,5 @@ def to_data(e: MeanExplanation) -> dict[str, Any]:
                         "weight_view": WEIGHT_VIEW},
         "gradients": {"x": GRAD_X, "W": GRAD_W, **({"b": GRAD_B} if s.bias else {})},
         "ir": e.ir,
-        "checks": {name: [{"backend": c.backend, "max_abs_diff": c.max_abs_diff,
-                           "tolerance": c.tolerance, "ok": c.ok} for c in checks]
-                   for name, checks in e.checks.items()},
-        "check_data": {"seed": e.seed, "batch": BATCH},
-        "ok": e.ok,
+        **checks_data(e.checks, e.seed, e.ok),
     }

@@ -185,6 +185,14 @@ def _footer(e: Explanation) -> list[str]:
 # ---------------------------------------------------------------- data
 
 
+def checks_data(checks: dict[str, list[Check]], seed: int, ok: bool) -> dict[str, Any]:
+    """The checks of an explanation as JSON-ready data (both seams)."""
+    return {"checks": {name: [{"backend": c.backend, "max_abs_diff": c.max_abs_diff,
+                                "tolerance": c.tolerance, "ok": c.ok} for c in cs]
+                       for name, cs in checks.items()},
+            "check_data": {"seed": seed, "batch": BATCH}, "ok": ok}
+
+
 def to_data(e: Explanation) -> dict[str, Any]:
     """The same facts as the text, for tools (`netc explain --format json`)."""
     s, lay = e.site, e.layout
@@ -210,9 +218,5 @@ def to_data(e: Explanation) -> dict[str, Any]:
                         "weight_view": weight_view(s)},
         "gradients": {"x": GRAD_X, "W": GRAD_W, **({"b": GRAD_B} if s.bias else {})},
         "ir": e.ir,
-        "checks": {name: [{"backend": c.backend, "max_abs_diff": c.max_abs_diff,
-                           "tolerance": c.tolerance, "ok": c.ok} for c in checks]
-                   for name, checks in e.checks.items()},
-        "check_data": {"seed": e.seed, "batch": BATCH},
-        "ok": e.ok,
+        **checks_data(e.checks, e.seed, e.ok),
     }
