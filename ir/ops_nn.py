@@ -95,27 +95,33 @@ declare(
 
 def _matmul(types: Types, a: Attrs) -> TensorType:
     x, y = types
-    expect_rank("matmul", "left operand", x, 2)
-    expect_rank("matmul", "right operand", y, 2)
+    if x.rank < 2 or x.rank != y.rank:
+        raise ShapeError(f"matmul takes two matrices, or two stacks of matrices of the same "
+                         f"rank, got {x} @ {y}")
     same_dtype("matmul", types)
-    m, k1 = (x.shape[1], x.shape[0]) if a["transpose_a"] else x.shape
-    k2, n = (y.shape[1], y.shape[0]) if a["transpose_b"] else y.shape
+    lead = x.shape[:-2]
+    if y.shape[:-2] != lead:
+        raise ShapeError(f"matmul stacks disagree: {format_shape(lead)} vs "
+                         f"{format_shape(y.shape[:-2])} ({x} @ {y})")
+    m, k1 = (x.shape[-1], x.shape[-2]) if a["transpose_a"] else x.shape[-2:]
+    k2, n = (y.shape[-1], y.shape[-2]) if a["transpose_b"] else y.shape[-2:]
     if k1 != k2:
         raise ShapeError(f"matmul inner dimensions disagree: {k1} vs {k2} ({x} @ {y})")
-    return x.with_shape((m, n))
+    return x.with_shape((*lead, m, n))
 
 
 def _matmul_flops(types: Types, out: TensorType, a: Attrs) -> int:
     x = types[0]
-    k = x.shape[0] if a["transpose_a"] else x.shape[1]
+    k = x.shape[-2] if a["transpose_a"] else x.shape[-1]
     return 2 * elements(out.shape) * (k if isinstance(k, int) else 1)
 
 
 declare(
     "matmul", Kind.CONTRACTION, ("a", "b"),
     (AttrSpec("transpose_a", "bool", False), AttrSpec("transpose_b", "bool", False)),
-    _matmul, "2-D matrix product op(a) @ op(b), op = optional transpose.", flops=_matmul_flops,
-    layout=Layout.PLAIN,
+    _matmul, "Matrix product op(a) @ op(b), op = optional transpose of the last two axes; "
+    "rank > 2: a stack of products over equal leading axes (attention's heads).",
+    flops=_matmul_flops, layout=Layout.PLAIN,
 )
 
 

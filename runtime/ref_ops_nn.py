@@ -84,8 +84,8 @@ def dense(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
 
 @ref("matmul")
 def matmul(xs: Sequence[Array], a: Mapping[str, Any], out: TensorType) -> Array:
-    left = xs[0].T if a["transpose_a"] else xs[0]
-    right = xs[1].T if a["transpose_b"] else xs[1]
+    left = np.swapaxes(xs[0], -1, -2) if a["transpose_a"] else xs[0]
+    right = np.swapaxes(xs[1], -1, -2) if a["transpose_b"] else xs[1]
     return left @ right
 
 

@@ -99,8 +99,11 @@ def linear_last(emit: Emit, x: Value, weight: Value, bias: Value | None) -> Valu
 
 
 def batched_matmul(emit: Emit, a: Value, b: Value, transpose_b: bool = False) -> Value:
-    """a[..., M, K] @ b[..., K, N] (or b[..., N, K]^T) with numpy's batch broadcasting, as a
+    """a[..., M, K] @ b[..., K, N] (or b[..., N, K]^T) with numpy's batch broadcasting: one
+    matmul over a stack of products when both stacks are the same (attention's heads), else a
     broadcast product summed over K."""
+    if a.type.rank == b.type.rank and a.type.shape[:-2] == b.type.shape[:-2]:
+        return emit("matmul", [a, b], {"transpose_b": transpose_b}, "mm")
     if transpose_b:  # a[..., M, 1, K] * b[..., 1, N, K], summed over the last axis
         left = _view(emit, a, (*a.type.shape[:-1], 1, a.type.shape[-1]), "left")
         right = _view(emit, b, (*b.type.shape[:-2], 1, *b.type.shape[-2:]), "right")

@@ -10,6 +10,7 @@ wrote.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -244,22 +245,65 @@ class Dense(Contraction):
 
 
 class MatMul(Dense):
+    """op(a) @ op(b); a stack of them (rank > 2: equal leading axes) is one product per
+    `image`, each task a whole product or a column chunk of one (attention's heads)."""
+
     def setup(self) -> None:
         node = self.ctx.anchor
         a, b = node.operands
         self.ta, self.tb = node.attrs["transpose_a"], node.attrs["transpose_b"]
-        ar, self.a_cols = (int(d) for d in a.type.shape)
-        br, self.b_cols = (int(d) for d in b.type.shape)
+        ar, self.a_cols = (int(d) for d in a.type.shape[-2:])
+        br, self.b_cols = (int(d) for d in b.type.shape[-2:])
         self.m, self.k = (self.a_cols, ar) if self.ta else (ar, self.a_cols)
         self.n = br if self.tb else self.b_cols
         self.has_bias = False
+        self.lead = [int(d) for d in node.type.shape[:-2]]
+        self.images = math.prod(self.lead)
+        self.rank = node.type.rank
 
-    def views(self) -> tuple[View, View]:
+    def views(self, image: Int = 0) -> tuple[View, View]:
         node = self.ctx.anchor
-        a, b = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.operands[1].name)
+        a, b = (self.ctx.ptr(v.name) for v in node.operands)
+        if not isinstance(image, int):
+            kb = self.kb
+            a = kb.gep(a, kb.mul(image, self.m * self.k))
+            b = kb.gep(b, kb.mul(image, self.k * self.n))
         va = View(a, 1, self.a_cols) if self.ta else View(a, self.a_cols, 1)
         vb = View(b, 1, self.b_cols) if self.tb else View(b, self.b_cols, 1)
         return va, vb
+
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
+        if self.images == 1:
+            super().task(kb, image, chunk, ws)
+            return
+        self.kb = kb
+        lo, hi = self.columns(kb, chunk)
+        y = kb.gep(self.ctx.ptr(self.ctx.anchor.name), kb.mul(image, self.m * self.n))
+        a, b = self.views(image)
+        self.gemm(kb, self.m, self.n, self.k, a, b, y, self.n, 0, lo, hi, ws)
+        self.task_epilogue(kb, image, lo, hi)
+
+    def task_epilogue(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
+                      hi: ir.Value) -> None:
+        if self.images == 1 or self.chunks > 1 or self.epilogue is None:
+            super().task_epilogue(kb, image, lo, hi)
+        elif self.epilogue.needed:  # the whole product `image`: its index on each leading axis
+            prefix, inner = [], self.images
+            for size in self.lead:
+                inner //= size
+                prefix.append(kb.b.srem(kb.b.sdiv(image, kb.i64(inner)), kb.i64(size)))
+            self.epilogue_for(kb, prefix)
+
+    def region_groups(self) -> list[list[int]]:
+        if self.images == 1:
+            return super().region_groups()
+        return [list(range(self.rank - 2)), [self.rank - 2], [self.rank - 1]]
+
+    def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
+               hi: ir.Value) -> list[tuple[Int, Int]]:
+        if self.images == 1:
+            return super().region(kb, image, lo, hi)
+        return [(image, kb.add(image, 1)), (0, self.m), (lo, hi)]
 
 
 EMITTERS: dict[str, type[Contraction]] = {"dense": Dense, "matmul": MatMul}
