@@ -30,16 +30,13 @@ def _rule(graph: Graph, param: Value) -> tuple[Init, int]:
     return Init.ZEROS, 0
 
 
-def _composed_init(graph: Graph, param: Value) -> str | None:
+def _composed_scale(graph: Graph, param: Value) -> bool:
     """How PyTorch starts a parameter that a layer composed of pointwise ops reads
-    (compiler/frontend/compose.py: a Linear over the last axis is a [out, in] factor of a
-    product, U(+-1/sqrt(in)); a LayerNorm scale a [C] factor, ones). The product op declares
-    no initial value of its own (its operands are not parameters by nature), so the factor's
-    rank says which layer made it."""
-    for node in graph.users(param):
-        if OPS[node.op].commutative and OPS[node.op].identity == 1.0 and param.type.rank in (1, 2):
-            return "linear" if param.type.rank == 2 else "ones"
-    return None
+    (compiler/frontend/compose.py: a LayerNorm scale is a [C] factor of a product, ones). The
+    product op declares no initial value of its own (its operands are not parameters by
+    nature), so being a [C] factor says which layer made it."""
+    return param.type.rank == 1 and any(
+        OPS[node.op].commutative and OPS[node.op].identity == 1.0 for node in graph.users(param))
 
 
 def initial_values(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
@@ -60,15 +57,10 @@ def initial_values(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
             out[v.name] = np.ones(shape, dtype=dtype)
         elif rule is Init.NORMAL and v.role == "param":
             out[v.name] = rng.standard_normal(shape).astype(dtype)
-        elif v.role == "param" and (composed := _composed_init(graph, v)) is not None:
-            out[v.name] = _draw(rng, composed, shape).astype(dtype)
+        elif v.role == "param" and _composed_scale(graph, v):
+            out[v.name] = np.ones(shape, dtype=dtype)
         else:
             out[v.name] = np.zeros(shape, dtype=dtype)
     return out
 
 
-def _draw(rng: np.random.Generator, how: str, shape: tuple[int, ...]) -> np.ndarray:
-    if how == "linear":
-        bound = 1.0 / math.sqrt(shape[1])
-        return rng.uniform(-bound, bound, size=shape)
-    return np.ones(shape)

@@ -95,12 +95,13 @@ declare(
 
 def _matmul(types: Types, a: Attrs) -> TensorType:
     x, y = types
-    if x.rank < 2 or x.rank != y.rank:
-        raise ShapeError(f"matmul takes two matrices, or two stacks of matrices of the same "
-                         f"rank, got {x} @ {y}")
+    rows = x.rank > 2 and y.rank == 2 and not a["transpose_a"]
+    if x.rank < 2 or (x.rank != y.rank and not rows):
+        raise ShapeError(f"matmul takes two matrices, two stacks of matrices of the same rank, "
+                         f"or a stack times one matrix, got {x} @ {y}")
     same_dtype("matmul", types)
     lead = x.shape[:-2]
-    if y.shape[:-2] != lead:
+    if not rows and y.shape[:-2] != lead:
         raise ShapeError(f"matmul stacks disagree: {format_shape(lead)} vs "
                          f"{format_shape(y.shape[:-2])} ({x} @ {y})")
     m, k1 = (x.shape[-1], x.shape[-2]) if a["transpose_a"] else x.shape[-2:]
@@ -120,8 +121,11 @@ declare(
     "matmul", Kind.CONTRACTION, ("a", "b"),
     (AttrSpec("transpose_a", "bool", False), AttrSpec("transpose_b", "bool", False)),
     _matmul, "Matrix product op(a) @ op(b), op = optional transpose of the last two axes; "
-    "rank > 2: a stack of products over equal leading axes (attention's heads).",
+    "a and b of rank > 2: a stack of products over equal leading axes (attention's heads); "
+    "a of rank > 2 times a matrix b: every matrix of the stack times b (Linear over tokens).",
     flops=_matmul_flops, layout=Layout.PLAIN,
+    # a parameter b is a Linear weight read as [out, in] (transpose_b): PyTorch's fan-in start
+    init={"b": Init.FAN_IN},
 )
 
 

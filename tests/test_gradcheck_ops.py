@@ -67,6 +67,8 @@ def test_global_pools(op):
     ("matmul", [(5, 3), (4, 5)], {"transpose_a": True, "transpose_b": True}),
     ("matmul", [(2, 3, 5), (2, 5, 4)], {}),
     ("matmul", [(2, 2, 5, 3), (2, 2, 4, 5)], {"transpose_a": True, "transpose_b": True}),
+    ("matmul", [(2, 3, 5), (5, 4)], {}),
+    ("matmul", [(2, 2, 3, 5), (4, 5)], {"transpose_b": True}),
     ("flatten", [(2, 3, 2, 2)], {"axis": 1}),
     ("reshape", [(2, 3, 4)], {"shape": [2, 12]}),
     ("concat", [(2, 3, 2), (2, 1, 2), (2, 2, 2)], {"axis": 1}),

@@ -103,6 +103,8 @@ def test_large_windows_run_as_loops(op, attrs):
     ("matmul", [(3, 2, 5, 7), (3, 2, 5, 9)], {"transpose_a": True}),
     ("matmul", [(2, 3, 7, 5), (2, 3, 9, 5)], {"transpose_b": True}),
     ("matmul", [(4, 40, 33), (4, 65, 40)], {"transpose_a": True, "transpose_b": True}),
+    ("matmul", [(3, 7, 5), (5, 9)], {}),  # a stack times one matrix: the stack's rows
+    ("matmul", [(2, 3, 7, 40), (70, 40)], {"transpose_b": True}),
     ("global_avgpool", [(2, 3, 5, 4)], {}),
     ("global_maxpool", [(2, 3, 5, 4)], {}),
     ("flatten", [(2, 3, 2, 2)], {"axis": 1}),
@@ -172,17 +174,19 @@ def test_batchnorm_inference(dtype, shape):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("lead", [(2,), (8,), (2, 3)])
-def test_matmul_stack_with_a_fused_epilogue(dtype, lead):
+@pytest.mark.parametrize("shared", [False, True])
+def test_matmul_stack_with_a_fused_epilogue(dtype, lead, shared):
     """A residual add and relu ride on each product of a stack (the fuse pass puts them in the
     matmul's epilogue): with few products the tasks split one product's columns, with many
-    each task is a whole product, whose leading indices the epilogue unflattens."""
+    each task is a whole product, whose leading indices the epilogue unflattens; a stack
+    times one shared matrix is one product of all the stack's rows."""
     from ir.graph import Graph
     from ir.types import TensorType
 
     g = Graph("stack")
     t = dtype
     a = g.add_input("a", TensorType(t, (*lead, 9, 40)), "input")
-    b = g.add_input("b", TensorType(t, (*lead, 70, 40)), "input")
+    b = g.add_input("b", TensorType(t, (70, 40) if shared else (*lead, 70, 40)), "input")
     r = g.add_input("res", TensorType(t, (*lead, 9, 70)), "input")
     y = g.add_op("matmul", [a, b], {"transpose_b": True}, "scores")
     g.outputs = [g.add_op("relu", [g.add_op("add", [y, r], {}, "sum")], {}, "out")]

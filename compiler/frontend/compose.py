@@ -91,10 +91,8 @@ def _view(emit: Emit, x: Value, shape: Sequence[Any], part: str) -> Value:
 
 def linear_last(emit: Emit, x: Value, weight: Value, bias: Value | None) -> Value:
     """y[..., o] = sum_i x[..., i] weight[o, i] + bias[o]: PyTorch's Linear over the last axis
-    of a rank > 2 input (dense takes [N, features] only), as a broadcast product summed over i."""
-    left = _view(emit, x, (*x.type.shape[:-1], 1, x.type.shape[-1]), "rows")
-    products = emit("mul", [left, weight], {}, "products")
-    y = emit("reduce_sum", [products], {"axes": [-1], "keepdims": False}, "sum")
+    of a rank > 2 input (dense takes [N, features] only), as one matmul of the stack's rows."""
+    y = emit("matmul", [x, weight], {"transpose_b": True}, "mm")
     return y if bias is None else emit("add", [y, bias], {}, "biased")
 
 

@@ -51,8 +51,14 @@ def _matmul(b: GradBuilder, node: Node, dy: Value, need: Sequence[bool]) -> list
 
     def grad_b() -> Value:
         if tb:  # B^T appears in y: dB = dY^T op(A)
-            return b.op("matmul", [dy, a], {"transpose_a": True, "transpose_b": ta}, "b")
-        return b.op("matmul", [a, dy], {"transpose_a": not ta}, "b")
+            db = b.op("matmul", [dy, a], {"transpose_a": True, "transpose_b": ta}, "b")
+        else:
+            db = b.op("matmul", [a, dy], {"transpose_a": not ta}, "b")
+        if a.type.rank == c.type.rank:
+            return db
+        # one B for a whole stack of A: its gradient sums the stack's products
+        axes = list(range(a.type.rank - 2))
+        return b.op("reduce_sum", [db], {"axes": axes}, "b_sum")
 
     return pick(need, grad_a, grad_b)
 

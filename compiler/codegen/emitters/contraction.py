@@ -260,7 +260,9 @@ class MatMul(Dense):
         self.lead = [int(d) for d in node.type.shape[:-2]]
         self.images = math.prod(self.lead)
         self.rank = node.type.rank
-
+        if b.type.rank == 2 and self.lead:  # a stack times one matrix: one product of its rows
+            self.m *= self.images
+            self.lead, self.images = [], 1
     def views(self, image: Int = 0) -> tuple[View, View]:
         node = self.ctx.anchor
         a, b = (self.ctx.ptr(v.name) for v in node.operands)
@@ -295,8 +297,8 @@ class MatMul(Dense):
             self.epilogue_for(kb, prefix)
 
     def region_groups(self) -> list[list[int]]:
-        if self.images == 1:
-            return super().region_groups()
+        if self.images == 1:  # one product, its rows perhaps those of a stack
+            return [list(range(self.rank - 1)), [self.rank - 1]]
         return [list(range(self.rank - 2)), [self.rank - 2], [self.rank - 1]]
 
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
