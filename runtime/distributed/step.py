@@ -23,6 +23,7 @@ checkpoint, holds the same values.
 from __future__ import annotations
 
 import time
+
 import numpy as np
 
 from ir.graph import Graph
