@@ -115,4 +115,6 @@ def launch(ranks: int, args: argparse.Namespace) -> int:
 
     command = mpirun_command(ranks, args)
     env = {**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+    if "NETC_THREADS" not in env:  # the ranks share this machine's cores
+        env["NETC_THREADS"] = str(max(1, len(os.sched_getaffinity(0)) // ranks))
     return subprocess.run(command, env=env, check=False).returncode
