@@ -1,4 +1,4 @@
-"""netc train: compile a model for training and train it on IDX images.
+"""netc train: compile a model for training and train it on images (IDX, image folders, .npz).
 
     netc train examples/lenet5.yaml --epochs 5 --optimizer adam --log runs/metrics.jsonl
     mpirun -np 2 netc train examples/lenet5.yaml     # data-parallel (or: --ranks 2)
@@ -32,10 +32,9 @@ from compiler.training.data import (
     InputFit,
     Normalization,
     check_classes,
-    data_dir,
-    load_split,
     sample,
 )
+from compiler.training.formats import load_data
 from compiler.training.loop import (
     DEFAULT_LR,
     MetricsLog,
@@ -131,9 +130,8 @@ class Session:
         self.ckpt_path = Path(args.checkpoint or default_checkpoint(self.graph.name))
         self.resumed = checkpoint.load(self.ckpt_path) if args.resume else None
         self.settings = resolve_settings(args, self.resumed)
-        self.folder = data_dir(args.data)
-        self.train = load_split(self.folder, "train")
-        self.test = load_split(self.folder, "test")
+        self.folder, self.train, self.test = load_data(
+            args.data, model.input_shape(self.graph, args.model))
         classes = model.classes(self.graph, args.model)
         for split in (self.train, self.test):
             check_classes(split, classes)
@@ -348,13 +346,15 @@ def _finish(s: Session, result: RunResult, log: MetricsLog, stop: StopSignal,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model on IDX images (Fashion-MNIST by default)",
+    p = sub.add_parser("train", help="train a model on images (Fashion-MNIST by default)",
                        description="Train MODEL on the IDX images in --data (default: the "
                        "Fashion-MNIST of the Debian package dataset-fashion-mnist).")
     p.add_argument("model", help="model file (.yaml, .json, .ir) ending in a "
                                  "softmax_cross_entropy loss")
-    p.add_argument("--data", metavar="DIR", help="folder with train-/t10k- images and labels "
-                   "in IDX format, plain or .gz")
+    p.add_argument("--data", metavar="PATH", help="folder with train-/t10k- images and labels "
+                   "in IDX format, plain or .gz; or a folder with one subfolder of PNG/JPEG "
+                   "images per class (needs pip install 'netc[images]'); or an .npz with x "
+                   "and y")
     p.add_argument("--epochs", type=positive_int, help="train until this many epochs are done "
                    "(default 5)")
     p.add_argument("--batch", type=positive_int, help="batch size the network is compiled for "

@@ -1,6 +1,6 @@
 """The training loop: epochs of shuffled batches, a progress bar, metrics, checkpoints.
 
-Where it sits: driven by `netc train` (compiler/commands/training.py) and usable from Python.
+Where it sits: driven by `netc train` (compiler/commands/train.py) and usable from Python.
 It only uses a compiled network's public face: `train_step`, `forward`, `params`, `state`.
 
 What makes a run reproducible and resumable bit for bit:
@@ -36,6 +36,7 @@ from compiler.optim import SGD, Adam
 from compiler.training import checkpoint
 from compiler.training.data import Feeder, epoch_order
 from compiler.training.numerics import NumericsGuard
+from compiler.training.prefetch import Prefetcher
 from compiler.training.ranks import Shard, agreed_stop
 from ir.errors import NetcError
 from runtime.distributed.comm import Comm, LocalComm
@@ -301,16 +302,18 @@ class Trainer:
         """Runs the rest of the current epoch; returns why it stopped early, if it did."""
         p, nb = self.progress, self.batches_per_epoch
         order = epoch_order(len(self.train_data), self.settings.seed, p.epoch)
+        batches = [self.shard.indices(order, k, self.settings.batch) for k in range(p.batch, nb)]
         bar = self._bar(nb)
         started, steps_here = time.perf_counter(), 0
         try:
-            while p.batch < nb:
-                reason = self._stop_reason(stop)
-                if reason:
-                    return reason
-                loss = self._step(self.shard.indices(order, p.batch, self.settings.batch))
-                steps_here += 1
-                self._show(bar, loss, steps_here, time.perf_counter() - started)
+            with Prefetcher(self.train_data.batch, batches) as ready:
+                for x, y in ready:
+                    reason = self._stop_reason(stop)
+                    if reason:
+                        return reason
+                    loss = self._step(x, y)
+                    steps_here += 1
+                    self._show(bar, loss, steps_here, time.perf_counter() - started)
         finally:
             p.seconds += time.perf_counter() - started
             if bar is not None:
@@ -319,9 +322,8 @@ class Trainer:
         self._end_epoch(rate)
         return self._stop_reason(stop)
 
-    def _step(self, indices: np.ndarray) -> float:
+    def _step(self, x: np.ndarray, y: np.ndarray) -> float:
         p = self.progress
-        x, y = self.train_data.batch(indices)
         if self.guard is not None:
             self.guard.before_step()
         loss = self.net.train_step(x, y)
