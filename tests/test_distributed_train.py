@@ -118,3 +118,14 @@ def test_a_rank_that_cannot_load_its_data_stops_every_rank_with_its_error(
     assert lines == [f"netc: error: rank 1 of 2: data folder {work['dir']}/missing does not "
                      "exist"], out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_ranks_without_mpi_say_what_to_install(work: dict[str, Path], tmp_path: Path) -> None:
+    env = {**mpi_env(), "PATH": str(tmp_path)}  # no mpirun on the PATH
+    out = subprocess.run([sys.executable, "-m", "compiler.cli", "train", work["model"],
+                          "--data", work["data"], "--ranks", "2"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("netc: error: --ranks 2 needs mpirun; install OpenMPI and "
+                                  "mpi4py: `apt-get install openmpi-bin libopenmpi-dev` (as "
+                                  "root), then `pip install 'netc[mpi]'`")
