@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint system-deps fashion-mnist clean
+.PHONY: demo test lint system-deps fashion-mnist mpi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+# mpi first: the dev extras hold mpi4py, which needs OpenMPI's library (and to build, its headers)
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python mpi
+	$(BIN)/python -m pip install -q -e '.[dev,mpi,images]'
 	touch $@ $(VENV)/.installed
 
 # System packages: graphviz renders the DOT dumps (and a test checks them with `dot`).
@@ -36,6 +37,16 @@ fashion-mnist:
 	       || { apt-get update -qq >/dev/null \
 	            && apt-get install -y -qq dataset-fashion-mnist >/dev/null; }; }; } \
 	  || echo "note: Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist"
+
+# OpenMPI, the engine of data-parallel training (`mpirun -np N netc train`, `netc train --ranks
+# N`, and the multi-process tests that `make test` runs): Debian's openmpi-bin and
+# libopenmpi-dev, installed with apt-get when mpirun is missing and we are root, like graphviz.
+mpi:
+	@command -v mpirun >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null 2>&1 \
+	       || { apt-get update -qq >/dev/null \
+	            && apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null; }; }; } \
+	  || echo "note: OpenMPI is not installed: apt-get install openmpi-bin libopenmpi-dev"
 
 # Trains LeNet-5 on Fashion-MNIST with the JIT (3 epochs, about a minute on 2 cores), then
 # prints the test accuracy and where the checkpoint, the metrics and the IR dumps went.

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the runtime loads on the first compile(), not on `import co
 def compile(  # noqa: A001 - the public name is fixed by the design
     graph: object, batch: int | None = None, train: bool = False,
     optimizer: SGD | Adam | None = None, backend: str = "jit", seed: int = 0,
-    dtype: str = "f32", layout: str = "auto",
+    dtype: str = "f32", layout: str = "auto", *, distributed: object = None,
 ) -> Network:
     """Compiles a loaded model for one batch size; returns a Network.
 
@@ -38,11 +38,14 @@ def compile(  # noqa: A001 - the public name is fixed by the design
     layout: the activations' physical layout for the JIT: "auto" (the fastest measured), ""
     (NCHW), "nhwc", "nchw8c" or "nchw16c"; parameters are always read and written in
     PyTorch's order whatever the layout.
+    distributed: a communicator (runtime.distributed.comm.world() under mpirun) makes
+    train_step data-parallel: the gradients are averaged over the ranks before the update.
     """
     from compiler.driver.network import build_network
 
     return build_network(graph, batch=batch, train=train, optimizer=optimizer, backend=backend,
-                         seed=seed, dtype=dtype, layout=layout)
+                         seed=seed, dtype=dtype, layout=layout,
+                         distributed=distributed)
 
 
 __all__ = ["SGD", "Adam", "Builder", "__version__", "compile", "load"]

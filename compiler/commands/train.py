@@ -1,6 +1,12 @@
-"""netc train: compile a model for training and train it on IDX images.
+"""netc train: compile a model for training and train it on images (IDX, image folders, .npz).
 
     netc train examples/lenet5.yaml --epochs 5 --optimizer adam --log runs/metrics.jsonl
+    mpirun -np 2 netc train examples/lenet5.yaml     # data-parallel (or: --ranks 2)
+
+Under mpirun every rank runs this command on its shard of each global batch (ranks x --batch
+samples; compiler/training/ranks.py) with rank 0's initial parameters; only rank 0 prints,
+logs, plots and writes checkpoints. Errors while loading stop every rank with the failing
+rank's message.
 
 Defaults: Fashion-MNIST from the Debian package, 5 epochs, batch 64, SGD lr 0.01 momentum 0.9,
 seed 0, checkpoint runs/<model>/checkpoint.npz. A checkpoint is written at every epoch end, on
@@ -19,17 +25,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from compiler.frontend import load
-from compiler.training import checkpoint, checkpoint_meta, model
+from compiler.training import checkpoint, checkpoint_meta, model, ranks
 from compiler.training.data import (
     DataError,
     Feeder,
     InputFit,
     Normalization,
     check_classes,
-    data_dir,
-    load_split,
     sample,
 )
+from compiler.training.formats import load_data
 from compiler.training.loop import (
     DEFAULT_LR,
     MetricsLog,
@@ -44,6 +49,7 @@ from compiler.training.loop import (
 )
 from ir.errors import NetcError
 from ir.safe_names import inside, safe_file_name
+from runtime.distributed.comm import Comm, launched_ranks, world
 
 TUNABLE = ("batch", "optimizer", "lr", "momentum", "weight_decay", "seed")
 
@@ -116,16 +122,16 @@ def _check_resumable(resumed: checkpoint.Checkpoint, path: Path, graph_name: str
 class Session:
     """One `netc train` invocation: data, network, outputs, from the command line."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, comm: Comm) -> None:
         self.args = args
+        self.comm = comm
         self.graph = load(args.model)
         model.check_trainable(self.graph, args.model)
         self.ckpt_path = Path(args.checkpoint or default_checkpoint(self.graph.name))
         self.resumed = checkpoint.load(self.ckpt_path) if args.resume else None
         self.settings = resolve_settings(args, self.resumed)
-        self.folder = data_dir(args.data)
-        self.train = load_split(self.folder, "train")
-        self.test = load_split(self.folder, "test")
+        self.folder, self.train, self.test = load_data(
+            args.data, model.input_shape(self.graph, args.model))
         classes = model.classes(self.graph, args.model)
         for split in (self.train, self.test):
             check_classes(split, classes)
@@ -137,19 +143,36 @@ class Session:
         self.fit = InputFit(self.train.images.shape[1:], model.input_shape(self.graph,
                                                                            args.model))
         self.train_eval = sample(self.train, args.train_eval, self.settings.seed)
-        if self.settings.batch > len(self.train):
-            raise DataError(f"--batch {self.settings.batch} is larger than the "
+        global_batch = self.settings.batch * comm.size
+        if global_batch > len(self.train):
+            across = f" x {comm.size} ranks" if comm.size > 1 else ""
+            raise DataError(f"--batch {self.settings.batch}{across} is larger than the "
                             f"{len(self.train):,} training images")
+        self.progress = self._progress()
+
+    def _progress(self) -> Progress:
+        """Where the run starts; a run resumed with another number of ranks continues at the
+        same sample of its epoch, rounded down to a whole global batch."""
+        if self.resumed is None:
+            return Progress()
+        progress = progress_from(self.resumed.meta)
+        before = int(self.resumed.meta.get("ranks", 1))
+        if before != self.comm.size:
+            progress.batch = progress.batch * before // self.comm.size
+        return progress
 
     def compile(self) -> Any:
         import compiler
 
         start = time.perf_counter()
+        distributed = self.comm if self.comm.size > 1 else None
         net = compiler.compile(self.graph, batch=self.settings.batch, train=True,
-                               optimizer=self.settings.make_optimizer(), seed=self.settings.seed)
+                               optimizer=self.settings.make_optimizer(), seed=self.settings.seed,
+                               distributed=distributed)
         entry = getattr(net, "entry", None)  # the JIT generates code on first use: do it now
         if entry is not None:
-            entry("train")
+            for name in ("backward", "apply") if distributed else ("train",):
+                entry(name)
             entry("forward")
         self.compile_seconds = time.perf_counter() - start
         if self.resumed is not None:
@@ -159,7 +182,7 @@ class Session:
     def meta(self) -> dict[str, Any]:
         return {"model": self.graph.name, "model_file": str(self.args.model),
                 "normalization": asdict(self.norm), "train_images": len(self.train),
-                "input_fit": self.fit.note(), "netc": _version()}
+                "input_fit": self.fit.note(), "netc": _version(), "ranks": self.comm.size}
 
 
 def _version() -> str:
@@ -198,13 +221,16 @@ def _writer(data: bytes) -> Callable[[BinaryIO], object]:
 
 
 def _header(s: Session) -> list[str]:
-    n, batch = len(s.train), s.settings.batch
+    n, batch = len(s.train), s.settings.batch * s.comm.size
     dropped = n % batch
     skip = (f"; each epoch reshuffles and skips its last {dropped}, a partial batch"
             if dropped else "")
     lines = [f"netc train: {s.graph.name} on {s.folder}: {n:,} training images "
              f"({n // batch:,} batches of {batch} per epoch{skip}), {len(s.test):,} test images",
              f"  {s.settings.describe()}; compiled in {s.compile_seconds:.1f} s"]
+    if s.comm.size > 1:
+        lines.append(f"  {s.comm.size} ranks (MPI): global batch {s.comm.size} x "
+                     f"{s.settings.batch} = {batch}, gradients averaged every step")
     if len(s.train_eval) < n:
         lines.append(f"  train accuracy is measured on a fixed sample of {len(s.train_eval):,} "
                      "training images (--train-eval 0: all of them)")
@@ -245,36 +271,73 @@ def _stop_message(s: Session, result: RunResult) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from compiler.training.plot import plot_curves, require_matplotlib
+    if args.ranks is not None and launched_ranks() == 1:
+        return ranks.launch(args.ranks, args)
+    comm = world()
+    if args.ranks is not None and args.ranks != comm.size:
+        raise NetcError(f"--ranks {args.ranks} inside an mpirun job of {comm.size} processes: "
+                        "leave --ranks out under mpirun")
+    if comm.size == 1:
+        return _train(args, comm)
+    try:
+        return _train(args, comm)
+    except ranks.RankError:  # every rank raised it together: each exits on its own
+        if comm.rank == 0:
+            raise
+        return 1
+    except Exception as err:  # one rank cannot go on: the others would wait for it forever
+        what = "" if isinstance(err, NetcError) else f"{type(err).__name__}: "
+        print(f"netc: error: rank {comm.rank} of {comm.size}: {what}{err}", file=sys.stderr,
+              flush=True)
+        comm.abort(1)
+        return 1
 
+
+def _train(args: argparse.Namespace, comm: Comm) -> int:
+    from compiler.training.plot import require_matplotlib
+
+    leader = comm.rank == 0
     if args.plot:
         require_matplotlib()
     with StopSignal() as stop:  # from the start: a Ctrl-C while compiling stops cleanly too
-        s = Session(args)
+        s = ranks.agreed(comm, lambda: Session(args, comm))
         net = s.compile()
-        dumps = write_ir_dumps(net, Path(args.dump_ir)) if args.dump_ir else []
-        print("\n".join(_header(s)), flush=True)
-        log = MetricsLog(Path(args.log) if args.log else None, append=s.resumed is not None)
-        progress = progress_from(s.resumed.meta) if s.resumed else Progress()
+        dumps = write_ir_dumps(net, Path(args.dump_ir)) if args.dump_ir and leader else []
+        if leader:
+            print("\n".join(_header(s)), flush=True)
+        log = MetricsLog(Path(args.log) if args.log and leader else None,
+                         append=s.resumed is not None)
+        progress = s.progress
         if progress.epoch >= s.settings.epochs:
-            print(f"{s.ckpt_path} already holds {progress.epoch} epoch(s); pass --epochs N "
-                  f"(N > {progress.epoch}) to train further")
+            if leader:
+                print(f"{s.ckpt_path} already holds {progress.epoch} epoch(s); pass --epochs N "
+                      f"(N > {progress.epoch}) to train further")
             return 0
         outputs = Outputs(s.ckpt_path, log=Path(args.log) if args.log else None,
                           log_every=args.log_every, check_numerics=args.check_numerics,
                           max_steps=args.max_steps)
         log.write("start", model=s.graph.name, data=str(s.folder),
                   settings=asdict(s.settings), resumed=s.resumed is not None,
-                  progress=asdict(progress))
+                  progress=asdict(progress), ranks=comm.size)
         trainer = Trainer(net, s.settings, Feeder(s.train, s.fit, s.norm),
                           Feeder(s.test, s.fit, s.norm), outputs, s.meta(), progress, log,
-                          train_eval=Feeder(s.train_eval, s.fit, s.norm))
+                          train_eval=Feeder(s.train_eval, s.fit, s.norm), comm=comm)
         try:
             result = trainer.run(stop)
         finally:
             log.close()
-    if args.plot:
-        plot_curves(log.records, args.plot, title=f"{s.graph.name}: {s.settings.describe()}")
+    if not leader:
+        return 0 if result.ended in ("done", "max-steps") else 128 + int(stop.signum or 0)
+    return _finish(s, result, log, stop, dumps)
+
+
+def _finish(s: Session, result: RunResult, log: MetricsLog, stop: StopSignal,
+            dumps: list[Path]) -> int:
+    """Rank 0's last words: the plot, the summary and how the run ended."""
+    from compiler.training.plot import plot_curves
+
+    if s.args.plot:
+        plot_curves(log.records, s.args.plot, title=f"{s.graph.name}: {s.settings.describe()}")
     print("\n".join(_summary(s, result, dumps)), flush=True)
     if result.ended == "done":
         return 0
@@ -283,13 +346,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model on IDX images (Fashion-MNIST by default)",
+    p = sub.add_parser("train", help="train a model on images (Fashion-MNIST by default)",
                        description="Train MODEL on the IDX images in --data (default: the "
                        "Fashion-MNIST of the Debian package dataset-fashion-mnist).")
     p.add_argument("model", help="model file (.yaml, .json, .ir) ending in a "
                                  "softmax_cross_entropy loss")
-    p.add_argument("--data", metavar="DIR", help="folder with train-/t10k- images and labels "
-                   "in IDX format, plain or .gz")
+    p.add_argument("--data", metavar="PATH", help="folder with train-/t10k- images and labels "
+                   "in IDX format, plain or .gz; or a folder with one subfolder of PNG/JPEG "
+                   "images per class (needs pip install 'netc[images]'); or an .npz with x "
+                   "and y")
     p.add_argument("--epochs", type=positive_int, help="train until this many epochs are done "
                    "(default 5)")
     p.add_argument("--batch", type=positive_int, help="batch size the network is compiled for "
@@ -318,4 +383,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "and name the step and the op that produced it")
     p.add_argument("--max-steps", type=positive_int, metavar="N",
                    help="stop (with a checkpoint) once N steps are done in total")
+    p.add_argument("--ranks", type=positive_int, metavar="N",
+                   help="train data-parallel on N processes: starts `mpirun -np N` (needs "
+                   "OpenMPI and pip install 'netc[mpi]'); the same as mpirun -np N netc train")
     p.set_defaults(run=cmd_train)

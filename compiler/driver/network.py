@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.driver.pipelines import fixed_batch, lower, rebatched, run_passes
+from compiler.driver.pipelines import (
+    fixed_batch,
+    lower,
+    lower_apply,
+    lower_backward,
+    rebatched,
+    run_passes,
+)
 from compiler.initializers import initial_values
 from compiler.optim import SGD, Adam
 from compiler.passes import PassContext
@@ -68,11 +75,13 @@ DEFAULT_LAYOUT = ""
 
 def build_network(graph: object, batch: int | None, train: bool,
                   optimizer: SGD | Adam | None, backend: str, seed: int, dtype: str = "f32",
-                  layout: str = "auto") -> Network:
+                  layout: str = "auto", distributed: object = None) -> Network:
     """The Network for `graph`. batch=None runs a model with fixed input shapes as they are
     (and binds a symbolic batch to 1); batch=B binds the symbolic batch, or re-batches a model
-    exported at a fixed batch (pipelines.rebatched)."""
+    exported at a fixed batch (pipelines.rebatched). distributed=comm builds the data-parallel
+    training step over that communicator (runtime/distributed/)."""
     _check_arguments(graph, batch, train, optimizer, backend, dtype, layout)
+    _check_distributed(distributed, train)
     assert isinstance(graph, Graph)
     graph = rebatched(graph, batch)
     batch = fixed_batch(graph) or batch or 1
@@ -89,6 +98,9 @@ def build_network(graph: object, batch: int | None, train: bool,
     if train:
         builders["grads"] = lambda: lower(graph, "grads", ctx(train=True))
         builders["train"] = lambda: lower(graph, "train", ctx(train=True, optimizer=opt))
+    if distributed is not None:
+        builders["backward"] = lambda: lower_backward(graph, ctx(train=True))
+        builders["apply"] = lambda: lower_apply(graphs.primary, ctx(train=True, optimizer=opt))
     graphs = CompiledGraphs(builders)
     if options.get("layout"):  # every entry must store the parameters the same way
         primary = "train" if train else "forward"
@@ -100,9 +112,42 @@ def build_network(graph: object, batch: int | None, train: bool,
     # state the pipelines add (momentum buffers, Adam moments, the step) starts at zero.
     values = initial_values(run_passes(graph, ("set-dtype",), ctx()), seed)
     values = {**initial_values(graphs.primary, seed), **values}
+    if distributed is not None:
+        return _data_parallel(graphs, values, batch, backend, distributed)
     if backend == "reference":
         return ReferenceNetwork(graphs, values, batch)
     from compiler.driver.jit import EntryCompiler
     from runtime.jit.network import JITNetwork
 
     return JITNetwork(graphs, values, batch, EntryCompiler(graphs))
+
+
+COMM_METHODS = ("allreduce_sum", "bcast", "bcast_array", "allgather", "abort")
+"""What compile(..., distributed=) needs of a communicator (runtime/distributed/comm.py)."""
+
+
+def _check_distributed(comm: object, train: bool) -> None:
+    if comm is None:
+        return
+    if not train:
+        raise CompileError("distributed= needs train=True: it splits the training step")
+    missing = [m for m in COMM_METHODS if not callable(getattr(comm, m, None))]
+    if missing or not isinstance(getattr(comm, "size", None), int):
+        raise CompileError(f"distributed= takes a communicator (runtime.distributed.comm.world()"
+                           f" or LocalComm()), got {type(comm).__name__}")
+
+
+def _data_parallel(graphs: CompiledGraphs, values: dict[str, Any], batch: int, backend: str,
+                   comm: Any) -> Network:
+    """The training network whose step is runtime/distributed/step.py's, joined to `comm`."""
+    from runtime.distributed.step import DataParallel, DataParallelJIT, DataParallelReference
+
+    net: DataParallel
+    if backend == "reference":
+        net = DataParallelReference(graphs, values, batch)
+    else:
+        from compiler.driver.jit import EntryCompiler
+
+        net = DataParallelJIT(graphs, values, batch, EntryCompiler(graphs))
+    net.join(comm)
+    return net

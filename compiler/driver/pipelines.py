@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from compiler.passes import PassContext, PassManager
+from compiler.passes.training_forms import STEP
 from ir.errors import CompileError, NetcError
 from ir.graph import Graph, Node, Value
 from ir.types import BATCH
@@ -48,6 +49,34 @@ def lower(
     return run_passes(graph, PIPELINES[kind], ctx, verify_each=verify_each,
                       dump_after=dump_after, dump_before=dump_before, dump=dump,
                       timings=timings, reported=reported)
+
+
+def lower_backward(graph: Graph, ctx: PassContext) -> Graph:
+    """The data-parallel step's first entry (runtime/distributed/step.py): the "grads"
+    pipeline, but a training step's, so batchnorm's running statistics are updated."""
+    return run_passes(rebatched(graph, ctx.batch), PIPELINES["grads"], ctx)
+
+
+def lower_apply(train: Graph, ctx: PassContext) -> Graph:
+    """The data-parallel step's second entry: the optimizer update alone, reading every
+    parameter's (averaged) gradient as an external input named by `gradient_name`.
+
+    Built from the training graph `train` (the network's primary graph), whose parameter and
+    step-counter types it copies, so the optimizer pass names the state it adds (momentum
+    buffers, Adam moments) as it did there and both entries share one persistent layout.
+
+        %fc1.weight: f32[120,400] param,  %fc1.weight.grad: f32[120,400] input
+        %fc1.weight.next = sgd_step(%fc1.weight, %fc1.weight.grad) {lr=0.01, ...}
+        update %fc1.weight <- %fc1.weight.next
+    """
+    from runtime.distributed.step import gradient_name
+
+    graph = Graph(train.name)
+    params = [graph.add_input(p.name, p.type, "param") for p in train.params]
+    if train.has_value(STEP):  # dropout masks read the counter: the update must advance it
+        graph.add_input(STEP, train.value(STEP).type, "state")
+    graph.outputs = [graph.add_input(gradient_name(p.name), p.type, "input") for p in params]
+    return run_passes(graph, ("optimizer", *SIMPLIFY), ctx)
 
 
 def run_passes(

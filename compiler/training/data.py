@@ -120,7 +120,8 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool = False) -> No
 
 @dataclass
 class Split:
-    """One split of a data set: uint8 images [N, H, W] and int64 labels [N]."""
+    """One split of a data set: uint8 images [N, H, W] (or [N, C, H, W], compiler/training/
+    formats.py) and int64 labels [N]."""
 
     name: str
     images: np.ndarray
@@ -228,6 +229,12 @@ class InputFit:
     def __init__(self, image_shape: Sequence[int], model_shape: Sequence[int]) -> None:
         self.image_shape = tuple(int(d) for d in image_shape)
         self.model_shape = tuple(int(d) for d in model_shape)
+        if len(self.image_shape) == 3:  # [C, H, W] images (formats.py) arrive fitted already
+            if self.image_shape != self.model_shape:
+                raise DataError(f"the model's input {'x'.join(map(str, self.model_shape))} is "
+                                f"not the images' {'x'.join(map(str, self.image_shape))}")
+            self.pad = (0, 0)
+            return
         h, w = self.image_shape
         if self.model_shape == (h * w,):
             self.pad = (0, 0)
@@ -241,6 +248,8 @@ class InputFit:
     def note(self) -> str | None:
         """What the fitting does, when it does more than add a channel axis."""
         c, shape = self.model_shape[0], "x".join(map(str, self.image_shape))
+        if self.image_shape == self.model_shape:
+            return None
         if len(self.model_shape) == 1:
             return f"images {shape} are flattened to {self.model_shape[0]} features"
         if self.model_shape[1:] == self.image_shape and c == 1:
@@ -250,6 +259,8 @@ class InputFit:
 
     def __call__(self, images: np.ndarray, norm: Normalization) -> np.ndarray:
         batch = len(images)
+        if self.image_shape == self.model_shape:
+            return np.ascontiguousarray(norm(images))
         if len(self.model_shape) == 1:
             return np.ascontiguousarray(norm(images).reshape(batch, -1))
         c, height, width = self.model_shape

@@ -1,6 +1,6 @@
 """The training loop: epochs of shuffled batches, a progress bar, metrics, checkpoints.
 
-Where it sits: driven by `netc train` (compiler/commands/training.py) and usable from Python.
+Where it sits: driven by `netc train` (compiler/commands/train.py) and usable from Python.
 It only uses a compiled network's public face: `train_step`, `forward`, `params`, `state`.
 
 What makes a run reproducible and resumable bit for bit:
@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -36,7 +36,10 @@ from compiler.optim import SGD, Adam
 from compiler.training import checkpoint
 from compiler.training.data import Feeder, epoch_order
 from compiler.training.numerics import NumericsGuard
+from compiler.training.prefetch import Prefetcher
+from compiler.training.ranks import Shard, agreed_stop
 from ir.errors import NetcError
+from runtime.distributed.comm import Comm, LocalComm
 
 DEFAULT_LR = {"sgd": 0.01, "adam": 1e-3}
 logger = logging.getLogger(__name__)
@@ -235,7 +238,7 @@ class Trainer:
     def __init__(self, net: Any, settings: Settings, train: Feeder, test: Feeder,
                  outputs: Outputs, meta: dict[str, Any], progress: Progress | None = None,
                  log: MetricsLog | None = None, echo: Callable[[str], None] | None = None,
-                 train_eval: Feeder | None = None) -> None:
+                 train_eval: Feeder | None = None, comm: Comm | None = None) -> None:
         self.net = net
         self.settings = settings
         self.train_data = train
@@ -251,10 +254,22 @@ class Trainer:
         self.losses: list[float] = []
         self._warned = False
         self.last_test: Evaluation | None = None
+        self.comm: Comm = comm or LocalComm()
+        """The ranks training together (compiler/training/ranks.py): each takes its shard of
+        every global batch; only rank 0 evaluates, prints, logs and writes checkpoints."""
+        self.shard = Shard(self.comm.rank, self.comm.size)
+        if not self.shard.leader:
+            self.echo = lambda line: None
+            self.out = replace(outputs, progress_bar=False)
+
+    @property
+    def global_batch(self) -> int:
+        """The samples one step consumes over all ranks (--batch on each)."""
+        return self.settings.batch * self.shard.ranks
 
     @property
     def batches_per_epoch(self) -> int:
-        return len(self.train_data) // self.settings.batch
+        return len(self.train_data) // self.global_batch
 
     def run(self, stop: StopSignal | None = None) -> RunResult:
         """Trains until the last epoch, `max_steps` or a stop signal. The checkpoint is
@@ -277,37 +292,38 @@ class Trainer:
         return {"epochs_done": p.epoch, "batch": p.batch, "step": p.step}
 
     def _stop_reason(self, stop: StopSignal) -> str | None:
-        if stop.requested:
-            return stop.name
+        """Why to stop before the next step, agreed by every rank."""
+        reason = stop.name if stop.requested else None
         if self.out.max_steps is not None and self.progress.step >= self.out.max_steps:
-            return "max-steps"
-        return None
+            reason = reason or "max-steps"
+        return agreed_stop(self.comm, reason)
 
     def _epoch(self, stop: StopSignal) -> str | None:
         """Runs the rest of the current epoch; returns why it stopped early, if it did."""
         p, nb = self.progress, self.batches_per_epoch
         order = epoch_order(len(self.train_data), self.settings.seed, p.epoch)
+        batches = [self.shard.indices(order, k, self.settings.batch) for k in range(p.batch, nb)]
         bar = self._bar(nb)
         started, steps_here = time.perf_counter(), 0
         try:
-            while p.batch < nb:
-                reason = self._stop_reason(stop)
-                if reason:
-                    return reason
-                loss = self._step(order[p.batch * self.settings.batch:][:self.settings.batch])
-                steps_here += 1
-                self._show(bar, loss, steps_here, time.perf_counter() - started)
+            with Prefetcher(self.train_data.batch, batches) as ready:
+                for x, y in ready:
+                    reason = self._stop_reason(stop)
+                    if reason:
+                        return reason
+                    loss = self._step(x, y)
+                    steps_here += 1
+                    self._show(bar, loss, steps_here, time.perf_counter() - started)
         finally:
             p.seconds += time.perf_counter() - started
             if bar is not None:
                 bar.close()
-        rate = steps_here * self.settings.batch / max(time.perf_counter() - started, 1e-9)
+        rate = steps_here * self.global_batch / max(time.perf_counter() - started, 1e-9)
         self._end_epoch(rate)
         return self._stop_reason(stop)
 
-    def _step(self, indices: np.ndarray) -> float:
+    def _step(self, x: np.ndarray, y: np.ndarray) -> float:
         p = self.progress
-        x, y = self.train_data.batch(indices)
         if self.guard is not None:
             self.guard.before_step()
         loss = self.net.train_step(x, y)
@@ -340,11 +356,18 @@ class Trainer:
         if bar is None:
             return
         if steps % 10 == 0:
-            rate = steps * self.settings.batch / max(seconds, 1e-9)
+            rate = steps * self.global_batch / max(seconds, 1e-9)
             bar.set_postfix_str(f"loss {loss:.4f}, {rate:,.0f} img/s", refresh=False)
         bar.update(1)
 
     def _end_epoch(self, rate: float) -> None:
+        if self.shard.leader:  # the other ranks go on to the next epoch's first step
+            self._report_epoch(rate)
+        p = self.progress
+        p.epoch, p.batch, p.loss_sum, p.seconds = p.epoch + 1, 0, 0.0, 0.0
+        self.save()
+
+    def _report_epoch(self, rate: float) -> None:
         p = self.progress
         train_eval = evaluate(self.net, self.train_eval)
         self.last_test = evaluate(self.net, self.test_data)
@@ -356,10 +379,10 @@ class Trainer:
                   "seconds": round(p.seconds, 3), "images_per_s": round(rate, 1)}
         self.log.write("epoch", **record)
         self.echo(format_epoch(record, self.settings.epochs))
-        p.epoch, p.batch, p.loss_sum, p.seconds = p.epoch + 1, 0, 0.0, 0.0
-        self.save()
 
     def save(self) -> None:
+        if not self.shard.leader:
+            return
         meta = {**self.meta, "settings": asdict(self.settings),
                 "progress": asdict(self.progress)}
         checkpoint.save(self.out.checkpoint, dict(self.net.params.items()),
