@@ -75,13 +75,13 @@ class Softmax(_RowOp):
         if len(args) == 1:  # softmax, log_softmax; their gradients read (dy, y)
             (x,) = args
             m = self.row_max(kb, x, base, self.length, stride, ty)
-            total = self.row_sum(kb, self.length, ty, lambda j: kb.intrinsic(
-                "exp", ty, [kb.b.fsub(kb.load(x, at(j)), m)]))
+            total = self.row_sum(kb, self.length, ty, lambda j: kb.exp(
+                kb.b.fsub(kb.load(x, at(j)), m)))
             log_total = kb.intrinsic("log", ty, [total])
             with kb.loop(0, self.length, name="j") as j:
                 shifted = kb.b.fsub(kb.load(x, at(j)), m)
                 if node.op == "softmax":
-                    value = kb.b.fdiv(kb.intrinsic("exp", ty, [shifted]), total)
+                    value = kb.b.fdiv(kb.exp(shifted), total)
                 else:
                     value = kb.b.fsub(shifted, log_total)
                 kb.store(value, out, at(j))
@@ -96,7 +96,7 @@ class Softmax(_RowOp):
             return
         total = self.row_sum(kb, self.length, ty, lambda j: kb.load(dy, at(j)))
         with kb.loop(0, self.length, name="j") as j:
-            p = kb.intrinsic("exp", ty, [kb.load(y, at(j))])
+            p = kb.exp(kb.load(y, at(j)))
             kb.store(kb.b.fsub(kb.load(dy, at(j)), kb.b.fmul(p, total)), out, at(j))
 
 
@@ -124,8 +124,8 @@ class CrossEntropy(_RowOp):
         with kb.loop(0, self.n, name="r") as r:
             base = kb.mul(r, self.c)
             m = self.row_max(kb, x, base, self.c, 1, ty)
-            sumexp = self.row_sum(kb, self.c, ty, lambda j: kb.intrinsic(
-                "exp", ty, [kb.b.fsub(kb.load(x, kb.add(base, j)), m)]))
+            sumexp = self.row_sum(kb, self.c, ty, lambda j: kb.exp(
+                kb.b.fsub(kb.load(x, kb.add(base, j)), m)))
             label = kb.load(labels, r)
             if scale is None:
                 picked = kb.b.fsub(kb.load(x, kb.add(base, label)), m)
@@ -133,8 +133,7 @@ class CrossEntropy(_RowOp):
                 kb.b.store(kb.b.fadd(kb.b.load(total), nll), total)
             else:
                 with kb.loop(0, self.c, name="j") as j:
-                    p = kb.b.fdiv(kb.intrinsic("exp", ty, [
-                        kb.b.fsub(kb.load(x, kb.add(base, j)), m)]), sumexp)
+                    p = kb.b.fdiv(kb.exp(kb.b.fsub(kb.load(x, kb.add(base, j)), m)), sumexp)
                     hit = kb.b.icmp_signed("==", j, label)
                     p = kb.b.select(hit, kb.b.fsub(p, ir.Constant(ty, 1.0)), p)
                     kb.store(kb.b.fmul(p, scale), out, kb.add(base, j))
