@@ -6,6 +6,7 @@ host's vector width and the other one (NETC_VECTOR_BITS: another MR x NR and pac
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from runtime.jit.engine import Engine
@@ -32,4 +33,9 @@ def widths() -> list[int]:
 def test_gemm_shapes_against_numpy(monkeypatch, bits, dtype, op, shapes, attrs):
     monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
     graph = op_graph(op, shapes, attrs, dtype)
-    check(graph, feeds_for(graph), dtype, backward=op == "dense" and len(shapes) == 3)
+    feeds = feeds_for(graph)
+    # outputs of order 1 whatever K: the summation orders of netc and numpy then differ by
+    # rounding well inside the tolerance (unit normals would grow them as sqrt(K))
+    k = shapes[0][0] if attrs.get("transpose_a") else shapes[0][1]
+    feeds["in0"] = (feeds["in0"] / np.sqrt(k)).astype(feeds["in0"].dtype)
+    check(graph, feeds, dtype, backward=op == "dense" and len(shapes) == 3)
