@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import llvmlite.ir as ir
 
-from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
+from compiler.codegen.kernel_builder import I8P, I32, I64, VOID, KernelBuilder
 
 
 def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type, mr: int,
@@ -39,6 +39,7 @@ def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type,
     loop = fn.append_basic_block("k.loop")
     done = fn.append_basic_block("k.done")
     zero = ir.Constant(vty, [0.0] * lanes)
+    _prefetch_tile(kb, c, ldc, rows, nv, lanes)
     kb.b.cbranch(kb.b.icmp_signed(">", kc, kb.i64(0)), loop, done)
     entry = kb.b.block
     kb.b.position_at_end(loop)
@@ -68,6 +69,21 @@ def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type,
     kb.b.ret_void()
     shared[name] = fn
     return fn
+
+
+def _prefetch_tile(kb: KernelBuilder, c: ir.Value, ldc: ir.Value, rows: int, nv: int,
+                   lanes: int) -> None:
+    """Asks for the C tile's cache lines (for writing) before the k loop: the loop runs long
+    enough to hide their misses, which otherwise stall the stores at its end, once per tile."""
+    name = "llvm.prefetch.p0i8"
+    fn = kb.module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(kb.module, ir.FunctionType(VOID, [I8P, I32, I32, I32]), name)
+    for r in range(rows):
+        row = kb.mul(ldc, r)
+        for v in range(nv):
+            at = kb.b.bitcast(kb.gep(c, kb.add(row, v * lanes)), I8P)
+            kb.b.call(fn, [at, ir.Constant(I32, 1), ir.Constant(I32, 3), ir.Constant(I32, 1)])
 
 
 def _store_tile(kb: KernelBuilder, tile: list[list[ir.Value]], c: ir.Value, ldc: ir.Value,

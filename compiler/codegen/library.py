@@ -35,7 +35,7 @@ GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "a
              "j0", "j1", "workspace", "b_direct")
 PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
                                                                  "cols"]}
-LIBRARY_VERSION = "netc-lib-5"
+LIBRARY_VERSION = "netc-lib-6"
 
 
 def pack_type(ty: ir.Type) -> ir.FunctionType:
@@ -215,21 +215,27 @@ def _column_pack(kb: KernelBuilder, ty: ir.Type, src: ir.Value, w_stride: ir.Val
 
 def _transposing_pack(kb: KernelBuilder, ty: ir.Type, src: ir.Value, w_stride: ir.Value,
                       dst: ir.Value, width: int, kc: ir.Value, lanes: int) -> None:
-    """dst[k][w] = src[w*w_stride + k] for a whole panel: per `lanes` values of k and `lanes`
+    """dst[k][w] = src[w*w_stride + k] for a whole panel: per `size` values of k and `size`
     columns, one vector load per column, a transpose in registers, one vector store per k
     (the weights of every dense and convolution layer are packed this way, once per call).
-    A last group of fewer columns (MR = 6 with 8 lanes) transposes zeros in the missing ones
-    and stores only the columns that exist."""
-    vty = ir.VectorType(ty, lanes)
-    main = kb.b.and_(kc, kb.i64(-lanes), name="kmain")
-    zero = ir.Constant(vty, [0.0] * lanes)
-    with kb.loop(0, main, step=lanes, name="kv") as k:
-        for g in range(0, width, lanes):
-            count = min(lanes, width - g)
+    `size` is the widest power of two that divides the panel (MR = 12: 4 x 4 blocks), so no
+    lane is wasted and no store is partial: a 16 x 16 transpose of 12 columns cost LLVM
+    twice the shuffles and split every store. A panel no such block of 4 or more divides
+    (MR = 6) transposes `lanes` wide, zeros in the missing columns, and stores only the
+    columns that exist."""
+    size = min(lanes, width & -width)
+    if size < 4:
+        size = lanes
+    vty = ir.VectorType(ty, size)
+    main = kb.b.and_(kc, kb.i64(-size), name="kmain")
+    zero = ir.Constant(vty, [0.0] * size)
+    with kb.loop(0, main, step=size, name="kv") as k:
+        for g in range(0, width, size):
+            count = min(size, width - g)
             columns = [kb.vload(kb.gep(src, kb.b.mul(kb.i64(g + i), w_stride)), k, vty)
-                       if i < count else zero for i in range(lanes)]
+                       if i < count else zero for i in range(size)]
             for j, row in enumerate(kb.transpose(columns)):
-                if count < lanes:
+                if count < size:
                     mask = ir.Constant(ir.VectorType(ir.IntType(32), count), list(range(count)))
                     row = kb.b.shuffle_vector(row, row, mask)
                 kb.vstore(row, dst, kb.add(kb.mul(kb.add(k, j), width), g))

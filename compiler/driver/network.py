@@ -87,9 +87,10 @@ def build_network(graph: object, batch: int | None, train: bool,
     batch = fixed_batch(graph) or batch or 1
     _check_batch_size(graph, batch)
     opt = optimizer or SGD(lr=0.01)
-    options: dict[str, str] = {"dtype": dtype} if dtype != "f32" else {}
+    options: dict[str, Any] = {"dtype": dtype} if dtype != "f32" else {}
     if backend == "jit":  # the reference interpreter always works in the logical order
         options["layout"] = DEFAULT_LAYOUT if layout == "auto" else layout
+        options["fold_batch_norm"] = True  # the JIT network computes the folded constants
 
     def ctx(train: bool = False, optimizer: SGD | Adam | None = None) -> PassContext:
         return PassContext(batch=batch, options=dict(options), train=train, optimizer=optimizer)

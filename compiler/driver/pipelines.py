@@ -25,7 +25,8 @@ CODEGEN = ("fuse", "plan-memory")
 """The JIT's own passes, run by compiler/driver/jit.py after a pipeline (with the network's
 shared parameter layout); `netc dump --after fuse|plan-memory` runs them too."""
 PIPELINES: dict[str, tuple[str, ...]] = {
-    "forward": ("bind-batch", "set-dtype", "drop-loss", "canonicalize", *SIMPLIFY, "layout"),
+    "forward": ("bind-batch", "set-dtype", "drop-loss", "canonicalize", "fold-batch-norm",
+                *SIMPLIFY, "layout"),
     "grads": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",
               *SIMPLIFY, "layout"),
     "train": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",

@@ -18,6 +18,7 @@ import numpy as np
 
 from ir.schedule import MemoryPlan
 from runtime.jit.call import Buffers, CompiledEntry, NativeEntry
+from runtime.jit.folding import FoldedConstants, WatchedArrayDict, folded_input_names
 from runtime.network import CompiledGraphs, Network
 from runtime.reference import Results
 
@@ -56,6 +57,23 @@ class JITNetwork(Network):
         self._entries: dict[str, NativeEntry] = {}
         self._lock = threading.RLock()
         self._plan_for: Callable[[str], MemoryPlan] | None = None
+        self._folds: FoldedConstants | None = None
+        if not self.graphs.has("train"):  # inference only: forward is the primary graph
+            folded = folded_input_names(self.graphs.forward)
+            self._inputs = [v for v in self._inputs if v.name not in folded]
+        self.params = WatchedArrayDict(self.params, self._touch_folds)
+        self.state = WatchedArrayDict(self.state, self._touch_folds)
+
+    def _touch_folds(self) -> None:
+        if self._folds is not None:
+            self._folds.touch()
+
+    def _with_folds(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The forward entry's feeds plus its folded batchnorm constants (runtime/jit/folding)."""
+        if self._folds is None:
+            self._folds = FoldedConstants(self.graphs.forward,
+                                          lambda: {**self._params, **self._state})
+        return {**feeds, **self._folds.feeds()}
 
     def enable_guards(self, plan_for: Callable[[str], MemoryPlan]) -> None:
         """Guard mode (NETC_GUARD set when the network was compiled): `plan_for(entry)` gives
@@ -81,7 +99,12 @@ class JITNetwork(Network):
                 self._need(entry)
             self.entry(entry)
             plan = self._plan_for(entry) if self._plan_for is not None else None
-            return self._entries[entry](feeds, plan)
+            if entry == "forward":
+                feeds = self._with_folds(feeds)
+            results = self._entries[entry](feeds, plan)
+            if entry == "train":
+                self._touch_folds()
+            return results
 
     def profile(self, name: str) -> list[tuple[str, int]]:
         """(kernel, timestamp-counter cycles summed over calls) and resets the counters;

@@ -28,6 +28,8 @@ DOT_ROWS = 4
 DOT_ACCUMULATORS = 4
 """Independent vector accumulators per dot product: enough to cover the FMA latency."""
 DIRECT_B_ROWS = 3
+PACK_ONCE_BYTES = 512 * 1024
+"""A (m x k) from this size up: a dense layer or matmul gives each thread one column chunk."""
 """A with at most this many micro-panels of rows reads B's panels in place (see gemm())."""
 
 
@@ -193,6 +195,15 @@ class Dense(Contraction):
         node = self.ctx.anchor
         x, w = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.operands[1].name)
         return View(x, self.k, 1), View(w, 1, self.k)  # B[k, j] = W[j, k]
+
+    def column_chunks(self) -> int:
+        """One chunk per thread once A is large: every chunk packs all of A again, and past
+        PACK_ONCE_BYTES that repacking (from beyond L2) costs more than two chunks per thread
+        gain in balance (1024^3 f32 at 2 threads: 4 chunks pack 16 MiB, 2 chunks 8 MiB)."""
+        chunks = super().column_chunks()
+        if self.m * self.k * self.itemsize < PACK_ONCE_BYTES:
+            return chunks
+        return min(chunks, self.ctx.gen.target.threads)
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         lo, hi = self.columns(kb, chunk)

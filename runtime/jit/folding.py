@@ -1,0 +1,101 @@
+"""The folded batchnorm constants of a JIT network's forward entry, kept in step with the
+parameters.
+
+Where it sits: compiler/passes/fold_batch_norm.py replaced each inference batchnorm after a
+convolution or dense layer by the layer over two per-call inputs (the folded weight and bias)
+and recorded in the node's meta which parameters and statistics they come from. The JIT
+network (runtime/jit/network.py) owns one FoldedConstants: it hands the folded arrays to every
+forward call with the caller's, recomputing them first when the parameters may have changed
+(a train_step, an assignment to `net.params` or `net.state`, a checkpoint load, or a view of a
+parameter handed out, which the caller may write into). A view kept from before a forward and
+written after it is the one change this cannot see: read the parameter again to write it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ir.graph import Graph
+from runtime.network import ArrayDict
+
+FOLD_META = "batchnorm_fold"
+"""Node meta key (written by compiler/passes/fold_batch_norm.py): {"folded_weight",
+"folded_bias", "weight", "bias" (or None), "scale", "shift", "mean", "var"}: input names; and
+"eps", the batchnorm's epsilon."""
+
+
+def fold_recipes(graph: Graph) -> list[dict[str, Any]]:
+    """Every fold the pass recorded in `graph`, in node order."""
+    return [node.meta[FOLD_META] for node in graph.nodes() if FOLD_META in node.meta]
+
+
+def fold(recipe: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+         ) -> dict[str, np.ndarray]:
+    """The folded weight and bias of one recipe from the live arrays:
+    s = scale / sqrt(var + eps), W' = W * s (per output channel), b' = (b - mean) * s + shift.
+    """
+    weight = arrays[recipe["weight"]]
+    scale, shift = arrays[recipe["scale"]], arrays[recipe["shift"]]
+    mean, var = arrays[recipe["mean"]], arrays[recipe["var"]]
+    s = scale / np.sqrt(var + weight.dtype.type(recipe["eps"]))
+    bias = arrays[recipe["bias"]] if recipe["bias"] is not None else np.zeros_like(mean)
+    per_row = s.reshape((-1,) + (1,) * (weight.ndim - 1))
+    return {recipe["folded_weight"]: np.ascontiguousarray(weight * per_row, weight.dtype),
+            recipe["folded_bias"]: np.ascontiguousarray((bias - mean) * s + shift, weight.dtype)}
+
+
+class FoldedConstants:
+    """The folded arrays of a forward graph, recomputed lazily after `touch()`."""
+
+    def __init__(self, graph: Graph, arrays: Callable[[], Mapping[str, np.ndarray]]) -> None:
+        self.recipes = fold_recipes(graph)
+        self._arrays = arrays
+        self._folded: dict[str, np.ndarray] = {}
+        self._stale = True
+        self.refolds = 0
+        """How many times the constants were computed (tests read it)."""
+
+    def touch(self) -> None:
+        """The parameters may have changed: fold again before the next forward."""
+        self._stale = True
+
+    def feeds(self) -> dict[str, np.ndarray]:
+        """The folded inputs of the forward entry, by name, up to date."""
+        if self._stale and self.recipes:
+            arrays = self._arrays()
+            folded: dict[str, np.ndarray] = {}
+            for recipe in self.recipes:
+                folded.update(fold(recipe, arrays))
+            self._folded = folded
+            self.refolds += 1
+        self._stale = False
+        return self._folded
+
+
+class WatchedArrayDict(ArrayDict):
+    """An ArrayDict that calls `on_change` whenever an array may change: on assignment, and
+    when a view of it is handed out (the caller may write into the view)."""
+
+    def __init__(self, base: ArrayDict, on_change: Callable[[], None]) -> None:
+        super().__init__(base._arrays, base._kind, base._layouts)
+        self._on_change = on_change
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        self._on_change()
+        return super().__getitem__(name)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._on_change()
+        super().__setitem__(name, value)
+
+
+def folded_input_names(graph: Graph) -> set[str]:
+    """The forward graph's inputs the runtime supplies, not the caller."""
+    names: set[str] = set()
+    for recipe in fold_recipes(graph):
+        names.update((recipe["folded_weight"], recipe["folded_bias"]))
+    return names
+
