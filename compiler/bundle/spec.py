@@ -117,7 +117,8 @@ class BundleSpec:
         """The JSON form runtime/bundle.py reads (no LLVM text)."""
         return {"format": 1, "name": self.name, "model": self.model, "batch": self.batch,
                 "target": self.target, "threads": self.threads, "train": self.train,
-                "params": [t.name for t in self.params], "graphs": self.graphs,
+                "tensors": [asdict(t) for t in (*self.params, *self.state)],
+                "graphs": self.graphs,
                 "library": f"lib{self.name}.so", "weights": f"{self.name}.weights"}
 
 
