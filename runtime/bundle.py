@@ -13,12 +13,14 @@ from __future__ import annotations
 import ctypes
 import json
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ir.errors import RuntimeInputError
+from ir.graph import Graph
 from ir.parser import parse
 from ir.types import NUMPY_DTYPE
 from runtime.network import CompiledGraphs, Network
@@ -35,6 +37,8 @@ class BundleNetwork(Network):
     def __init__(self, folder: Path, manifest: dict[str, Any], weights: Path) -> None:
         self.folder = folder
         self.name = str(manifest["name"])
+        self.max_threads = int(manifest["threads"])
+        """The most threads the library runs (netc build --threads)."""
         self._lib = ctypes.CDLL(str(folder / manifest["library"]))
         self._lib[f"{self.name}_last_error"].restype = ctypes.c_char_p
         self._lib[f"{self.name}_error_message"].restype = ctypes.c_char_p
@@ -44,12 +48,13 @@ class BundleNetwork(Network):
         weakref.finalize(self, self._fn("destroy"), handle)
         region, size = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(self._fn("region")(handle, ctypes.byref(region), ctypes.byref(size)))
-        raw = np.ctypeslib.as_array((ctypes.c_uint8 * size.value).from_address(region.value))
+        raw = np.ctypeslib.as_array((ctypes.c_uint8 * size.value).from_address(
+            region.value or 0))
         self._tensors = {t["name"]: t for t in manifest["tensors"]}
         views = {name: np.ndarray(tuple(t["shape"]), dtype=NUMPY_DTYPE[t["dtype"]],
                                   buffer=raw, offset=t["offset"])
                  for name, t in self._tensors.items()}
-        graphs = CompiledGraphs({entry: (lambda text=text: parse(text))
+        graphs = CompiledGraphs({entry: _parser(str(text))
                                  for entry, text in manifest["graphs"].items()})
         super().__init__(graphs, views, int(manifest["batch"]))
         self._param_floats = sum(v.size for v in self._params.values())
@@ -81,7 +86,7 @@ class BundleNetwork(Network):
         loss = ctypes.c_float()
         if entry == "train":
             self._check(self._fn("train_step")(*args, ctypes.byref(loss)))
-            return Results([], np.float32(loss.value), {}, {})
+            return Results([], np.array(loss.value, dtype=np.float32), {}, {})
         grads = np.empty(self._param_floats, dtype=np.float32)
         self._check(self._fn("loss_and_grads")(*args, ctypes.byref(loss),
                                                ctypes.c_void_p(grads.ctypes.data)))
@@ -89,7 +94,12 @@ class BundleNetwork(Network):
         for name, array in self._params.items():
             start = self._tensors[name]["grad_offset"]
             outputs.append(grads[start:start + array.size].reshape(array.shape))
-        return Results(outputs, np.float32(loss.value), {}, {})
+        return Results(outputs, np.array(loss.value, dtype=np.float32), {}, {})
+
+
+def _parser(text: str) -> Callable[[], Graph]:
+    """Parses an entry's graph on first use (as the JIT lowers it on first use)."""
+    return lambda: parse(text)
 
 
 def load_bundle(folder: str | Path, weights: str | Path | None = None) -> Network:

@@ -16,11 +16,11 @@ from pathlib import Path
 from compiler.bundle.csource import c_source
 from compiler.bundle.example import example_main, readme
 from compiler.bundle.header import header
+from compiler.bundle.link import link_library
 from compiler.bundle.objects import bundle_modules, emit_objects
 from compiler.bundle.spec import BundleSpec, describe
-from compiler.bundle.target import bundle_target
+from compiler.bundle.target import BundleTarget, bundle_target
 from compiler.bundle.weights import region_bytes, write_weights
-from compiler.bundle.link import link_library
 from compiler.optim import SGD, Adam
 from ir.errors import CompileError
 from ir.graph import Graph
@@ -29,14 +29,15 @@ from runtime.jit.pool import thread_count
 
 
 def build_bundle(graph: Graph, out_dir: Path, batch: int = 1, train: bool = False,
-                 optimizer: SGD | Adam | None = None, target: str = "host",
+                 optimizer: SGD | Adam | None = None, target: str | BundleTarget = "host",
                  embed_weights: bool = False, seed: int = 0,
                  threads: int | None = None) -> BundleSpec:
     """Writes the bundle of `graph` into `out_dir` (created if needed); returns its spec.
-    threads: the most threads the library runs (default: this machine's, as the JIT)."""
+    target: a name of compiler/bundle/target.py's TARGETS, or a BundleTarget; threads: the
+    most threads the library runs (default: this machine's, as the JIT)."""
     from compiler.driver.network import build_network
 
-    bundle = bundle_target(target)
+    bundle = bundle_target(target) if isinstance(target, str) else target
     threads = threads or thread_count()
     if threads < 1:
         raise CompileError(f"threads must be at least 1, got {threads}")

@@ -442,8 +442,12 @@ def _forward(spec: BundleSpec) -> str:
     entry = spec.entries["forward"]
     pointers = ["net", *[argument_names(spec)[t.name] for t in spec.inputs], "output"]
     slot = entry.outputs[0]
-    return f"""int {p}_forward({p}_net *net, {data_arguments(spec, False)}, {spec.output.c_type} *output) {{
-{_null_check(spec, "forward", pointers)}{_index_checks(spec, "forward", spec.inputs)}    pthread_mutex_lock(&lock);
+    signature = (f"int {p}_forward({p}_net *net, {data_arguments(spec, False)}, "
+                 f"{spec.output.c_type} *output)")
+    checks = _null_check(spec, "forward", pointers) + _index_checks(spec, "forward",
+                                                                     spec.inputs)
+    return f"""{signature} {{
+{checks}    pthread_mutex_lock(&lock);
 {_call(spec, entry)}    memcpy(output, {_source(spec, entry, slot)}, {_nbytes(slot)});
     pthread_mutex_unlock(&lock);
     return succeed();
@@ -459,15 +463,16 @@ def _step_pointers(spec: BundleSpec) -> list[str]:
 def _grads(spec: BundleSpec) -> str:
     p = spec.name
     entry = spec.entries["grads"]
-    tensors = [*spec.inputs, *spec.labels]
     copies = "".join(
         f"    memcpy(grads + {t.grad_offset}, {_source(spec, entry, s)}, {_nbytes(s)});\n"
         for t, s in zip(spec.params, entry.outputs, strict=True))
     loss = entry.loss
     if loss is None:
         raise CompileError("the grads entry computes no loss")
-    return f"""int {p}_loss_and_grads({p}_net *net, {data_arguments(spec, True)}, float *loss, float *grads) {{
-{_null_check(spec, "loss_and_grads", [*_step_pointers(spec), "loss", "grads"])}{_index_checks(spec, "loss_and_grads", tensors)}    pthread_mutex_lock(&lock);
+    signature = (f"int {p}_loss_and_grads({p}_net *net, {data_arguments(spec, True)}, "
+                 "float *loss, float *grads)")
+    return f"""{signature} {{
+{_step_checks(spec, "loss_and_grads", ["loss", "grads"])}    pthread_mutex_lock(&lock);
 {_call(spec, entry)}    memcpy(loss, {_source(spec, entry, loss)}, sizeof *loss);
 {copies}    pthread_mutex_unlock(&lock);
     return succeed();
@@ -475,15 +480,22 @@ def _grads(spec: BundleSpec) -> str:
 """
 
 
+def _step_checks(spec: BundleSpec, function: str, results: list[str]) -> str:
+    """The checks of a training call: no NULL pointer, every label and id in range."""
+    names = argument_names(spec)
+    tensors = [*spec.inputs, *spec.labels]
+    pointers = ["net", *[names[t.name] for t in tensors], *results]
+    return _null_check(spec, function, pointers) + _index_checks(spec, function, tensors)
+
+
 def _train(spec: BundleSpec) -> str:
     p = spec.name
     entry = spec.entries["train"]
-    tensors = [*spec.inputs, *spec.labels]
     loss = entry.loss
     if loss is None:
         raise CompileError("the train entry computes no loss")
     return f"""int {p}_train_step({p}_net *net, {data_arguments(spec, True)}, float *loss) {{
-{_null_check(spec, "train_step", _step_pointers(spec))}{_index_checks(spec, "train_step", tensors)}    pthread_mutex_lock(&lock);
+{_step_checks(spec, "train_step", [])}    pthread_mutex_lock(&lock);
 {_call(spec, entry)}    if (loss)
         memcpy(loss, {_source(spec, entry, loss)}, sizeof *loss);
     pthread_mutex_unlock(&lock);
@@ -497,7 +509,9 @@ def _tensor_access(spec: BundleSpec) -> str:
     parts = []
     for verb, const, direction in (("get", "", "data, net->region + t->offset"),
                                    ("set", "const ", "net->region + t->offset, data")):
-        parts.append(f"""int {p}_{verb}_param({p}_net *net, const char *name, {const}void *data, size_t count) {{
+        signature = (f"int {p}_{verb}_param({p}_net *net, const char *name, {const}void *data, "
+                     "size_t count)")
+        parts.append(f"""{signature} {{
     if (!net || !name || !data)
         return fail({u}_ERR_NULL, "{p}_{verb}_param: net, name and data must not be NULL");
     const {p}_tensor *t = find_tensor(name);

@@ -44,6 +44,9 @@ def example_main(spec: BundleSpec) -> str:
     }}
 """ if spec.train else ""
     usage = "WEIGHTS|embedded [INPUT OUTPUT" + (" [LABELS STEPS SAVED]]" if spec.train else "]")
+    training = ("\n   LABELS holds the labels; STEPS train steps run on that batch (each loss "
+                "printed),\n   the weights are saved to SAVED, then forward runs."
+                if spec.train else "")
     return f"""/* main.c: an example program over the {p} bundle (see {p}.h and README.md).
 
    cc -O2 main.c -I. -L. -l{p} -Wl,-rpath,"$PWD" -o {p}_example
@@ -51,7 +54,7 @@ def example_main(spec: BundleSpec) -> str:
 
    Without INPUT it runs forward on zeros and prints the outputs. INPUT holds the inputs
    ({", ".join(t.name for t in spec.inputs)}) one after another as raw little-endian arrays,
-   OUTPUT receives the output the same way.{" LABELS holds the labels; STEPS train steps run on that batch (each loss printed), the weights are saved to SAVED, then forward runs." if spec.train else ""} */
+   OUTPUT receives the output the same way.{training} */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,17 +123,22 @@ int main(int argc, char **argv) {{
 def readme(spec: BundleSpec, embedded: bool) -> str:
     p = spec.name
     usage = "WEIGHTS|embedded [INPUT OUTPUT" + (" [LABELS STEPS SAVED]]" if spec.train else "]")
+    kind = ("training (loss and gradients, train step) and inference" if spec.train
+            else "inference")
+    also = "; also embedded in the library" if embedded else ""
+    python = ", `net.train_step(x, labels)`" if spec.train else ""
     return f"""# {p}: model '{spec.model}' as a C library (netc build)
 
 | file | what |
 |---|---|
-| `lib{p}.so` | the network's machine code ({spec.target}) and its C API; needs only libc, libm, pthreads |
+| `lib{p}.so` | the network's machine code ({spec.target}) and its C API; needs only libc, \
+libm, pthreads |
 | `{p}.h` | the API, documented in the header: errors, thread safety, sizes and shapes |
-| `{p}.weights` | parameters and optimizer state (versioned, checksummed){"; also embedded in the library" if embedded else ""} |
+| `{p}.weights` | parameters and optimizer state (versioned, checksummed){also} |
 | `main.c` | an example program |
 | `{p}.netc.json` | what `compiler.load_bundle(DIR)` reads to use the library from Python |
 
-Batch {spec.batch}, {"training (loss and gradients, train step) and inference" if spec.train else "inference"}, up to {spec.threads} threads.
+Batch {spec.batch}, {kind}, up to {spec.threads} threads.
 
 ```
 cc -O2 main.c -I. -L. -l{p} -Wl,-rpath,"$PWD" -o {p}_example
@@ -138,5 +146,6 @@ cc -O2 main.c -I. -L. -l{p} -Wl,-rpath,"$PWD" -o {p}_example
 ./{p}_example {usage}
 ```
 
-From Python: `net = compiler.load_bundle("DIR")`, then `net.forward(x)`, `net.params`{", `net.train_step(x, labels)`" if spec.train else ""} as for `compiler.compile`.
+From Python: `net = compiler.load_bundle("DIR")`, then `net.forward(x)`, `net.params`{python}
+as for `compiler.compile`.
 """

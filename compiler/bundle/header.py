@@ -123,11 +123,11 @@ def _declarations(spec: BundleSpec) -> str:
     train = f"""
 /* One batch's loss and the gradient of every parameter; the parameters are not changed.
    grads: {u}_PARAM_SIZE floats, parameter i's gradient at {p}_tensors[...].grad_offset in
-   the order of the table. {u}_ERR_UNSUPPORTED unless built with --train. */
+   the order of the table. (Declared when built with --train, as {u}_TRAIN says.) */
 int {p}_loss_and_grads({p}_net *net, {step}, float *loss, float *grads);
 
 /* One optimizer step (forward, backward, update) on a batch; *loss (if loss is not NULL) is
-   the loss before the update. {u}_ERR_UNSUPPORTED unless built with --train. */
+   the loss before the update; the optimizer is the one the bundle was built with. */
 int {p}_train_step({p}_net *net, {step}, float *loss);
 """
     return f"""/* One row per tensor of the API: inputs, labels, the output, parameters, state
