@@ -40,8 +40,8 @@ class BundleNetwork(Network):
         self.max_threads = int(manifest["threads"])
         """The most threads the library runs (netc build --threads)."""
         self._lib = ctypes.CDLL(str(folder / manifest["library"]))
-        self._lib[f"{self.name}_last_error"].restype = ctypes.c_char_p
-        self._lib[f"{self.name}_error_message"].restype = ctypes.c_char_p
+        self._fn("last_error").restype = ctypes.c_char_p
+        self._fn("error_message").restype = ctypes.c_char_p
         handle = ctypes.c_void_p()
         self._check(self._fn("create")(str(weights).encode(), ctypes.byref(handle)))
         self._handle = handle
@@ -60,7 +60,9 @@ class BundleNetwork(Network):
         self._param_floats = sum(v.size for v in self._params.values())
 
     def _fn(self, what: str) -> Any:
-        return self._lib[f"{self.name}_{what}"]
+        # attribute access caches the function object (indexing would make a new one each
+        # time, forgetting its restype)
+        return getattr(self._lib, f"{self.name}_{what}")
 
     def _check(self, status: int) -> None:
         if status != 0:
