@@ -185,3 +185,12 @@ def test_netc_build_errors_are_one_line() -> None:
     assert done.returncode == 1
     assert done.stderr == ("netc: error: unknown target 'x86-64-v9' (expected one of host, "
                            "x86-64-v3, x86-64-v4)\n")
+
+
+def test_a_bundle_folder_that_cannot_be_written_is_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    done = netc("build", EXAMPLES / "mlp.yaml", "-o", tmp_path / "file" / "bundle")
+    assert done.returncode == 1
+    assert done.stderr.startswith("netc: error: ")
+    assert "cannot write the bundle: Not a directory" in done.stderr
+    assert len(done.stderr.splitlines()) == 1

@@ -46,6 +46,16 @@ def build_bundle(graph: Graph, out_dir: Path, batch: int = 1, train: bool = Fals
     if not isinstance(net, JITNetwork):
         raise CompileError("bundles are built from the JIT's network")
     spec = describe(net, bundle, threads)
+    try:
+        _write_bundle(spec, net, bundle, out_dir, embed_weights)
+    except OSError as err:
+        raise CompileError(f"{err.filename or out_dir}: cannot write the bundle: "
+                           f"{err.strerror or err}") from None
+    return spec
+
+
+def _write_bundle(spec: BundleSpec, net: JITNetwork, bundle: BundleTarget, out_dir: Path,
+                  embed_weights: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{spec.name}.weights"
     write_weights(weights, spec.model_id, region_bytes(spec, net))
@@ -60,4 +70,3 @@ def build_bundle(graph: Graph, out_dir: Path, batch: int = 1, train: bool = Fals
         source.write_text(c_source(spec, bundle, weights if embed_weights else None))
         (folder / f"{spec.name}.h").write_text(header(spec, embed_weights))
         link_library(source, objects, spec.name, out_dir / f"lib{spec.name}.so")
-    return spec
