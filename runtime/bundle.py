@@ -23,6 +23,7 @@ from ir.errors import RuntimeInputError
 from ir.graph import Graph
 from ir.parser import parse
 from ir.types import NUMPY_DTYPE
+from runtime.jit.call import address
 from runtime.network import CompiledGraphs, Network
 from runtime.reference import Results
 
@@ -58,6 +59,16 @@ class BundleNetwork(Network):
                                  for entry, text in manifest["graphs"].items()})
         super().__init__(graphs, views, int(manifest["batch"]))
         self._param_floats = sum(v.size for v in self._params.values())
+        output = graphs.forward.outputs[0].type
+        self._out_shape = tuple(int(d) for d in output.shape)
+        self._out_dtype = np.dtype(NUMPY_DTYPE[output.dtype])
+        pointers = [ctypes.c_void_p] * (2 + len(self._inputs) + len(self._labels) + 1)
+        for function, count in (("forward", 2 + len(self._inputs)),
+                                ("train_step", len(pointers) - 1),
+                                ("loss_and_grads", len(pointers))):
+            if hasattr(self._lib, f"{self.name}_{function}"):
+                self._fn(function).argtypes = pointers[:count]
+        self._forward = self._fn("forward")
 
     def _fn(self, what: str) -> Any:
         # attribute access caches the function object (indexing would make a new one each
@@ -75,28 +86,24 @@ class BundleNetwork(Network):
         self._check(self._fn("set_threads")(int(threads)))
 
     def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
-        data = [feeds[v.name].ctypes.data for v in self._inputs]
+        data = [address(feeds[v.name]) for v in self._inputs]
         if entry == "forward":
-            out_value = self.graphs.forward.outputs[0]
-            out = np.empty(tuple(int(d) for d in out_value.type.shape),
-                           dtype=NUMPY_DTYPE[out_value.type.dtype])
-            self._check(self._fn("forward")(self._handle, *map(ctypes.c_void_p, data),
-                                            ctypes.c_void_p(out.ctypes.data)))
+            out = np.empty(self._out_shape, dtype=self._out_dtype)
+            self._check(self._forward(self._handle, *data, address(out)))
             return Results([out], None, {}, {})
-        data += [feeds[v.name].ctypes.data for v in self._labels]
-        args = [self._handle, *map(ctypes.c_void_p, data)]
-        loss = ctypes.c_float()
+        data += [address(feeds[v.name]) for v in self._labels]
+        loss = np.zeros((), dtype=np.float32)
         if entry == "train":
-            self._check(self._fn("train_step")(*args, ctypes.byref(loss)))
-            return Results([], np.array(loss.value, dtype=np.float32), {}, {})
+            self._check(self._fn("train_step")(self._handle, *data, address(loss)))
+            return Results([], loss, {}, {})
         grads = np.empty(self._param_floats, dtype=np.float32)
-        self._check(self._fn("loss_and_grads")(*args, ctypes.byref(loss),
-                                               ctypes.c_void_p(grads.ctypes.data)))
+        self._check(self._fn("loss_and_grads")(self._handle, *data, address(loss),
+                                               address(grads)))
         outputs = []
         for name, array in self._params.items():
             start = self._tensors[name]["grad_offset"]
             outputs.append(grads[start:start + array.size].reshape(array.shape))
-        return Results(outputs, np.array(loss.value, dtype=np.float32), {}, {})
+        return Results(outputs, loss, {}, {})
 
 
 def _parser(text: str) -> Callable[[], Graph]:
