@@ -5,8 +5,9 @@ and memory planning. `build_bundle` generates the same LLVM modules the JIT comp
 entry's kernels, the library, the thread pool), emits object code for the requested x86-64
 level (`target.py`, `objects.py`), writes a small C wrapper that reproduces the JIT's call
 convention behind a documented C API (`spec.py` describes the network, `csource.py` and
-`header.py` write the C, `weights.py` the weights file) and links everything with the system's
-`cc` (`link.py`). runtime/bundle.py loads a bundle back into Python as a Network.
+`header.py` write the C, `weights.py` and `cweights.py` the weights file in Python and C) and
+links everything with the system's `cc` (`link.py`). runtime/bundle.py loads a bundle back
+into Python as a Network.
 """
 
 from compiler.bundle.build import build_bundle
