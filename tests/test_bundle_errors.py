@@ -83,6 +83,7 @@ def test_weights_of_the_wrong_model_size_version_or_checksum(mlp: Path, tiny: Pa
         "longer": (weights_file(model_id, payload + bytes(64)), "ERR_WEIGHTS_SIZE",
                    f"{size + 64} bytes of weights, 'mlp' has {size}"),
         "truncated": (good[:-100], "ERR_WEIGHTS_SIZE", "truncated"),
+        "extended": (good + bytes(10), "ERR_WEIGHTS_SIZE", "truncated or extended"),
         "version": (bytes(newer), "ERR_WEIGHTS_VERSION", "weights format version 2"),
         "corrupt": (bytes(flipped), "ERR_WEIGHTS_CHECKSUM", "checksum mismatch"),
         "text": (b"hello, not weights\n" * 4, "ERR_WEIGHTS_FORMAT", "not a netc weights file"),
@@ -96,6 +97,8 @@ def test_weights_of_the_wrong_model_size_version_or_checksum(mlp: Path, tiny: Pa
         assert message in lib.last_error(), case
         with pytest.raises(RuntimeInputError, match=message):
             compiler.load_bundle(mlp, weights=path)
+    assert lib.create(tmp_path)[0] == STATUS["ERR_IO"]
+    assert "not a regular file" in lib.last_error()
     code, _ = lib.create(tmp_path / "missing.weights")
     assert code == STATUS["ERR_IO"]
     assert "No such file" in lib.last_error()

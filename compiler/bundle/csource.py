@@ -53,6 +53,7 @@ def _prelude(spec: BundleSpec, target: BundleTarget) -> str:
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define REGION_BYTES ((size_t){_round(spec.persistent_bytes)})
@@ -62,6 +63,7 @@ def _prelude(spec: BundleSpec, target: BundleTarget) -> str:
 #define FORMAT_VERSION {weights.FORMAT_VERSION}u
 #define HEADER_BYTES {weights.HEADER.size}u
 #define PAYLOAD_BYTES ((uint64_t){spec.persistent_bytes})
+#define WEIGHTS_FILE_BYTES (HEADER_BYTES + PAYLOAD_BYTES + {weights.TRAILER.size}u)
 static const unsigned char MAGIC[8] = {{{magic}}};
 
 /* The machine code netc generated: the thread pool, the library, the entries. */

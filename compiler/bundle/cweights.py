@@ -80,10 +80,10 @@ static int load_weights(const unsigned char *data, size_t size, const char *what
     if (payload != PAYLOAD_BYTES)
         return fail({u}_ERR_WEIGHTS_SIZE, "%s: %llu bytes of weights, '{spec.model}' has %llu",
                     what, (unsigned long long)payload, (unsigned long long)PAYLOAD_BYTES);
-    if (size != HEADER_BYTES + PAYLOAD_BYTES + 4)
+    if (size != WEIGHTS_FILE_BYTES)
         return fail({u}_ERR_WEIGHTS_SIZE, "%s: %zu bytes, a weights file of '{spec.model}' "
                     "has %llu (truncated or extended)", what, size,
-                    (unsigned long long)(HEADER_BYTES + PAYLOAD_BYTES + 4));
+                    (unsigned long long)WEIGHTS_FILE_BYTES);
     uint32_t crc = crc32_update(0, data, HEADER_BYTES + PAYLOAD_BYTES);
     if (crc != read_u32(data + HEADER_BYTES + PAYLOAD_BYTES))
         return fail({u}_ERR_WEIGHTS_CHECKSUM, "%s: checksum mismatch (the file is corrupt)",
@@ -92,26 +92,29 @@ static int load_weights(const unsigned char *data, size_t size, const char *what
     return {u}_OK;
 }}
 
+/* Reads at most the bytes a weights file of this model has (a huge file of something else
+   is never read whole); *size is the file's size, which load_weights checks. */
 static int read_file(const char *path, unsigned char **data, size_t *size) {{
+    struct stat info;
+    if (stat(path, &info) != 0)
+        return fail({u}_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(info.st_mode))
+        return fail({u}_ERR_IO, "%s: not a regular file", path);
+    *size = (size_t)info.st_size;
+    size_t wanted = *size < WEIGHTS_FILE_BYTES ? *size : (size_t)WEIGHTS_FILE_BYTES;
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail({u}_ERR_IO, "%s: %s", path, strerror(errno));
-    long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {{
-        fclose(f);
-        return fail({u}_ERR_IO, "%s: cannot read (not a regular file?)", path);
-    }}
-    *size = (size_t)end;
-    *data = malloc(*size ? *size : 1);
+    *data = malloc(wanted ? wanted : 1);
     if (!*data) {{
         fclose(f);
-        return fail({u}_ERR_MEMORY, "%s: out of memory reading %zu bytes", path, *size);
+        return fail({u}_ERR_MEMORY, "%s: out of memory reading %zu bytes", path, wanted);
     }}
-    size_t got = fread(*data, 1, *size, f);
+    size_t got = fread(*data, 1, wanted, f);
     fclose(f);
-    if (got != *size) {{
+    if (got != wanted) {{
         free(*data);
-        return fail({u}_ERR_IO, "%s: read %zu of %zu bytes", path, got, *size);
+        return fail({u}_ERR_IO, "%s: read %zu of %zu bytes", path, got, wanted);
     }}
     return {u}_OK;
 }}
