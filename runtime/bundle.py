@@ -46,11 +46,13 @@ class BundleNetwork(Network):
         handle = ctypes.c_void_p()
         self._check(self._fn("create")(str(weights).encode(), ctypes.byref(handle)))
         self._handle = handle
-        weakref.finalize(self, self._fn("destroy"), handle)
         region, size = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(self._fn("region")(handle, ctypes.byref(region), ctypes.byref(size)))
-        raw = np.ctypeslib.as_array((ctypes.c_uint8 * size.value).from_address(
-            region.value or 0))
+        memory = (ctypes.c_uint8 * size.value).from_address(region.value or 0)
+        # The network is destroyed when the last view of its region goes, not with this
+        # object: `net.params[name]` arrays a caller still holds stay valid.
+        weakref.finalize(memory, self._fn("destroy"), handle)
+        raw = np.ctypeslib.as_array(memory)
         self._tensors = {t["name"]: t for t in manifest["tensors"]}
         views = {name: np.ndarray(tuple(t["shape"]), dtype=NUMPY_DTYPE[t["dtype"]],
                                   buffer=raw, offset=t["offset"])

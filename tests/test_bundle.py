@@ -120,3 +120,16 @@ def test_residual_example_main_c_inference_equals_the_jit(tmp_path: Path) -> Non
     out = np.fromfile(tmp_path / "y.raw", dtype=np.float32).reshape(BATCH, 10)
     np.testing.assert_array_equal(out, compiler.compile(graph, batch=BATCH).forward(x))
     assert not (folder / "resnet_small.h").read_text().count("resnet_small_train_step")
+
+
+def test_a_parameter_view_outlives_its_network(lenet: Path) -> None:
+    import gc
+
+    bundle = compiler.load_bundle(lenet)
+    weight = bundle._params["fc1.weight"]  # the live view net.params writes through
+    expected = weight.copy()
+    del bundle
+    gc.collect()
+    churn = [np.full(1 << 16, 7.0) for _ in range(64)]  # reuse any memory that was freed
+    np.testing.assert_array_equal(weight, expected)
+    assert len(churn) == 64
