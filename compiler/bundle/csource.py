@@ -53,12 +53,14 @@ def _prelude(spec: BundleSpec, target: BundleTarget) -> str:
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define REGION_BYTES ((size_t){_round(spec.persistent_bytes)})
 #define ARENA_BYTES ((size_t){_round(spec.arena_bytes)})
 #define ALIGNMENT {ALIGN}
+#define HUGE_PAGE ((size_t)2 << 20)
 #define MODEL_ID UINT64_C({spec.model_id})
 #define FORMAT_VERSION {weights.FORMAT_VERSION}u
 #define HEADER_BYTES {weights.HEADER.size}u
@@ -165,6 +167,23 @@ def _lifecycle(spec: BundleSpec) -> str:
     free(net);
 }}
 
+/* Zeroed memory aligned for the kernels. Buffers of 2 MiB and more are asked for in huge
+   pages, as numpy does for the JIT's arena and region: with 4 KiB pages the TLB misses cost
+   the CIFAR-style network ~10% of its forward's time when called from Python. */
+static void *allocate(size_t bytes) {{
+    size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : ALIGNMENT;
+    size_t rounded = (bytes + align - 1) / align * align;
+    void *memory = aligned_alloc(align, rounded);
+    if (!memory)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (align == HUGE_PAGE)
+        madvise(memory, rounded, MADV_HUGEPAGE);
+#endif
+    memset(memory, 0, rounded);
+    return memory;
+}}
+
 static int create_from(const unsigned char *data, size_t size, const char *what,
                        {p}_net **out) {{
     int rc = cpu_supported();
@@ -172,15 +191,13 @@ static int create_from(const unsigned char *data, size_t size, const char *what,
         return rc;
     {p}_net *net = calloc(1, sizeof *net);
     if (net) {{
-        net->region = aligned_alloc(ALIGNMENT, REGION_BYTES);
-        net->arena = aligned_alloc(ALIGNMENT, ARENA_BYTES);
+        net->region = allocate(REGION_BYTES);
+        net->arena = allocate(ARENA_BYTES);
     }}
     if (!net || !net->region || !net->arena) {{
         free_net(net);
         return fail({u}_ERR_MEMORY, "{p}_create: out of memory");
     }}
-    memset(net->region, 0, REGION_BYTES);
-    memset(net->arena, 0, ARENA_BYTES);
     rc = load_weights(data, size, what, net->region);
     if (rc) {{
         free_net(net);
