@@ -133,3 +133,17 @@ def test_a_parameter_view_outlives_its_network(lenet: Path) -> None:
     churn = [np.full(1 << 16, 7.0) for _ in range(64)]  # reuse any memory that was freed
     np.testing.assert_array_equal(weight, expected)
     assert len(churn) == 64
+
+
+def test_netc_build_ships_the_weights_of_a_params_file(tmp_path: Path) -> None:
+    graph = compiler.load(EXAMPLES / "mlp.yaml")
+    trained = compiler.compile(graph, seed=7)  # stands for a trained network
+    np.savez(tmp_path / "trained.npz", **{k: v for k, v in trained.params.items()})
+    done = netc("build", EXAMPLES / "mlp.yaml", "--params", tmp_path / "trained.npz", "-o",
+                tmp_path / "bundle")
+    assert done.returncode == 0, done.stderr
+    bundle = compiler.load_bundle(tmp_path / "bundle")
+    for name, value in trained.params.items():
+        np.testing.assert_array_equal(bundle.params[name], value, err_msg=name)
+    x = np.random.default_rng(5).standard_normal((1, 784)).astype(np.float32)
+    np.testing.assert_array_equal(bundle.forward(x), trained.forward(x))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from compiler.bundle.csource import c_source
@@ -26,15 +27,17 @@ from ir.errors import CompileError
 from ir.graph import Graph
 from runtime.jit.network import JITNetwork
 from runtime.jit.pool import thread_count
+from runtime.network import Network
 
 
 def build_bundle(graph: Graph, out_dir: Path, batch: int = 1, train: bool = False,
                  optimizer: SGD | Adam | None = None, target: str | BundleTarget = "host",
-                 embed_weights: bool = False, seed: int = 0,
-                 threads: int | None = None) -> BundleSpec:
+                 embed_weights: bool = False, seed: int = 0, threads: int | None = None,
+                 prepare: Callable[[Network], None] | None = None) -> BundleSpec:
     """Writes the bundle of `graph` into `out_dir` (created if needed); returns its spec.
     target: a name of compiler/bundle/target.py's TARGETS, or a BundleTarget; threads: the
-    most threads the library runs (default: this machine's, as the JIT)."""
+    most threads the library runs (default: this machine's, as the JIT); prepare: called on
+    the compiled network before its weights are written (e.g. to load trained parameters)."""
     from compiler.driver.network import build_network
 
     bundle = bundle_target(target) if isinstance(target, str) else target
@@ -45,6 +48,8 @@ def build_bundle(graph: Graph, out_dir: Path, batch: int = 1, train: bool = Fals
                         seed=seed, layout="")
     if not isinstance(net, JITNetwork):
         raise CompileError("bundles are built from the JIT's network")
+    if prepare is not None:
+        prepare(net)
     spec = describe(net, bundle, threads)
     try:
         _write_bundle(spec, net, bundle, out_dir, embed_weights)

@@ -1,4 +1,4 @@
-"""netc build MODEL --batch B [--train] [--target T] [--embed-weights] -o DIR: a bundle.
+"""netc build MODEL --batch B [--train] [--target T] [--embed-weights] [--params P.npz] -o DIR.
 
 It compiles the model ahead of time (compiler/bundle/) into DIR: lib<name>.so, <name>.h,
 <name>.weights, README.md and an example main.c, and prints what it wrote.
@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler.commands.train import positive_int
+
+if TYPE_CHECKING:
+    from runtime.network import Network
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -23,10 +27,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     bundle_target(args.target)  # an unknown target fails before any compiling
     optimizer = (Adam(lr=args.lr or 1e-3) if args.optimizer == "adam" else
                  SGD(lr=args.lr or 0.01, momentum=args.momentum))
+    prepare = None
+    if args.params:
+        from compiler.training import checkpoint
+
+        ckpt = checkpoint.load(args.params)
+
+        def prepare(net: Network) -> None:
+            checkpoint.restore(net, ckpt, args.params, with_state=False)
+
     start = time.perf_counter()
     spec = build_bundle(graph, Path(args.output), batch=args.batch, train=args.train,
                         optimizer=optimizer if args.train else None, target=args.target,
-                        embed_weights=args.embed_weights, seed=args.seed, threads=args.threads)
+                        embed_weights=args.embed_weights, seed=args.seed, threads=args.threads,
+                        prepare=prepare)
     seconds = time.perf_counter() - start
     entries = ", ".join(spec.entries)
     print(f"netc build: {spec.model}, batch {spec.batch}, entries {entries}, target "
@@ -56,4 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--threads", type=positive_int, default=None,
                        help="most threads the library runs (default: this machine's CPUs)")
     build.add_argument("--seed", type=int, default=0, help="initial parameters")
+    build.add_argument("--params", metavar="P.npz",
+                       help="the weights to ship: a checkpoint of netc train, or an npz of "
+                            "parameters under the names of net.params")
     build.set_defaults(run=cmd_build)
