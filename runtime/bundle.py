@@ -83,6 +83,11 @@ class BundleNetwork(Network):
             detail = self._fn("last_error")().decode()
             raise RuntimeInputError(f"{self.name}: {detail or meaning}")
 
+    def save_weights(self, path: str | Path) -> None:
+        """Writes parameters and optimizer state as a weights file of this bundle (what
+        `<name>_create` and load_bundle(..., weights=path) read)."""
+        self._check(self._fn("save_weights")(self._handle, str(path).encode()))
+
     def set_threads(self, threads: int) -> None:
         """Threads of the library's pool (1..the count the bundle was built for)."""
         self._check(self._fn("set_threads")(int(threads)))

@@ -96,6 +96,10 @@ def test_load_bundle_is_a_network_with_the_jits_numbers(lenet: Path) -> None:
     bundle.params["fc3.bias"] = np.arange(10)  # written into the library's region
     jit.params["fc3.bias"] = np.arange(10)
     np.testing.assert_array_equal(bundle.forward(x), jit.forward(x))
+    bundle.save_weights(lenet / "saved.weights")  # type: ignore[attr-defined]
+    reloaded = compiler.load_bundle(lenet, weights=lenet / "saved.weights")
+    np.testing.assert_array_equal(reloaded.forward(x), jit.forward(x))
+    np.testing.assert_array_equal(reloaded.state["step"], jit.state["step"])
 
 
 def test_the_thread_count_does_not_change_the_numbers(lenet: Path) -> None:
