@@ -79,8 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     """Plans, runs (strictly sequentially) and reports one benchmark run."""
     args = parse_args(argv)
     if args.list:
-        print("\n".join(w.id for w in WORKLOADS + ZOO_WORKLOADS))
+        print("\n".join(w.id for w in WORKLOADS + ZOO_WORKLOADS), "bundle", sep="\n")
         return 0
+    if args.only == "bundle":  # C calling a bundle beside Python calling the JIT
+        from bench import bundle_latency
+
+        return bundle_latency.main(["--rounds", str(args.rounds)])
     workloads = select([o for o in args.only.split(",") if o])
     if not workloads:
         print(f"--only {args.only!r} matches no workload (see --list)", file=sys.stderr)

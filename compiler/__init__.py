@@ -10,6 +10,7 @@ Where it sits: the one place that ties frontends, passes, codegen and runtime to
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compiler.frontend import Builder, load
@@ -48,4 +49,12 @@ def compile(  # noqa: A001 - the public name is fixed by the design
                          distributed=distributed)
 
 
-__all__ = ["SGD", "Adam", "Builder", "__version__", "compile", "load"]
+def load_bundle(folder: str | Path, weights: str | Path | None = None) -> Network:
+    """A bundle folder written by `netc build` as a Network over its library (runtime/bundle.py);
+    weights: another weights file of the same model (default: the folder's own)."""
+    from runtime.bundle import load_bundle as load
+
+    return load(folder, weights)
+
+
+__all__ = ["SGD", "Adam", "Builder", "__version__", "compile", "load", "load_bundle"]

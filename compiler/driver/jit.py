@@ -181,6 +181,13 @@ def _compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compile
     )
 
 
+def result_slots(planned: Graph) -> tuple[list[Slot], Slot | None]:
+    """Where a planned entry's outputs and loss land after a call: what an ahead-of-time
+    bundle's C wrapper (compiler/bundle/) reads, as CompiledEntry does for the JIT."""
+    loss = _slot(planned, planned.loss) if planned.loss is not None else None
+    return [_slot(planned, v) for v in planned.outputs], loss
+
+
 def _slot(graph: Graph, value: Value) -> Slot:
     alloc = _memory_plan(graph).resolve(value.name)
     shape = tuple(int(d) for d in value.type.shape)

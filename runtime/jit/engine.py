@@ -100,19 +100,23 @@ class Engine:
             mod.data_layout = str(self.machine.target_data)
             return mod
 
-    def optimize(self, mod: llvm.ModuleRef, level: int = 3, unroll: bool = False) -> None:
-        """O3 (or `level`) with the new pass manager, tuned for the host CPU. Loop unrolling is
-        off by default: generated kernels unroll what matters themselves (the micro-kernel),
-        and unrolling every loop nest made compiling a model several times slower."""
+    def optimize(self, mod: llvm.ModuleRef, level: int = 3, unroll: bool = False,
+                 machine: llvm.TargetMachine | None = None) -> None:
+        """O3 (or `level`) with the new pass manager, tuned for the host CPU (or `machine`, a
+        bundle's target). Loop unrolling is off by default: generated kernels unroll what
+        matters themselves (the micro-kernel), and unrolling every loop nest made compiling a
+        model several times slower."""
         with LLVM_LOCK:
             tuning = llvm.create_pipeline_tuning_options(speed_level=level)
             tuning.loop_unrolling = unroll
-            builder = llvm.create_pass_builder(self.machine, tuning)
+            builder = llvm.create_pass_builder(machine or self.machine, tuning)
             builder.getModulePassManager().run(mod, builder)
 
-    def emit_object(self, mod: llvm.ModuleRef) -> bytes:
+    def emit_object(self, mod: llvm.ModuleRef,
+                    machine: llvm.TargetMachine | None = None) -> bytes:
+        """Object code for the host (or for `machine`, a bundle's target)."""
         with LLVM_LOCK:
-            return bytes(self.machine.emit_object(mod))
+            return bytes((machine or self.machine).emit_object(mod))
 
     def emit_assembly(self, mod: llvm.ModuleRef) -> str:
         with LLVM_LOCK:

@@ -312,6 +312,36 @@ def pool_module(triple: str) -> ir.Module:
     return _PoolModule(triple).module
 
 
+class _LimitedPoolModule(_PoolModule):
+    """The pool with a thread limit, for ahead-of-time bundles (compiler/bundle/): a thread
+    whose index is at least the limit claims no task, so `netc_pool_set_limit(n)` makes a
+    started pool run every region on n threads (the caller and workers 1..n-1)."""
+
+    def _build_claim_tasks(self) -> ir.Function:
+        inner = super()._build_claim_tasks()
+        limit = self._global("limit", I64)
+        limit.initializer = ir.Constant(I64, 1 << 30)
+        fn = ir.Function(self.module, inner.function_type, "netc_pool_claim_limited")
+        fn.linkage = "internal"
+        gen, tid = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        with b.if_then(b.icmp_unsigned("<", tid, self._load(b, limit))):
+            b.call(inner, [gen, tid])
+        b.ret_void()
+        setter = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [I64]),
+                             "netc_pool_set_limit")
+        b = ir.IRBuilder(setter.append_basic_block("entry"))
+        self._store(b, setter.args[0], limit)
+        b.ret_void()
+        return fn
+
+
+def limited_pool_module(triple: str) -> ir.Module:
+    """The IR of the pool with a thread limit (exports netc_parallel_for, netc_pool_start and
+    netc_pool_set_limit): what a bundle links in."""
+    return _LimitedPoolModule(triple).module
+
+
 class Pool:
     """The process's pool: compiled and started on first use, never stopped."""
 

@@ -1,0 +1,48 @@
+"""Linking a bundle: the C wrapper and the object code into lib<name>.so with the system's cc.
+
+Where it sits: the last step of compiler/bundle/build.py. Only the API's names (`<name>_*`)
+are exported (a version script): the entry, kernel, library and pool symbols stay inside, so
+two bundles, or a bundle and netc's own JIT, never resolve each other's functions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from ir.errors import CompileError
+
+
+def c_compiler() -> str:
+    """The C compiler: $CC, else `cc` on PATH; a clear error when there is none."""
+    cc = os.environ.get("CC", "cc")
+    found = shutil.which(cc)
+    if found is None:
+        raise CompileError(f"netc build needs a C compiler: '{cc}' is not on PATH (install gcc, "
+                           "or set CC)")
+    return found
+
+
+def link_library(source: Path, objects: list[Path], prefix: str, output: Path) -> None:
+    """Compiles `source` and links it with `objects` into the shared library `output`."""
+    script = source.with_suffix(".map")
+    script.write_text(f"{{\n  global: {prefix}_*;\n  local: *;\n}};\n")
+    command = [c_compiler(), "-shared", "-fPIC", "-O2", "-std=gnu11", "-o", str(output),
+               str(source), *(str(o) for o in objects), f"-Wl,--version-script={script}",
+               "-Wl,-z,noexecstack", "-Wl,--no-undefined", "-pthread", "-lm"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise CompileError(f"cc could not build {output.name}: "
+                           f"{' | '.join(lines[:3]) or f'exit status {done.returncode}'}")
+
+
+def compile_program(source: Path, library_dir: Path, library: str, output: Path) -> None:
+    """Builds a C program against a bundle (what the README says, for tests and the bench)."""
+    command = [c_compiler(), "-O2", "-o", str(output), str(source), f"-I{library_dir}",
+               f"-L{library_dir}", f"-l{library}", f"-Wl,-rpath,{library_dir.resolve()}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CompileError(f"cc could not build {output.name}: {done.stderr.strip()[:500]}")
