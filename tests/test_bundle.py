@@ -151,3 +151,25 @@ def test_netc_build_ships_the_weights_of_a_params_file(tmp_path: Path) -> None:
         np.testing.assert_array_equal(bundle.params[name], value, err_msg=name)
     x = np.random.default_rng(5).standard_normal((1, 784)).astype(np.float32)
     np.testing.assert_array_equal(bundle.forward(x), trained.forward(x))
+
+
+def test_a_batchnorm_model_bundle_equals_the_jit(tmp_path: Path) -> None:
+    """Inference batchnorm stays its own kernel in a bundle (the JIT folds it into the conv,
+    computing the folded constants in Python, which a bundle's C side does not do): the
+    numbers agree within rounding, and the bundle takes the image alone."""
+    path = tmp_path / "bn.yaml"
+    path.write_text("name: bnnet\ninput: {shape: [3, 8, 8]}\nlayers:\n"
+                    "  - conv2d: {name: conv1, filters: 8, kernel: 3, padding: 1}\n"
+                    "  - batchnorm: {name: bn1}\n  - relu\n  - flatten\n"
+                    "  - dense: {name: fc, units: 4}\n")
+    graph = compiler.load(path)
+    build_bundle(graph, tmp_path / "bundle", batch=2)
+    bundle, jit = compiler.load_bundle(tmp_path / "bundle"), compiler.compile(graph, batch=2)
+    rng = np.random.default_rng(5)
+    for table in ("params", "state"):
+        for name, value in getattr(jit, table).items():
+            new = (rng.random(value.shape) + 0.5).astype(np.float32)
+            getattr(jit, table)[name] = new
+            getattr(bundle, table)[name] = new
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(bundle.forward(x), jit.forward(x), rtol=1e-5, atol=1e-5)

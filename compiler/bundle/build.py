@@ -45,7 +45,7 @@ def build_bundle(graph: Graph, out_dir: Path, batch: int = 1, train: bool = Fals
     if threads < 1:
         raise CompileError(f"threads must be at least 1, got {threads}")
     net = build_network(graph, batch=batch, train=train, optimizer=optimizer, backend="jit",
-                        seed=seed, layout="")
+                        seed=seed, layout="", fold_batch_norm=False)
     if not isinstance(net, JITNetwork):
         raise CompileError("bundles are built from the JIT's network")
     if prepare is not None:

@@ -75,11 +75,14 @@ DEFAULT_LAYOUT = ""
 
 def build_network(graph: object, batch: int | None, train: bool,
                   optimizer: SGD | Adam | None, backend: str, seed: int, dtype: str = "f32",
-                  layout: str = "auto", distributed: object = None) -> Network:
+                  layout: str = "auto", distributed: object = None,
+                  fold_batch_norm: bool = True) -> Network:
     """The Network for `graph`. batch=None runs a model with fixed input shapes as they are
     (and binds a symbolic batch to 1); batch=B binds the symbolic batch, or re-batches a model
     exported at a fixed batch (pipelines.rebatched). distributed=comm builds the data-parallel
-    training step over that communicator (runtime/distributed/)."""
+    training step over that communicator (runtime/distributed/). fold_batch_norm=False keeps
+    inference batchnorm as its own kernel (bundles: their C side does not compute the folded
+    constants that runtime/jit/folding.py computes for a JIT network)."""
     _check_arguments(graph, batch, train, optimizer, backend, dtype, layout)
     _check_distributed(distributed, train)
     assert isinstance(graph, Graph)
@@ -90,7 +93,8 @@ def build_network(graph: object, batch: int | None, train: bool,
     options: dict[str, Any] = {"dtype": dtype} if dtype != "f32" else {}
     if backend == "jit":  # the reference interpreter always works in the logical order
         options["layout"] = DEFAULT_LAYOUT if layout == "auto" else layout
-        options["fold_batch_norm"] = True  # the JIT network computes the folded constants
+        # the JIT network computes the folded constants (runtime/jit/folding.py)
+        options["fold_batch_norm"] = fold_batch_norm
 
     def ctx(train: bool = False, optimizer: SGD | Adam | None = None) -> PassContext:
         return PassContext(batch=batch, options=dict(options), train=train, optimizer=optimizer)
