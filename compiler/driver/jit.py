@@ -11,14 +11,13 @@ that changes the machine code changes the key.
 
 from __future__ import annotations
 
-import ctypes
 import time
 from dataclasses import asdict, dataclass
 
-from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
 from compiler.codegen.module import Generated, generate
 from compiler.codegen.target import CodegenTarget
 from compiler.driver.pipelines import CODEGEN, run_passes
+from compiler.driver.services import services_table
 from compiler.passes import PassContext, internal_error
 from compiler.passes.plan_memory import persistent_layout
 from ir.errors import CompileError, NetcError
@@ -28,7 +27,7 @@ from ir.printer import print_graph
 from ir.schedule import MemoryPlan
 from runtime.jit.cache import compile_program
 from runtime.jit.call import CompiledEntry, Slot
-from runtime.jit.engine import LLVM_LOCK, Engine
+from runtime.jit.engine import Engine
 from runtime.jit.pool import Pool
 from runtime.jit.program import GraphProgram
 from runtime.network import CompiledGraphs
@@ -62,33 +61,37 @@ def host_target() -> CodegenTarget:
 
     engine = Engine.get()
     profile = os.environ.get("NETC_PROFILE", "") not in ("", "0")
-    return CodegenTarget(engine.host.triple, engine.host.vector_bits, Pool.get().threads,
-                         profile)
+    return CodegenTarget(engine.host.triple, engine.host.vector_bits, _pool_threads(), profile)
 
 
-_SERVICES: dict[CodegenTarget, ctypes.Array] = {}
+_POOL_THREADS: list[int] = []
+
+
+def _pool_threads() -> int:
+    """The native pool's thread count, asked once: Pool.get() takes the LLVM lock, which a
+    background library compile may hold for a while."""
+    if not _POOL_THREADS:
+        _POOL_THREADS.append(Pool.get().threads)
+    return _POOL_THREADS[0]
+
+
+def prepare() -> None:
+    """Starts what every JIT network needs and does not depend on the model (the native pool,
+    the f32 library) while the caller lowers the model."""
+    services(host_target())
 
 
 def services(target: CodegenTarget) -> int:
     """The address of the services table every entry receives (args[1]): the thread pool and
-    the library, compiled once per process (and cached on disk across processes); the table
-    lives as long as the process."""
-    with LLVM_LOCK:  # compiled once even when two threads compile their first network at once
-        return ctypes.addressof(_services(target))
+    the library (compiler/driver/services.py); the f32 library starts compiling in the
+    background, and compile_entry waits for what an entry uses."""
+    return services_table(target, CODEGEN_VERSION).address
 
 
-def _services(target: CodegenTarget) -> ctypes.Array:
-    if target not in _SERVICES:
-        # Keyed by a description, not the text: a warm start never builds the library's IR.
-        key = f"{LIBRARY_VERSION} {CODEGEN_VERSION} {target.describe()}"
-        loaded, _ = compile_program(key, "netc_library", lambda: (
-            [("netc_library", library_module(target))], {}))
-        table = (ctypes.c_void_p * len(SERVICES))()
-        table[0] = Pool.get().parallel_for
-        for i, name in enumerate(SERVICES[1:], start=1):
-            table[i] = loaded.address(f"netc_{name}")
-        _SERVICES[target] = table
-    return _SERVICES[target]
+def _library_dtypes(planned: Graph) -> set[str]:
+    """The element types whose library functions (GEMM, packers) the entry's kernels may call:
+    those of its values."""
+    return {v.type.dtype for v in planned.values()}
 
 
 def shared_layout(graphs: list[Graph]) -> tuple[dict[str, int], int]:
@@ -168,6 +171,7 @@ def _compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compile
                          "kernels": [asdict(k) for k in generated.kernels]}
 
     loaded, info = compile_program(key_text, f"{planned.name}-{entry}", build)
+    services_table(target, CODEGEN_VERSION).wait(_library_dtypes(planned))
     externals = [v.name for v in planned.inputs if v.role in ("input", "label")]
     workspace = int(info.meta.get("workspace", 0))
     return CompiledEntry(

@@ -81,6 +81,8 @@ class Engine:
 
     @classmethod
     def get(cls) -> Engine:
+        if cls._instance is not None:  # not waiting for the lock a background compile holds
+            return cls._instance
         with LLVM_LOCK:
             if cls._instance is None:
                 cls._instance = Engine()

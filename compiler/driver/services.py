@@ -1,0 +1,94 @@
+"""The services table every entry receives (args[1]): the native thread pool's parallel_for and
+the library's GEMM and packers (compiler/codegen/library.py).
+
+Where it sits: in the JIT driver (compiler/driver/), beside jit.py, which asks for the table
+when it starts compiling a network and waits for the element types an entry uses before the
+entry may run. The library is compiled (or loaded from the compile cache) once per process and
+codegen target, one module per element type, each in a background thread: an f32 model never
+waits for the f64 GEMM, and LLVM compiles the library while the main thread lowers the model
+and generates its kernels' IR (llvmlite releases the GIL while LLVM works).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
+from compiler.codegen.target import CodegenTarget
+from runtime.jit.cache import compile_program
+from runtime.jit.engine import Loaded
+from runtime.jit.pool import Pool
+
+LIBRARY_DTYPES = ("f32", "f64")
+"""The element types the library has functions for (the suffix of their SERVICES slots)."""
+
+_LOCK = threading.Lock()
+_TABLES: dict[CodegenTarget, ServicesTable] = {}
+_WORKER: ThreadPoolExecutor | None = None
+
+
+def _worker() -> ThreadPoolExecutor:
+    """One background thread: LLVM work is serialized anyway (runtime/jit/engine.py's lock),
+    so more threads would only queue behind it."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netc-library")
+    return _WORKER
+
+
+class ServicesTable:
+    """The table of one codegen target. Slot 0 (the pool) is filled at once; each element
+    type's library slots when its module is loaded, which `wait` guarantees before any entry
+    that uses them runs."""
+
+    def __init__(self, target: CodegenTarget, version: str) -> None:
+        self.target = target
+        self.version = version
+        self.table = (ctypes.c_void_p * len(SERVICES))()
+        self.table[0] = Pool.get().parallel_for
+        self._jobs: dict[str, Future[Loaded]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> int:
+        return ctypes.addressof(self.table)
+
+    def request(self, dtypes: Iterable[str]) -> None:
+        """Starts compiling the library of each element type not yet asked for."""
+        with self._lock:
+            for dtype in dtypes:
+                if dtype in LIBRARY_DTYPES and dtype not in self._jobs:
+                    self._jobs[dtype] = _worker().submit(self._load, dtype)
+
+    def wait(self, dtypes: Iterable[str]) -> None:
+        """Returns once the library of every element type in `dtypes` is in the table; raises
+        what compiling it raised."""
+        wanted = sorted(set(dtypes) & set(LIBRARY_DTYPES))
+        self.request(wanted)
+        for dtype in wanted:
+            self._jobs[dtype].result()
+
+    def _load(self, dtype: str) -> Loaded:
+        # Keyed by a description, not the text: a warm start never builds the library's IR.
+        key = f"{LIBRARY_VERSION} {self.version} {self.target.describe()} {dtype}"
+        name = f"netc_library_{dtype}"
+        loaded, _ = compile_program(key, name, lambda: (
+            [(name, library_module(self.target, (dtype,)))], {}))
+        for slot, service in enumerate(SERVICES):
+            if service.endswith(f"_{dtype}"):
+                self.table[slot] = loaded.address(f"netc_{service}")
+        return loaded
+
+
+def services_table(target: CodegenTarget, version: str) -> ServicesTable:
+    """The process's table for `target` (created on first use; the f32 library starts
+    compiling at once, since nearly every model needs it)."""
+    with _LOCK:
+        if target not in _TABLES:
+            _TABLES[target] = ServicesTable(target, version)
+        table = _TABLES[target]
+    table.request(("f32",))
+    return table
