@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -68,9 +69,13 @@ class Generated:
 
 class ModuleGen:
     def __init__(self, graph: Graph, target: CodegenTarget, entry: str,
-                 workspace_offset: int) -> None:
+                 workspace_offset: int,
+                 on_module: Callable[[KernelModule], None] | None = None) -> None:
         if graph.kernels is None or graph.plan is None:
             raise ValueError("codegen needs a fused and planned graph")
+        self.on_module = on_module
+        """Told of each new kernel module as soon as it exists, so the caller can compile it
+        while the next one is generated."""
         self.graph = graph
         self.target = target
         self.entry_name = entry
@@ -103,6 +108,8 @@ class ModuleGen:
             ctx = KernelContext(self, group)
             emitter = make_emitter(ctx)
             kmod, keys = self._kernel_module(ctx, emitter)
+            if kmod.symbol not in modules and self.on_module is not None:
+                self.on_module(kmod)
             modules.setdefault(kmod.symbol, kmod)
             fn = module.globals.get(kmod.symbol) or ir.Function(module, KERNEL_FN, kmod.symbol)
             table = self._table(kb, ctx, keys, bases, args)
@@ -212,7 +219,8 @@ class ModuleGen:
                                kb.i64(nbytes), ir.Constant(I1, 0)])
 
 
-def generate(graph: Graph, target: CodegenTarget, entry: str,
-             workspace_offset: int) -> Generated:
-    """The LLVM modules of one entry point of a fused, planned graph."""
-    return ModuleGen(graph, target, entry, workspace_offset).generate()
+def generate(graph: Graph, target: CodegenTarget, entry: str, workspace_offset: int,
+             on_module: Callable[[KernelModule], None] | None = None) -> Generated:
+    """The LLVM modules of one entry point of a fused, planned graph (`on_module`, if given,
+    hears of each kernel module as soon as it is generated)."""
+    return ModuleGen(graph, target, entry, workspace_offset, on_module).generate()

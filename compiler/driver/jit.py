@@ -25,7 +25,7 @@ from ir.graph import Graph, Value
 from ir.memory import ALIGN, align
 from ir.printer import print_graph
 from ir.schedule import MemoryPlan
-from runtime.jit.cache import compile_program
+from runtime.jit.cache import ModuleSink, compile_program
 from runtime.jit.call import CompiledEntry, Slot
 from runtime.jit.engine import Engine
 from runtime.jit.pool import Pool
@@ -132,13 +132,16 @@ def _memory_plan(planned: Graph) -> MemoryPlan:
     return planned.plan
 
 
-def generate_entry(planned: Graph, entry: str, target: CodegenTarget
-                   ) -> tuple[Generated, list[tuple[str, str]]]:
+def generate_entry(planned: Graph, entry: str, target: CodegenTarget,
+                   sink: ModuleSink | None = None) -> tuple[Generated, list[tuple[str, str]]]:
     """The LLVM of one entry point of a planned graph: what codegen made, and (symbol, text) of
     every module, the kernels' first and the entry's own last (what `netc dump --stage` shows
-    and the cache compiles)."""
+    and the cache compiles). `sink`, if given, receives each kernel module as soon as it is
+    generated (the compile cache's ModuleSink: LLVM compiles it meanwhile)."""
     symbol = entry_symbol(entry)
-    generated = generate(planned, target, symbol, _memory_plan(planned).workspace_offset)
+    on_module = None if sink is None else (lambda m: sink(m.symbol, m.text))
+    generated = generate(planned, target, symbol, _memory_plan(planned).workspace_offset,
+                         on_module)
     modules = [(m.symbol, m.text) for m in generated.modules]
     modules.append((symbol, generated.entry_text))
     return generated, modules
@@ -165,8 +168,8 @@ def _compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compile
                           memory.table()])
     workspace_offset = memory.workspace_offset
 
-    def build() -> tuple[list[tuple[str, str]], dict]:
-        generated, modules = generate_entry(planned, entry, target)
+    def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict]:
+        generated, modules = generate_entry(planned, entry, target, sink)
         return modules, {"workspace": generated.workspace_bytes,
                          "kernels": [asdict(k) for k in generated.kernels]}
 

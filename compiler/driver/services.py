@@ -75,7 +75,7 @@ class ServicesTable:
         # Keyed by a description, not the text: a warm start never builds the library's IR.
         key = f"{LIBRARY_VERSION} {self.version} {self.target.describe()} {dtype}"
         name = f"netc_library_{dtype}"
-        loaded, _ = compile_program(key, name, lambda: (
+        loaded, _ = compile_program(key, name, lambda _: (
             [(name, library_module(self.target, (dtype,)))], {}))
         for slot, service in enumerate(SERVICES):
             if service.endswith(f"_{dtype}"):

@@ -21,6 +21,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,14 +127,43 @@ def module_object(text: str, name: str, timings: dict[str, float]) -> tuple[str,
     return key, data, False
 
 
+ModuleSink = Callable[[str, str], None]
+"""What build() may hand (module name, LLVM IR text) to as soon as a module exists: LLVM
+compiles it on a background thread while build() generates the next one (llvmlite releases the
+GIL while LLVM works), instead of after build() has returned."""
+_WORKER: ThreadPoolExecutor | None = None
+
+
+class _Objects:
+    """The object code of one program's modules: those handed to `sink` compile on the
+    background thread (one: LLVM work is serialized by the engine's lock anyway), the others
+    in the caller's thread when asked for."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.early: dict[str, Future[tuple[str, bytes, bool]]] = {}
+
+    def sink(self, name: str, text: str) -> None:
+        global _WORKER
+        if text in self.early:
+            return
+        if _WORKER is None:
+            _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netc-llvm")
+        self.early[text] = _WORKER.submit(module_object, text, name, self.timings)
+
+    def get(self, name: str, text: str) -> tuple[str, bytes, bool]:
+        early = self.early.get(text)
+        return early.result() if early is not None else module_object(text, name, self.timings)
+
+
 def compile_program(
     key_text: str, name: str,
-    build: Callable[[], tuple[list[tuple[str, str]], dict[str, Any]]],
+    build: Callable[[ModuleSink], tuple[list[tuple[str, str]], dict[str, Any]]],
 ) -> tuple[Loaded, CacheInfo]:
     """Machine code for the program described by `key_text`, linked into one engine.
 
-    build() returns [(module name, LLVM IR text)...] and metadata to keep with the program; it
-    only runs on a miss."""
+    build(sink) returns [(module name, LLVM IR text)...] and metadata to keep with the program;
+    it only runs on a miss, and may hand modules to `sink` early (see ModuleSink)."""
     engine = Engine.get()
     key = cache_key(key_text)
     programs = cache_dir() / "programs"  # `name` comes from the model: mapped, then checked
@@ -158,14 +188,15 @@ def compile_program(
     if note:
         log.warning("%s: %s", path, note)
     timings: dict[str, float] = {}
+    objects_of = _Objects(timings)
     t = time.perf_counter()
-    modules, meta = build()
+    modules, meta = build(objects_of.sink)
     timings["codegen"] = time.perf_counter() - t
     keys: list[str] = []
     objects: list[bytes] = []
     compiled = 0
     for module_name, text in modules:
-        okey, data, hit = module_object(text, module_name, timings)
+        okey, data, hit = objects_of.get(module_name, text)
         keys.append(okey)
         objects.append(data)
         compiled += not hit
@@ -182,4 +213,4 @@ def compile_program(
 
 def compile_cached(text: str, name: str) -> tuple[Loaded, CacheInfo]:
     """One self-contained LLVM module (the thread pool, the library)."""
-    return compile_program(text, name, lambda: ([(name, text)], {}))
+    return compile_program(text, name, lambda _: ([(name, text)], {}))
