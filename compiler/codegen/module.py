@@ -49,6 +49,12 @@ class KernelInfo:
     ntasks: int
     flops: int
     workspace: int
+    layer: str = ""
+    """The user's layer the kernel computes (for a gradient, the layer it differentiates)."""
+    ops: str = ""
+    """The ops the kernel runs, anchor first (conv2d+relu)."""
+    layout: str = ""
+    """The anchor result's physical layout (ir/layouts.py; "" is the logical order)."""
 
 
 @dataclass
@@ -121,8 +127,10 @@ class ModuleGen:
                 spent = kb.b.sub(kb.b.call(clock, []), started)
                 slot = kb.gep(profile, index)
                 kb.b.store(kb.b.add(kb.b.load(slot), spent), slot)
+            anchor = ctx.anchor
             infos.append(KernelInfo(group.name, group.kind, kmod.symbol, ctx.ntasks, ctx.flops,
-                                    ctx.workspace))
+                                    ctx.workspace, anchor.grad_of or anchor.name,
+                                    "+".join(n.op for n in ctx.nodes), anchor.type.layout))
             log.debug("kernel %s: %s, %d task(s), %d flops, %d workspace bytes, %s", group.name,
                       group.kind, ctx.ntasks, ctx.flops, ctx.workspace, kmod.symbol)
             workspace = max(workspace, ctx.workspace * self.target.threads)

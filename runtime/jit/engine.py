@@ -39,9 +39,11 @@ class HostTarget:
         AVX2 and FMA, else 128), unless NETC_VECTOR_BITS asks for another. LLVM legalizes
         vectors wider than the host's into several registers, so the 512-bit blocking runs (and
         is tested) on an AVX2 host, and the 256-bit one on an AVX-512 host."""
-        override = vector_bits_override()
-        if override:
-            return override
+        return vector_bits_override() or self.native_vector_bits
+
+    @property
+    def native_vector_bits(self) -> int:
+        """The host's widest vector width, whatever NETC_VECTOR_BITS says."""
         flags = set(self.features.split(","))
         if "+avx512f" in flags:
             return 512
@@ -153,3 +155,31 @@ class Loaded:
     def function(self, name: str, restype: type[ctypes._CData] | None,
                  *argtypes: type[ctypes._CData]) -> ctypes._CFunctionType:
         return ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+
+
+_TIMESTAMP = """
+declare i64 @llvm.readcyclecounter()
+define i64 @netc_timestamp() {
+  %t = call i64 @llvm.readcyclecounter()
+  ret i64 %t
+}
+"""
+
+
+def timestamp_hz(seconds: float = 0.05) -> float:
+    """Ticks per second of the counter NETC_PROFILE's kernels read (llvm.readcyclecounter: the
+    TSC on x86, which ticks at a constant rate whatever clock the cores run at), measured
+    against time.perf_counter over `seconds`, the median of three."""
+    import time
+
+    engine = Engine.get()
+    mod = engine.parse(_TIMESTAMP, "netc_timestamp")
+    read = engine.load_object(engine.emit_object(mod)).function("netc_timestamp", ctypes.c_int64)
+    rates = []
+    for _ in range(3):
+        t0, c0 = time.perf_counter(), read()
+        while time.perf_counter() - t0 < seconds:
+            pass
+        t1, c1 = time.perf_counter(), read()
+        rates.append((c1 - c0) / (t1 - t0))
+    return sorted(rates)[1]
