@@ -15,10 +15,11 @@ import ctypes
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
 from compiler.codegen.target import CodegenTarget
-from runtime.jit.cache import compile_program
+from runtime.jit.cache import ModuleSink, compile_program
 from runtime.jit.engine import Loaded
 from runtime.jit.pool import Pool
 
@@ -75,8 +76,13 @@ class ServicesTable:
         # Keyed by a description, not the text: a warm start never builds the library's IR.
         key = f"{LIBRARY_VERSION} {self.version} {self.target.describe()} {dtype}"
         name = f"netc_library_{dtype}"
-        loaded, _ = compile_program(key, name, lambda _: (
-            [(name, library_module(self.target, (dtype,)))], {}))
+
+        def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+            text = library_module(self.target, (dtype,))
+            sink(name, text)  # to the scheduler: it may compile beside the kernels
+            return [(name, text)], {}
+
+        loaded, _ = compile_program(key, name, build)
         for slot, service in enumerate(SERVICES):
             if service.endswith(f"_{dtype}"):
                 self.table[slot] = loaded.address(f"netc_{service}")

@@ -3,7 +3,8 @@
 Where it sits: codegen (compiler/codegen) produces LLVM IR text; this module verifies it, runs
 O3 through the new pass manager for the host CPU name and features, emits the object code (which
 the compile cache stores) and loads objects into MCJIT engines that live as long as the process,
-so function pointers handed to ctypes stay valid.
+so function pointers handed to ctypes stay valid. The stages themselves are llvm_worker's, which
+a helper process (runtime/jit/scheduler.py) runs the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ir.errors import CompileError
+from runtime.jit import llvm_worker
 
 LLVM_LOCK = threading.RLock()
 """Held by every use of llvmlite.binding (parsing, optimizing, emitting, loading machine code):
@@ -66,6 +68,11 @@ def vector_bits_override() -> int | None:
     return int(text)
 
 
+def rejected(name: str, message: str) -> CompileError:
+    """The error of a generated module LLVM refused (a bug in codegen, reported as such)."""
+    return CompileError(f"LLVM rejected the generated module '{name}': {message}")
+
+
 class Engine:
     """Process-wide LLVM state. Use `Engine.get()`."""
 
@@ -76,9 +83,8 @@ class Engine:
         llvm.initialize_native_asmprinter()
         self.host = HostTarget(llvm.get_process_triple(), llvm.get_host_cpu_name(),
                                llvm.get_host_cpu_features().flatten(), llvmlite.__version__)
-        target = llvm.Target.from_triple(self.host.triple)
-        self.machine = target.create_target_machine(
-            cpu=self.host.cpu, features=self.host.features, opt=3, codemodel="jitdefault")
+        self.machine = llvm_worker.target_machine(self.host.triple, self.host.cpu,
+                                                  self.host.features)
         self._engines: list[llvm.ExecutionEngine] = []
 
     @classmethod
@@ -95,24 +101,14 @@ class Engine:
     def parse(self, text: str, name: str = "module") -> llvm.ModuleRef:
         with LLVM_LOCK:
             try:
-                mod = llvm.parse_assembly(text)
-                mod.verify()
+                return llvm_worker.parse(self.machine, self.host.triple, text)
             except RuntimeError as err:
-                raise CompileError(f"LLVM rejected the generated module '{name}': {err}"
-                                   ) from None
-            mod.triple = self.host.triple
-            mod.data_layout = str(self.machine.target_data)
-            return mod
+                raise rejected(name, str(err)) from None
 
     def optimize(self, mod: llvm.ModuleRef, level: int = 3, unroll: bool = False) -> None:
-        """O3 (or `level`) with the new pass manager, tuned for the host CPU. Loop unrolling is
-        off by default: generated kernels unroll what matters themselves (the micro-kernel),
-        and unrolling every loop nest made compiling a model several times slower."""
+        """O3 (or `level`), tuned for the host CPU (llvm_worker.optimize)."""
         with LLVM_LOCK:
-            tuning = llvm.create_pipeline_tuning_options(speed_level=level)
-            tuning.loop_unrolling = unroll
-            builder = llvm.create_pass_builder(self.machine, tuning)
-            builder.getModulePassManager().run(mod, builder)
+            llvm_worker.optimize(self.machine, mod, level, unroll)
 
     def emit_object(self, mod: llvm.ModuleRef) -> bytes:
         with LLVM_LOCK:
