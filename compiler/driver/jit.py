@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from compiler.codegen.module import Generated, generate
 from compiler.codegen.target import CodegenTarget
 from compiler.driver.pipelines import CODEGEN, run_passes
 from compiler.driver.services import services_table
@@ -31,6 +31,9 @@ from runtime.jit.engine import Engine
 from runtime.jit.pool import Pool
 from runtime.jit.program import GraphProgram
 from runtime.network import CompiledGraphs
+
+if TYPE_CHECKING:
+    from compiler.codegen.module import Generated
 
 
 def _codegen_fingerprint() -> str:
@@ -138,6 +141,8 @@ def generate_entry(planned: Graph, entry: str, target: CodegenTarget,
     every module, the kernels' first and the entry's own last (what `netc dump --stage` shows
     and the cache compiles). `sink`, if given, receives each kernel module as soon as it is
     generated (the compile cache's ModuleSink: LLVM compiles it meanwhile)."""
+    from compiler.codegen.module import generate  # not imported on a warm start
+
     symbol = entry_symbol(entry)
     on_module = None if sink is None else (lambda m: sink(m.symbol, m.text))
     generated = generate(planned, target, symbol, _memory_plan(planned).workspace_offset,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import subprocess
 import sys
 import threading
 from concurrent.futures import Future
@@ -66,6 +65,8 @@ class Helper:
     """A helper process running llvm_worker.serve for this host."""
 
     def __init__(self) -> None:
+        import subprocess  # not imported on a warm start
+
         host = Engine.get().host
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
