@@ -125,6 +125,8 @@ class Scheduler:
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._started = False
+        self.helper: Helper | None = None
+        """The helper process while it serves."""
 
     def submit(self, name: str, text: str, timings: dict[str, float]) -> Future[bytes]:
         """The object code of the module, once a worker has compiled it."""
@@ -152,7 +154,7 @@ class Scheduler:
 
     def _helper(self) -> None:
         try:
-            helper = Helper()
+            helper = self.helper = Helper()
         except (OSError, HelperGone) as err:
             log.info("no LLVM helper process (%s): compiling in this process only", err)
             return
@@ -164,6 +166,7 @@ class Scheduler:
                 log.info("LLVM helper process lost (%s): compiling in this process only", err)
                 self._run_here(job)
                 helper.close()
+                self.helper = None
                 return
             except Exception as err:
                 job.future.set_exception(err)
