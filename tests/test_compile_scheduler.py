@@ -100,3 +100,16 @@ def test_an_f32_network_compiles_only_the_f32_library(tmp_path):
                            backend="reference")
     np.testing.assert_allclose(result["out"], ref.forward(np.ones((2, 1, 28, 28), np.float32)),
                                rtol=1e-4, atol=1e-5)
+
+
+def test_exiting_while_the_library_compiles_keeps_the_exit_code(tmp_path):
+    """compile() starts the library before lowering; an error that ends the program then must
+    not crash it inside LLVM at exit."""
+    script = ("import sys, compiler.driver.jit as jit\n"
+              "jit.prepare()\n"
+              "sys.exit(3)\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300,
+                         env={**os.environ, "NETC_CACHE_DIR": str(tmp_path / "cache")})
+    assert run.returncode == 3, run.stderr
+    assert run.stderr == ""

@@ -14,6 +14,7 @@ If the helper cannot start or dies, its module compiles here and the thread goes
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -127,6 +128,7 @@ class Scheduler:
         self._started = False
         self.helper: Helper | None = None
         """The helper process while it serves."""
+        self._stopping = False
 
     def submit(self, name: str, text: str, timings: dict[str, float]) -> Future[bytes]:
         """The object code of the module, once a worker has compiled it."""
@@ -141,9 +143,20 @@ class Scheduler:
         self._jobs.put(job)
         return job.future
 
+    def stop(self) -> None:
+        """At exit: lets the module LLVM is compiling here finish and starts no other (a
+        thread inside LLVM while the interpreter tears LLVM down can crash the process, e.g.
+        after an error ended a compile early)."""
+        self._stopping = True
+        LLVM_LOCK.acquire()  # held until the process ends
+
     def _here(self) -> None:
         while True:
-            self._run_here(self._jobs.get())
+            job = self._jobs.get()
+            if self._stopping:
+                job.future.cancel()
+                continue
+            self._run_here(job)
 
     @staticmethod
     def _run_here(job: Job) -> None:
@@ -173,3 +186,4 @@ class Scheduler:
 
 
 SCHEDULER = Scheduler()
+atexit.register(SCHEDULER.stop)
