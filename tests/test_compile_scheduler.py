@@ -113,3 +113,37 @@ def test_exiting_while_the_library_compiles_keeps_the_exit_code(tmp_path):
                          env={**os.environ, "NETC_CACHE_DIR": str(tmp_path / "cache")})
     assert run.returncode == 3, run.stderr
     assert run.stderr == ""
+
+
+def test_layers_of_equal_shapes_share_one_kernel_module():
+    b = compiler.Builder("twins")
+    h = b.relu(b.dense(b.input("x", [8]), units=8, name="a"))
+    h = b.relu(b.dense(h, units=8, name="b"))
+    b.output(b.dense(h, units=4, name="c"))
+    graph = b.build()
+    net = compiler.compile(graph, batch=3)
+    planned = jit.plan(net.graphs.get("forward"), net.compiler.layout)
+    generated, modules = jit.generate_entry(planned, "forward", jit.host_target())
+    symbol = {k.layer: k.symbol for k in generated.kernels}
+    assert symbol["a"] == symbol["b"] != symbol["c"]
+    assert len(modules) == 3  # a (and b), c, the entry
+    x = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    ref = compiler.compile(graph, batch=3, backend="reference")
+    ref.params.update({k: net.params[k] for k in net.params})
+    np.testing.assert_allclose(net.forward(x), ref.forward(x), rtol=1e-5, atol=1e-6)
+
+
+def test_canonical_text_numbers_own_names_and_keeps_declared_ones():
+    from compiler.codegen.module import canonical_text
+
+    def kernel(name: str, scale: str) -> str:
+        return (f'; ModuleID = "{name}"\n'
+                f'declare float @llvm.fabs.f32(float)\n'
+                f'define internal float @"{name}.body"(float %"{name}.x") {{\n'
+                f'  %"{name}.y" = fmul float %"{name}.x", {scale}\n'
+                f'  %".2" = call float @llvm.fabs.f32(float %"{name}.y")\n'
+                f'  ret float %".2"\n}}\n')
+
+    assert canonical_text(kernel("conv1", "2.0")) == canonical_text(kernel("conv2", "2.0"))
+    assert canonical_text(kernel("conv1", "2.0")) != canonical_text(kernel("conv1", "3.0"))
+    assert "@llvm.fabs.f32" in canonical_text(kernel("conv1", "2.0"))

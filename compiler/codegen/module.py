@@ -5,9 +5,10 @@ Where it sits: the driver of codegen. For each kernel group it asks the kernel's
 touches and how many parallel tasks it has, then builds a module holding
   @body(i8* noalias buf0, ..., i64 task, i64 thread)   the loop nest (internal)
   @netc_k_<hash>(i8** table, i64 task, i64 thread)     reads its buffer pointers from `table`
-The kernel's code does not depend on where its buffers live (the table carries the pointers), so
-identical kernels of the forward, gradient and training entries, or of two models, are one
-module: compiled once, cached once, and compiled in parallel with the others.
+The kernel's code does not depend on where its buffers live (the table carries the pointers), and
+its symbol is a hash of its text up to names (`canonical_text`), so identical kernels of the
+forward, gradient and training entries, of repeated layers, or of two models, are one module:
+compiled once, cached once, and compiled in parallel with the others.
 
 The entry module exports `void @<entry>(i8** args)`: it fills each kernel's pointer table and
 runs the kernels in order, serial ones by a direct call, parallel ones through the thread pool's
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -176,7 +178,7 @@ class ModuleGen:
         kb.b.ret_void()
         self._wrapper(module, body, slots)
         text = str(module)
-        symbol = "netc_k_" + hashlib.sha256(text.encode()).hexdigest()[:20]
+        symbol = "netc_k_" + hashlib.sha256(canonical_text(text).encode()).hexdigest()[:20]
         return KernelModule(symbol, text.replace(f'@"{PLACEHOLDER}"', f'@"{symbol}"')), keys
 
     @staticmethod
@@ -225,6 +227,29 @@ class ModuleGen:
             kb.b.call(memcpy, [kb.b.gep(bases[region[dst.region]], [kb.i64(dst.offset)]),
                                kb.b.gep(bases[region[src.region]], [kb.i64(src.offset)]),
                                kb.i64(nbytes), ir.Constant(I1, 0)])
+
+
+_IDENTIFIER = re.compile(r'([%@])("[^"]*"|[-a-zA-Z$._][-a-zA-Z$._0-9]*|[0-9]+)')
+
+
+def canonical_text(text: str) -> str:
+    """A kernel module's text with its own names numbered in order of appearance (locals, and
+    the globals it defines; declared functions such as LLVM's intrinsics keep theirs) and its
+    comments dropped. Names are for readers (they follow the IR values); LLVM compiles two
+    modules that differ only in them to the same code. So kernels of equal shapes and fusion in
+    different layers (a ResNet's repeated blocks) get one symbol: one module, compiled once."""
+    lines = [line for line in text.splitlines() if not line.startswith(";")]
+    defined = {m.group(2) for line in lines if line.startswith(("define", "@"))
+               if (m := _IDENTIFIER.search(line[line.index("@"):])) is not None}
+    numbers: dict[tuple[str, str], str] = {}
+
+    def number(m: re.Match[str]) -> str:
+        sigil, name = m.group(1), m.group(2)
+        if sigil == "@" and name not in defined:
+            return m.group(0)
+        return numbers.setdefault((sigil, name), f"{sigil}n{len(numbers)}")
+
+    return "\n".join(_IDENTIFIER.sub(number, line) for line in lines)
 
 
 def generate(graph: Graph, target: CodegenTarget, entry: str, workspace_offset: int,
