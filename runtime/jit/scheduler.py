@@ -41,9 +41,11 @@ class Job:
     future: Future[bytes] = field(default_factory=Future)
 
 
-def _count(timings: dict[str, float], seconds: tuple[float, float, float]) -> None:
+def _count(timings: dict[str, float], seconds: tuple[float, float, float], name: str,
+           where: str) -> None:
     for stage, spent in zip(STAGES, seconds, strict=True):
         timings[stage] = timings.get(stage, 0.0) + spent
+    log.debug("compiled %s in %s: %.1f ms", name, where, 1e3 * sum(seconds))
 
 
 def compile_here(name: str, text: str, timings: dict[str, float]) -> bytes:
@@ -54,7 +56,7 @@ def compile_here(name: str, text: str, timings: dict[str, float]) -> bytes:
             data, seconds = llvm_worker.compile_text(engine.machine, engine.host.triple, text)
         except RuntimeError as err:
             raise rejected(name, str(err)) from None
-    _count(timings, seconds)
+    _count(timings, seconds, name, "this process")
     return data
 
 
@@ -103,7 +105,7 @@ class Helper:
             size, = llvm_worker.ERROR.unpack(self._read(llvm_worker.ERROR.size))
             raise rejected(job.name, self._read(size).decode(errors="replace"))
         size, *seconds = llvm_worker.OBJECT.unpack(self._read(llvm_worker.OBJECT.size))
-        _count(job.timings, (seconds[0], seconds[1], seconds[2]))
+        _count(job.timings, (seconds[0], seconds[1], seconds[2]), job.name, "the helper")
         return self._read(size)
 
     def close(self) -> None:
