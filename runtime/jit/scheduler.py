@@ -27,7 +27,9 @@ from pathlib import Path
 from runtime.jit import llvm_worker
 from runtime.jit.engine import LLVM_LOCK, Engine, rejected
 
-log = logging.getLogger("netc.cache")
+log = logging.getLogger("netc.scheduler")
+"""Which worker compiled each module, at DEBUG (NETC_DEBUG=2); a helper that could not start or
+was lost, at INFO (NETC_DEBUG=1)."""
 STAGES = ("parse", "optimize", "machine code")
 """The stages' names in a program's timings (summed over both workers)."""
 ROOT = Path(__file__).resolve().parents[2]
