@@ -147,3 +147,27 @@ def test_canonical_text_numbers_own_names_and_keeps_declared_ones():
     assert canonical_text(kernel("conv1", "2.0")) == canonical_text(kernel("conv2", "2.0"))
     assert canonical_text(kernel("conv1", "2.0")) != canonical_text(kernel("conv1", "3.0"))
     assert "@llvm.fabs.f32" in canonical_text(kernel("conv1", "2.0"))
+
+
+FORK = """
+import os, sys, numpy as np, compiler
+net = compiler.compile(compiler.load({path!r}), batch=2)
+x = np.ones((2, 1, 28, 28), np.float32)
+parent = net.forward(x)
+pid = os.fork()
+if pid == 0:  # compiles a new entry (grads would need labels: another batch instead)
+    child = compiler.compile(compiler.load({path!r}), batch=3).forward(np.ones((3, 1, 28, 28),
+                                                                          np.float32))
+    os._exit(0 if np.allclose(child[:2], parent, rtol=1e-5) else 1)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_compiles_with_workers_of_its_own(tmp_path):
+    """A fork keeps the scheduler's state but not its threads: the child must start its own
+    (else its first cold compile would wait for ever)."""
+    run = subprocess.run([sys.executable, "-c", FORK.format(path=str(EXAMPLES / "lenet5.yaml"))],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "NETC_CACHE_DIR": str(tmp_path / "cache")})
+    assert run.returncode == 0, run.stderr

@@ -12,6 +12,7 @@ and generates its kernels' IR (llvmlite releases the GIL while LLVM works).
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,8 +24,8 @@ from runtime.jit.cache import ModuleSink, compile_program
 from runtime.jit.engine import Loaded
 from runtime.jit.pool import Pool
 
-LIBRARY_DTYPES = ("f32", "f64")
-"""The element types the library has functions for (the suffix of their SERVICES slots)."""
+LIBRARY_DTYPES = tuple(sorted({service.rsplit("_", 1)[1] for service in SERVICES[1:]}))
+"""The element types the library has functions for: the suffixes of its SERVICES slots."""
 
 _LOCK = threading.Lock()
 _TABLES: dict[CodegenTarget, ServicesTable] = {}
@@ -32,8 +33,8 @@ _WORKER: ThreadPoolExecutor | None = None
 
 
 def _worker() -> ThreadPoolExecutor:
-    """One background thread: LLVM work is serialized anyway (runtime/jit/engine.py's lock),
-    so more threads would only queue behind it."""
+    """One background thread: it builds a library's IR and waits while the scheduler
+    (runtime/jit/scheduler.py) compiles it; a second element type's library queues behind."""
     global _WORKER
     if _WORKER is None:
         _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netc-library")
@@ -64,6 +65,10 @@ class ServicesTable:
                 if dtype in LIBRARY_DTYPES and dtype not in self._jobs:
                     self._jobs[dtype] = _worker().submit(self._load, dtype)
 
+    def forget_unfinished(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs = {dtype: job for dtype, job in self._jobs.items() if job.done()}
+
     def wait(self, dtypes: Iterable[str]) -> None:
         """Returns once the library of every element type in `dtypes` is in the table; raises
         what compiling it raised."""
@@ -87,6 +92,18 @@ class ServicesTable:
             if service.endswith(f"_{dtype}"):
                 self.table[slot] = loaded.address(f"netc_{service}")
         return loaded
+
+
+def _forget_workers() -> None:
+    """In a child made by fork: the library thread was the parent's; libraries it had not
+    finished compile again in the child when asked for."""
+    global _WORKER
+    _WORKER = None
+    for table in _TABLES.values():
+        table.forget_unfinished()
+
+
+os.register_at_fork(after_in_child=_forget_workers)
 
 
 def services_table(target: CodegenTarget, version: str) -> ServicesTable:

@@ -147,6 +147,14 @@ class Scheduler:
         self._jobs.put(job)
         return job.future
 
+    def forget_workers(self) -> None:
+        """In a child made by fork: the workers were threads and a pipe of the parent; the
+        child starts its own on its first module."""
+        self._jobs = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._started = False
+        self.helper = None
+
     def stop(self) -> None:
         """At exit: lets the module LLVM is compiling here finish and starts no other (a
         thread inside LLVM while the interpreter tears LLVM down can crash the process, e.g.
@@ -191,3 +199,4 @@ class Scheduler:
 
 SCHEDULER = Scheduler()
 atexit.register(SCHEDULER.stop)
+os.register_at_fork(after_in_child=SCHEDULER.forget_workers)
