@@ -11,6 +11,8 @@ that changes the machine code changes the key.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
@@ -28,7 +30,7 @@ from ir.schedule import MemoryPlan
 from runtime.jit.cache import ModuleSink, compile_program
 from runtime.jit.call import CompiledEntry, Slot
 from runtime.jit.engine import Engine
-from runtime.jit.pool import Pool
+from runtime.jit.pool import Pool, thread_count
 from runtime.jit.program import GraphProgram
 from runtime.network import CompiledGraphs
 
@@ -57,14 +59,16 @@ ENTRY_SYMBOL = {"forward": "netc_forward", "grads": "netc_loss_and_grads",
                 "train": "netc_train_step"}
 
 
-def host_target() -> CodegenTarget:
+def host_target(threads: int | None = None) -> CodegenTarget:
     """What code is generated for: this CPU's triple and vector width, the native pool's
-    threads, and whether kernels count their cycles (NETC_PROFILE); part of every cache key."""
+    threads (or `threads`), and whether kernels count their cycles (NETC_PROFILE); part of
+    every cache key."""
     import os
 
     engine = Engine.get()
     profile = os.environ.get("NETC_PROFILE", "") not in ("", "0")
-    return CodegenTarget(engine.host.triple, engine.host.vector_bits, _pool_threads(), profile)
+    return CodegenTarget(engine.host.triple, engine.host.vector_bits,
+                         threads or _pool_threads(), profile)
 
 
 _POOL_THREADS: list[int] = []
@@ -79,9 +83,20 @@ def _pool_threads() -> int:
 
 
 def prepare() -> None:
-    """Starts what every JIT network needs and does not depend on the model (the native pool,
-    the f32 library) while the caller lowers the model."""
-    services(host_target())
+    """Starts, on a thread of its own, what every JIT network needs and does not depend on the
+    model (LLVM, the native pool, the f32 library) while the caller lowers the model. An error
+    here (say a bad NETC_VECTOR_BITS) is not lost: the compile asks for the same again and
+    raises it."""
+    threading.Thread(target=_prepare, name="netc-prepare", daemon=True).start()
+
+
+def _prepare() -> None:
+    with contextlib.suppress(Exception):  # raised again, where it belongs, by the compile
+        # The library starts with the threads the pool is asked for, before the pool exists
+        # (starting it compiles it too, on a cold start); a pool that started fewer threads
+        # makes another target, whose library compile_entry waits for.
+        services(host_target(thread_count()))
+        host_target()
 
 
 def services(target: CodegenTarget) -> int:

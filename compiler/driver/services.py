@@ -42,15 +42,14 @@ def _worker() -> ThreadPoolExecutor:
 
 
 class ServicesTable:
-    """The table of one codegen target. Slot 0 (the pool) is filled at once; each element
-    type's library slots when its module is loaded, which `wait` guarantees before any entry
-    that uses them runs."""
+    """The table of one codegen target. Each element type's library slots are filled when its
+    module is loaded, and slot 0 (the pool's parallel_for) by the first `wait`, which every
+    entry goes through before it runs (so the library can start before the pool exists)."""
 
     def __init__(self, target: CodegenTarget, version: str) -> None:
         self.target = target
         self.version = version
         self.table = (ctypes.c_void_p * len(SERVICES))()
-        self.table[0] = Pool.get().parallel_for
         self._jobs: dict[str, Future[Loaded]] = {}
         self._lock = threading.Lock()
 
@@ -74,6 +73,7 @@ class ServicesTable:
         what compiling it raised."""
         wanted = sorted(set(dtypes) & set(LIBRARY_DTYPES))
         self.request(wanted)
+        self.table[0] = Pool.get().parallel_for
         for dtype in wanted:
             self._jobs[dtype].result()
 
@@ -84,6 +84,9 @@ class ServicesTable:
 
         def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict[str, Any]]:
             text = library_module(self.target, (dtype,))
+            # The pool first: starting it may compile it, under the LLVM lock that the
+            # library's compile then holds for half a second.
+            Pool.get()
             sink(name, text)  # to the scheduler: it may compile beside the kernels
             return [(name, text)], {}
 
