@@ -26,6 +26,7 @@ from pathlib import Path
 
 from runtime.jit import llvm_worker
 from runtime.jit.engine import LLVM_LOCK, Engine, rejected
+from runtime.jit.pool import thread_count
 
 log = logging.getLogger("netc.scheduler")
 """Which worker compiled each module, at DEBUG (NETC_DEBUG=2); a helper that could not start or
@@ -116,11 +117,9 @@ class Helper:
 
 
 def helper_wanted() -> bool:
-    """A helper only pays where a second core can run it."""
-    try:
-        return len(os.sched_getaffinity(0)) >= 2
-    except AttributeError:  # not Linux
-        return (os.cpu_count() or 1) >= 2
+    """A helper only pays where a second core can run it, and netc may use one: NETC_THREADS=1
+    (runtime/jit/pool.py's thread_count) keeps compiling to one core too."""
+    return thread_count() >= 2
 
 
 class Scheduler:
