@@ -8,18 +8,32 @@ with the median of the peers' values: within 1e-5 relative counts as the same fu
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import statistics
+import sys
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from bench.runner import NETC, Framework
+from bench.runner import NETC, PEERS, Framework
 from bench.table_text import Cells, cell_text, error_text, fmt_ms, ratio_text, render
-from bench.workloads import Workload, gflop_per_step
+from bench.workloads import WORKLOADS, ZOO_WORKLOADS, Workload, gflop_per_step
+from bench.zoo import INFER_BATCHES
 from bench.zoo_report import zoo_notes, zoo_table
 
 # A run during which other processes used more than this share of the CPU is listed as
 # disturbed: its median is kept (the median over rounds absorbs one bad run) but flagged.
 DISTURBED = 0.10
+
+ORT_ROWS = ("lenet-infer-b1", "lenet-infer-b64", "cifar-infer-b1", "cifar-infer-b32",
+            *(f"zoo-{model}-infer-b{b}" for model in ("resnet18", "mobilenet_v2",
+                                                       "efficientnet_b0")
+              for b in INFER_BATCHES))
+"""The inference rows issue 13 judges netc against ONNX Runtime on: the geometric mean of
+netc/ORT over them must be below ORT_GEOMEAN_BAR, and no row above ORT_ROW_BAR."""
+ORT_GEOMEAN_BAR, ORT_ROW_BAR = 1.0, 1.15
 
 
 def _median(xs: list[float]) -> float | None:
@@ -104,6 +118,42 @@ def suspects(chk: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """(workload id, framework) pairs whose check values disagree with the peers' median."""
     out = {(c["workload"], fw) for c in chk for fw in c["peers_off"]}
     return out | {(c["workload"], "netc") for c in chk if c["netc"] == "MISMATCH"}
+
+
+def ort_ratios(cells: Cells) -> dict[str, float]:
+    """netc/ORT of the medians, for each row of ORT_ROWS that has both."""
+    out = {}
+    for wid in ORT_ROWS:
+        row = cells.get(wid, {})
+        netc, ort = (row.get(fw, {}).get("median_ms") for fw in ("netc", "onnxruntime"))
+        if netc and ort:
+            out[wid] = netc / ort
+    return out
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(statistics.fmean(math.log(x) for x in xs))
+
+
+def ort_summary(cells: Cells, meta: dict[str, Any]) -> list[str]:
+    """The issue's inference bar in a few lines: the geometric mean of netc/ORT and the worst
+    row, beside the CPU and vector width they were measured on ([] without such rows)."""
+    ratios = ort_ratios(cells)
+    if not ratios:
+        return []
+    worst = max(ratios, key=lambda wid: ratios[wid])
+    mean = geomean(list(ratios.values()))
+    m = meta["machine"]
+    lines = [f"netc/ORT geometric mean over {len(ratios)} of {len(ORT_ROWS)} inference rows: "
+             f"{mean:.3f} ({'below' if mean < ORT_GEOMEAN_BAR else 'NOT below'} "
+             f"{ORT_GEOMEAN_BAR:g}); max row {worst} {ratios[worst]:.3f} "
+             f"({'within' if ratios[worst] <= ORT_ROW_BAR else 'ABOVE'} {ORT_ROW_BAR:g}); "
+             f"CPU {m.get('cpu', '?')} (family/model {m.get('cpu_family_model', '?')})"
+             f"{vector_text(cells)}."]
+    missing = [wid for wid in ORT_ROWS if wid not in ratios]
+    if missing:
+        lines.append(f"Rows not in this report: {', '.join(missing)}.")
+    return lines
 
 
 def main_table(workloads: list[Workload], peers: list[Framework], cells: Cells,
@@ -268,6 +318,10 @@ def document(workloads: list[Workload], peers: list[Framework], cells: Cells,
     header, rows = main_table(workloads, peers, cells, unavailable)
     if rows:
         parts.append(render(header, rows, markdown))
+    summary = ort_summary(cells, meta)
+    if summary:
+        parts += [section("Inference against ONNX Runtime: geometric mean and worst row"),
+                  *summary]
     ztab = zoo_table(workloads, cells, unavailable)
     if ztab[1]:
         parts += [section("Zoo: real networks imported from their ONNX exports (median ms)"),
@@ -287,6 +341,13 @@ def document(workloads: list[Workload], peers: list[Framework], cells: Cells,
     if markdown:
         parts += [section("Spread: best / worst per-process median ms (median first call ms)"),
                   render(*spread_table(workloads, [NETC, *peers], cells), markdown)]
+    return "\n".join(parts + footer(cells, unavailable, markdown)) + "\n"
+
+
+def footer(cells: Cells, unavailable: dict[str, str], markdown: bool) -> list[str]:
+    """The report's last sections: disturbed runs, cells without a number, versions."""
+    section = partial(heading, markdown=markdown)
+    parts: list[str] = []
     noisy = disturbed_lines(cells)
     if noisy:
         parts += [section(f"Disturbed runs (other processes used > {DISTURBED:.0%} of the CPU)")]
@@ -297,4 +358,46 @@ def document(workloads: list[Workload], peers: list[Framework], cells: Cells,
     vers = versions(cells)
     if vers:
         parts += [section("Versions"), ", ".join(f"{k} {v}" for k, v in vers.items())]
-    return "\n".join(parts) + "\n"
+    return parts
+
+
+def merged(payloads: list[dict[str, Any]]) -> tuple[list[Workload], list[Framework], Cells,
+                                                    dict[str, str], dict[str, Any]]:
+    """Recorded runs (`python -m bench --json`) as one report's inputs: the workloads, peers,
+    cells and unavailable frameworks of all, the machine and settings of the first. The
+    headline table and the zoo's come from separate runs (`--only zoo`); the geometric mean
+    needs both."""
+    ids = {wid for p in payloads for wid in p["workloads"]}
+    workloads = [w for w in WORKLOADS + ZOO_WORKLOADS if w.id in ids]
+    names = {name for p in payloads for name in p["peers"]}
+    peers = [fw for name, fw in PEERS.items() if name in names]
+    cells: Cells = {}
+    unavailable: dict[str, str] = {}
+    for p in payloads:
+        for wid, row in p["cells"].items():
+            cells.setdefault(wid, {}).update(row)
+        unavailable.update(p.get("unavailable", {}))
+    first = payloads[0]
+    meta = {"machine": first["machine"], "rounds": first["rounds"], "quick": first["quick"]}
+    return workloads, peers, cells, unavailable, meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.report RUN.json [RUN.json ...] [--markdown]`: the report of recorded
+    runs, again, without running anything."""
+    p = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    p.add_argument("runs", nargs="+", type=Path, help="JSON written by python -m bench --json")
+    p.add_argument("--markdown", action="store_true", help="RESULTS.md-style markdown")
+    args = p.parse_args(argv)
+    try:
+        payloads = [json.loads(path.read_text()) for path in args.runs]
+        inputs = merged(payloads)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"bench.report: error: cannot read the runs: {err}", file=sys.stderr)
+        return 1
+    print(document(*inputs, markdown=args.markdown), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

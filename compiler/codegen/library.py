@@ -49,10 +49,14 @@ def workspace_elems(target: CodegenTarget, dtype: str) -> int:
     return mc * kc + kc * nc + mr * nr
 
 
-def library_module(target: CodegenTarget) -> str:
+def library_module(target: CodegenTarget, dtypes: tuple[str, ...] = ("f32", "f64")) -> str:
+    """The library's functions for `dtypes` (the driver compiles one module per element type,
+    so an f32 model never waits for the f64 GEMM)."""
     module = ir.Module(name="netc_library")
     module.triple = target.triple
     for dtype, ty in (("f32", F32), ("f64", F64)):
+        if dtype not in dtypes:
+            continue
         _gemm(module, target, dtype, ty)
         _strided_pack(module, target, dtype, ty, "a")
         _strided_pack(module, target, dtype, ty, "b")

@@ -5,9 +5,10 @@ Where it sits: the driver of codegen. For each kernel group it asks the kernel's
 touches and how many parallel tasks it has, then builds a module holding
   @body(i8* noalias buf0, ..., i64 task, i64 thread)   the loop nest (internal)
   @netc_k_<hash>(i8** table, i64 task, i64 thread)     reads its buffer pointers from `table`
-The kernel's code does not depend on where its buffers live (the table carries the pointers), so
-identical kernels of the forward, gradient and training entries, or of two models, are one
-module: compiled once, cached once, and compiled in parallel with the others.
+The kernel's code does not depend on where its buffers live (the table carries the pointers), and
+its symbol is a hash of its text up to names (`canonical_text`), so identical kernels of the
+forward, gradient and training entries, of repeated layers, or of two models, are one module:
+compiled once, cached once, and compiled in parallel with the others.
 
 The entry module exports `void @<entry>(i8** args)`: it fills each kernel's pointer table and
 runs the kernels in order, serial ones by a direct call, parallel ones through the thread pool's
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -48,6 +51,12 @@ class KernelInfo:
     ntasks: int
     flops: int
     workspace: int
+    layer: str = ""
+    """The user's layer the kernel computes (for a gradient, the layer it differentiates)."""
+    ops: str = ""
+    """The ops the kernel runs, anchor first (conv2d+relu)."""
+    layout: str = ""
+    """The anchor result's physical layout (ir/layouts.py; "" is the logical order)."""
 
 
 @dataclass
@@ -68,9 +77,13 @@ class Generated:
 
 class ModuleGen:
     def __init__(self, graph: Graph, target: CodegenTarget, entry: str,
-                 workspace_offset: int) -> None:
+                 workspace_offset: int,
+                 on_module: Callable[[KernelModule], None] | None = None) -> None:
         if graph.kernels is None or graph.plan is None:
             raise ValueError("codegen needs a fused and planned graph")
+        self.on_module = on_module
+        """Told of each new kernel module as soon as it exists, so the caller can compile it
+        while the next one is generated."""
         self.graph = graph
         self.target = target
         self.entry_name = entry
@@ -103,6 +116,8 @@ class ModuleGen:
             ctx = KernelContext(self, group)
             emitter = make_emitter(ctx)
             kmod, keys = self._kernel_module(ctx, emitter)
+            if kmod.symbol not in modules and self.on_module is not None:
+                self.on_module(kmod)
             modules.setdefault(kmod.symbol, kmod)
             fn = module.globals.get(kmod.symbol) or ir.Function(module, KERNEL_FN, kmod.symbol)
             table = self._table(kb, ctx, keys, bases, args)
@@ -114,8 +129,10 @@ class ModuleGen:
                 spent = kb.b.sub(kb.b.call(clock, []), started)
                 slot = kb.gep(profile, index)
                 kb.b.store(kb.b.add(kb.b.load(slot), spent), slot)
+            anchor = ctx.anchor
             infos.append(KernelInfo(group.name, group.kind, kmod.symbol, ctx.ntasks, ctx.flops,
-                                    ctx.workspace))
+                                    ctx.workspace, anchor.grad_of or anchor.name,
+                                    "+".join(n.op for n in ctx.nodes), anchor.type.layout))
             log.debug("kernel %s: %s, %d task(s), %d flops, %d workspace bytes, %s", group.name,
                       group.kind, ctx.ntasks, ctx.flops, ctx.workspace, kmod.symbol)
             workspace = max(workspace, ctx.workspace * self.target.threads)
@@ -161,7 +178,7 @@ class ModuleGen:
         kb.b.ret_void()
         self._wrapper(module, body, slots)
         text = str(module)
-        symbol = "netc_k_" + hashlib.sha256(text.encode()).hexdigest()[:20]
+        symbol = "netc_k_" + hashlib.sha256(canonical_text(text).encode()).hexdigest()[:20]
         return KernelModule(symbol, text.replace(f'@"{PLACEHOLDER}"', f'@"{symbol}"')), keys
 
     @staticmethod
@@ -212,7 +229,31 @@ class ModuleGen:
                                kb.i64(nbytes), ir.Constant(I1, 0)])
 
 
-def generate(graph: Graph, target: CodegenTarget, entry: str,
-             workspace_offset: int) -> Generated:
-    """The LLVM modules of one entry point of a fused, planned graph."""
-    return ModuleGen(graph, target, entry, workspace_offset).generate()
+_IDENTIFIER = re.compile(r'([%@])("[^"]*"|[-a-zA-Z$._][-a-zA-Z$._0-9]*|[0-9]+)')
+
+
+def canonical_text(text: str) -> str:
+    """A kernel module's text with its own names numbered in order of appearance (locals, and
+    the globals it defines; declared functions such as LLVM's intrinsics keep theirs) and its
+    comments dropped. Names are for readers (they follow the IR values); LLVM compiles two
+    modules that differ only in them to the same code. So kernels of equal shapes and fusion in
+    different layers (a ResNet's repeated blocks) get one symbol: one module, compiled once."""
+    lines = [line for line in text.splitlines() if not line.startswith(";")]
+    defined = {m.group(2) for line in lines if line.startswith(("define", "@"))
+               if (m := _IDENTIFIER.search(line[line.index("@"):])) is not None}
+    numbers: dict[tuple[str, str], str] = {}
+
+    def number(m: re.Match[str]) -> str:
+        sigil, name = m.group(1), m.group(2)
+        if sigil == "@" and name not in defined:
+            return m.group(0)
+        return numbers.setdefault((sigil, name), f"{sigil}n{len(numbers)}")
+
+    return "\n".join(_IDENTIFIER.sub(number, line) for line in lines)
+
+
+def generate(graph: Graph, target: CodegenTarget, entry: str, workspace_offset: int,
+             on_module: Callable[[KernelModule], None] | None = None) -> Generated:
+    """The LLVM modules of one entry point of a fused, planned graph (`on_module`, if given,
+    hears of each kernel module as soon as it is generated)."""
+    return ModuleGen(graph, target, entry, workspace_offset, on_module).generate()

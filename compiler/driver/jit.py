@@ -11,14 +11,15 @@ that changes the machine code changes the key.
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
+import threading
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
-from compiler.codegen.module import Generated, generate
 from compiler.codegen.target import CodegenTarget
 from compiler.driver.pipelines import CODEGEN, run_passes
+from compiler.driver.services import services_table
 from compiler.passes import PassContext, internal_error
 from compiler.passes.plan_memory import persistent_layout
 from ir.errors import CompileError, NetcError
@@ -26,12 +27,15 @@ from ir.graph import Graph, Value
 from ir.memory import ALIGN, align
 from ir.printer import print_graph
 from ir.schedule import MemoryPlan
-from runtime.jit.cache import compile_program
+from runtime.jit.cache import ModuleSink, compile_program
 from runtime.jit.call import CompiledEntry, Slot
-from runtime.jit.engine import LLVM_LOCK, Engine
-from runtime.jit.pool import Pool
+from runtime.jit.engine import Engine
+from runtime.jit.pool import Pool, thread_count
 from runtime.jit.program import GraphProgram
 from runtime.network import CompiledGraphs
+
+if TYPE_CHECKING:
+    from compiler.codegen.module import Generated
 
 
 def _codegen_fingerprint() -> str:
@@ -55,40 +59,57 @@ ENTRY_SYMBOL = {"forward": "netc_forward", "grads": "netc_loss_and_grads",
                 "train": "netc_train_step"}
 
 
-def host_target() -> CodegenTarget:
+def host_target(threads: int | None = None) -> CodegenTarget:
     """What code is generated for: this CPU's triple and vector width, the native pool's
-    threads, and whether kernels count their cycles (NETC_PROFILE); part of every cache key."""
+    threads (or `threads`), and whether kernels count their cycles (NETC_PROFILE); part of
+    every cache key."""
     import os
 
     engine = Engine.get()
     profile = os.environ.get("NETC_PROFILE", "") not in ("", "0")
-    return CodegenTarget(engine.host.triple, engine.host.vector_bits, Pool.get().threads,
-                         profile)
+    return CodegenTarget(engine.host.triple, engine.host.vector_bits,
+                         threads or _pool_threads(), profile)
 
 
-_SERVICES: dict[CodegenTarget, ctypes.Array] = {}
+_POOL_THREADS: list[int] = []
+
+
+def _pool_threads() -> int:
+    """The native pool's thread count, asked once: Pool.get() takes the LLVM lock, which a
+    background library compile may hold for a while."""
+    if not _POOL_THREADS:
+        _POOL_THREADS.append(Pool.get().threads)
+    return _POOL_THREADS[0]
+
+
+def prepare() -> None:
+    """Starts, on a thread of its own, what every JIT network needs and does not depend on the
+    model (LLVM, the native pool, the f32 library) while the caller lowers the model. An error
+    here (say a bad NETC_VECTOR_BITS) is not lost: the compile asks for the same again and
+    raises it."""
+    threading.Thread(target=_prepare, name="netc-prepare", daemon=True).start()
+
+
+def _prepare() -> None:
+    with contextlib.suppress(Exception):  # raised again, where it belongs, by the compile
+        # The library starts with the threads the pool is asked for, before the pool exists
+        # (starting it compiles it too, on a cold start); a pool that started fewer threads
+        # makes another target, whose library compile_entry waits for.
+        services(host_target(thread_count()))
+        host_target()
 
 
 def services(target: CodegenTarget) -> int:
     """The address of the services table every entry receives (args[1]): the thread pool and
-    the library, compiled once per process (and cached on disk across processes); the table
-    lives as long as the process."""
-    with LLVM_LOCK:  # compiled once even when two threads compile their first network at once
-        return ctypes.addressof(_services(target))
+    the library (compiler/driver/services.py); the f32 library starts compiling in the
+    background, and compile_entry waits for what an entry uses."""
+    return services_table(target, CODEGEN_VERSION).address
 
 
-def _services(target: CodegenTarget) -> ctypes.Array:
-    if target not in _SERVICES:
-        # Keyed by a description, not the text: a warm start never builds the library's IR.
-        key = f"{LIBRARY_VERSION} {CODEGEN_VERSION} {target.describe()}"
-        loaded, _ = compile_program(key, "netc_library", lambda: (
-            [("netc_library", library_module(target))], {}))
-        table = (ctypes.c_void_p * len(SERVICES))()
-        table[0] = Pool.get().parallel_for
-        for i, name in enumerate(SERVICES[1:], start=1):
-            table[i] = loaded.address(f"netc_{name}")
-        _SERVICES[target] = table
-    return _SERVICES[target]
+def _library_dtypes(planned: Graph) -> set[str]:
+    """The element types whose library functions (GEMM, packers) the entry's kernels may call:
+    those of its values."""
+    return {v.type.dtype for v in planned.values()}
 
 
 def shared_layout(graphs: list[Graph]) -> tuple[dict[str, int], int]:
@@ -129,13 +150,18 @@ def _memory_plan(planned: Graph) -> MemoryPlan:
     return planned.plan
 
 
-def generate_entry(planned: Graph, entry: str, target: CodegenTarget
-                   ) -> tuple[Generated, list[tuple[str, str]]]:
+def generate_entry(planned: Graph, entry: str, target: CodegenTarget,
+                   sink: ModuleSink | None = None) -> tuple[Generated, list[tuple[str, str]]]:
     """The LLVM of one entry point of a planned graph: what codegen made, and (symbol, text) of
     every module, the kernels' first and the entry's own last (what `netc dump --stage` shows
-    and the cache compiles)."""
+    and the cache compiles). `sink`, if given, receives each kernel module as soon as it is
+    generated (the compile cache's ModuleSink: LLVM compiles it meanwhile)."""
+    from compiler.codegen.module import generate  # not imported on a warm start
+
     symbol = entry_symbol(entry)
-    generated = generate(planned, target, symbol, _memory_plan(planned).workspace_offset)
+    on_module = None if sink is None else (lambda m: sink(m.symbol, m.text))
+    generated = generate(planned, target, symbol, _memory_plan(planned).workspace_offset,
+                         on_module)
     modules = [(m.symbol, m.text) for m in generated.modules]
     modules.append((symbol, generated.entry_text))
     return generated, modules
@@ -162,12 +188,13 @@ def _compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compile
                           memory.table()])
     workspace_offset = memory.workspace_offset
 
-    def build() -> tuple[list[tuple[str, str]], dict]:
-        generated, modules = generate_entry(planned, entry, target)
+    def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict]:
+        generated, modules = generate_entry(planned, entry, target, sink)
         return modules, {"workspace": generated.workspace_bytes,
                          "kernels": [asdict(k) for k in generated.kernels]}
 
     loaded, info = compile_program(key_text, f"{planned.name}-{entry}", build)
+    services_table(target, CODEGEN_VERSION).wait(_library_dtypes(planned))
     externals = [v.name for v in planned.inputs if v.role in ("input", "label")]
     workspace = int(info.meta.get("workspace", 0))
     return CompiledEntry(

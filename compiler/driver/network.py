@@ -89,6 +89,10 @@ def build_network(graph: object, batch: int | None, train: bool,
     graph = rebatched(graph, batch)
     batch = fixed_batch(graph) or batch or 1
     _check_batch_size(graph, batch)
+    if backend == "jit":
+        from compiler.driver.jit import prepare
+
+        prepare()
     opt = optimizer or SGD(lr=0.01)
     options: dict[str, Any] = {"dtype": dtype} if dtype != "f32" else {}
     if backend == "jit":  # the reference interpreter always works in the logical order

@@ -21,13 +21,15 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ir.safe_names import inside, safe_file_name
 from ir.version import VERSION as NETC_VERSION
-from runtime.jit.engine import LLVM_LOCK, Engine, Loaded
+from runtime.jit.engine import Engine, Loaded
+from runtime.jit.scheduler import SCHEDULER, compile_here
 
 log = logging.getLogger("netc.cache")
 MAGIC = b"NETC-CACHE-3\n"
@@ -104,36 +106,59 @@ def _object_path(key: str) -> Path:
 
 
 def module_object(text: str, name: str, timings: dict[str, float]) -> tuple[str, bytes, bool]:
-    """(key, object code, hit) of one LLVM module; compiles and stores it on a miss."""
+    """(key, object code, hit) of one LLVM module; compiles (in this thread) and stores it on a
+    miss."""
     key = cache_key(text)
-    path = _object_path(key)
-    data = _read(path)
+    data = _read(_object_path(key))
     if data is not None:
         return key, data, True
-    engine = Engine.get()
-    with LLVM_LOCK:  # the module is disposed of inside too: it belongs to LLVM's shared context
-        t = time.perf_counter()
-        mod = engine.parse(text, name)
-        timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
-        engine.optimize(mod)
-        timings["optimize"] = timings.get("optimize", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
-        data = engine.emit_object(mod)
-        timings["machine code"] = timings.get("machine code", 0.0) + time.perf_counter() - t
-        del mod
-    _write(path, data)
+    data = compile_here(name, text, timings)
+    _write(_object_path(key), data)
     return key, data, False
+
+
+ModuleSink = Callable[[str, str], None]
+"""What build() may hand (module name, LLVM IR text) to as soon as a module exists: it compiles
+on the scheduler's workers (runtime/jit/scheduler.py: a thread here, a helper process) while
+build() generates the next one, instead of after build() has returned."""
+
+
+class _Objects:
+    """The object code of one program's modules: those handed to `sink` are looked up in the
+    cache at once and, on a miss, compiled by the scheduler; the others in the caller's thread
+    when asked for."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.early: dict[str, tuple[str, bytes | Future[bytes]]] = {}
+
+    def sink(self, name: str, text: str) -> None:
+        if text in self.early:
+            return
+        key = cache_key(text)
+        data = _read(_object_path(key))
+        self.early[text] = (key, data if data is not None
+                            else SCHEDULER.submit(name, text, self.timings))
+
+    def get(self, name: str, text: str) -> tuple[str, bytes, bool]:
+        if text not in self.early:
+            return module_object(text, name, self.timings)
+        key, found = self.early[text]
+        if isinstance(found, bytes):
+            return key, found, True
+        data = found.result()
+        _write(_object_path(key), data)
+        return key, data, False
 
 
 def compile_program(
     key_text: str, name: str,
-    build: Callable[[], tuple[list[tuple[str, str]], dict[str, Any]]],
+    build: Callable[[ModuleSink], tuple[list[tuple[str, str]], dict[str, Any]]],
 ) -> tuple[Loaded, CacheInfo]:
     """Machine code for the program described by `key_text`, linked into one engine.
 
-    build() returns [(module name, LLVM IR text)...] and metadata to keep with the program; it
-    only runs on a miss."""
+    build(sink) returns [(module name, LLVM IR text)...] and metadata to keep with the program;
+    it only runs on a miss, and may hand modules to `sink` early (see ModuleSink)."""
     engine = Engine.get()
     key = cache_key(key_text)
     programs = cache_dir() / "programs"  # `name` comes from the model: mapped, then checked
@@ -158,14 +183,15 @@ def compile_program(
     if note:
         log.warning("%s: %s", path, note)
     timings: dict[str, float] = {}
+    objects_of = _Objects(timings)
     t = time.perf_counter()
-    modules, meta = build()
+    modules, meta = build(objects_of.sink)
     timings["codegen"] = time.perf_counter() - t
     keys: list[str] = []
     objects: list[bytes] = []
     compiled = 0
     for module_name, text in modules:
-        okey, data, hit = module_object(text, module_name, timings)
+        okey, data, hit = objects_of.get(module_name, text)
         keys.append(okey)
         objects.append(data)
         compiled += not hit
@@ -182,4 +208,4 @@ def compile_program(
 
 def compile_cached(text: str, name: str) -> tuple[Loaded, CacheInfo]:
     """One self-contained LLVM module (the thread pool, the library)."""
-    return compile_program(text, name, lambda: ([(name, text)], {}))
+    return compile_program(text, name, lambda _: ([(name, text)], {}))

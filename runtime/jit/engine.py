@@ -3,7 +3,8 @@
 Where it sits: codegen (compiler/codegen) produces LLVM IR text; this module verifies it, runs
 O3 through the new pass manager for the host CPU name and features, emits the object code (which
 the compile cache stores) and loads objects into MCJIT engines that live as long as the process,
-so function pointers handed to ctypes stay valid.
+so function pointers handed to ctypes stay valid. The stages themselves are llvm_worker's, which
+a helper process (runtime/jit/scheduler.py) runs the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ir.errors import CompileError
+from runtime.jit import llvm_worker
 
 LLVM_LOCK = threading.RLock()
 """Held by every use of llvmlite.binding (parsing, optimizing, emitting, loading machine code):
@@ -39,9 +41,11 @@ class HostTarget:
         AVX2 and FMA, else 128), unless NETC_VECTOR_BITS asks for another. LLVM legalizes
         vectors wider than the host's into several registers, so the 512-bit blocking runs (and
         is tested) on an AVX2 host, and the 256-bit one on an AVX-512 host."""
-        override = vector_bits_override()
-        if override:
-            return override
+        return vector_bits_override() or self.native_vector_bits
+
+    @property
+    def native_vector_bits(self) -> int:
+        """The host's widest vector width, whatever NETC_VECTOR_BITS says."""
         flags = set(self.features.split(","))
         if "+avx512f" in flags:
             return 512
@@ -64,6 +68,11 @@ def vector_bits_override() -> int | None:
     return int(text)
 
 
+def rejected(name: str, message: str) -> CompileError:
+    """The error of a generated module LLVM refused (a bug in codegen, reported as such)."""
+    return CompileError(f"LLVM rejected the generated module '{name}': {message}")
+
+
 class Engine:
     """Process-wide LLVM state. Use `Engine.get()`."""
 
@@ -74,13 +83,14 @@ class Engine:
         llvm.initialize_native_asmprinter()
         self.host = HostTarget(llvm.get_process_triple(), llvm.get_host_cpu_name(),
                                llvm.get_host_cpu_features().flatten(), llvmlite.__version__)
-        target = llvm.Target.from_triple(self.host.triple)
-        self.machine = target.create_target_machine(
-            cpu=self.host.cpu, features=self.host.features, opt=3, codemodel="jitdefault")
+        self.machine = llvm_worker.target_machine(self.host.triple, self.host.cpu,
+                                                  self.host.features)
         self._engines: list[llvm.ExecutionEngine] = []
 
     @classmethod
     def get(cls) -> Engine:
+        if cls._instance is not None:  # not waiting for the lock a background compile holds
+            return cls._instance
         with LLVM_LOCK:
             if cls._instance is None:
                 cls._instance = Engine()
@@ -91,26 +101,16 @@ class Engine:
     def parse(self, text: str, name: str = "module") -> llvm.ModuleRef:
         with LLVM_LOCK:
             try:
-                mod = llvm.parse_assembly(text)
-                mod.verify()
+                return llvm_worker.parse(self.machine, self.host.triple, text)
             except RuntimeError as err:
-                raise CompileError(f"LLVM rejected the generated module '{name}': {err}"
-                                   ) from None
-            mod.triple = self.host.triple
-            mod.data_layout = str(self.machine.target_data)
-            return mod
+                raise rejected(name, str(err)) from None
 
     def optimize(self, mod: llvm.ModuleRef, level: int = 3, unroll: bool = False,
                  machine: llvm.TargetMachine | None = None) -> None:
-        """O3 (or `level`) with the new pass manager, tuned for the host CPU (or `machine`, a
-        bundle's target). Loop unrolling is off by default: generated kernels unroll what
-        matters themselves (the micro-kernel), and unrolling every loop nest made compiling a
-        model several times slower."""
+        """O3 (or `level`), tuned for the host CPU or `machine`, a bundle's target
+        (llvm_worker.optimize)."""
         with LLVM_LOCK:
-            tuning = llvm.create_pipeline_tuning_options(speed_level=level)
-            tuning.loop_unrolling = unroll
-            builder = llvm.create_pass_builder(machine or self.machine, tuning)
-            builder.getModulePassManager().run(mod, builder)
+            llvm_worker.optimize(machine or self.machine, mod, level, unroll)
 
     def emit_object(self, mod: llvm.ModuleRef,
                     machine: llvm.TargetMachine | None = None) -> bytes:
@@ -155,3 +155,31 @@ class Loaded:
     def function(self, name: str, restype: type[ctypes._CData] | None,
                  *argtypes: type[ctypes._CData]) -> ctypes._CFunctionType:
         return ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+
+
+_TIMESTAMP = """
+declare i64 @llvm.readcyclecounter()
+define i64 @netc_timestamp() {
+  %t = call i64 @llvm.readcyclecounter()
+  ret i64 %t
+}
+"""
+
+
+def timestamp_hz(seconds: float = 0.05) -> float:
+    """Ticks per second of the counter NETC_PROFILE's kernels read (llvm.readcyclecounter: the
+    TSC on x86, which ticks at a constant rate whatever clock the cores run at), measured
+    against time.perf_counter over `seconds`, the median of three."""
+    import time
+
+    engine = Engine.get()
+    mod = engine.parse(_TIMESTAMP, "netc_timestamp")
+    read = engine.load_object(engine.emit_object(mod)).function("netc_timestamp", ctypes.c_int64)
+    rates = []
+    for _ in range(3):
+        t0, c0 = time.perf_counter(), read()
+        while time.perf_counter() - t0 < seconds:
+            pass
+        t1, c1 = time.perf_counter(), read()
+        rates.append((c1 - c0) / (t1 - t0))
+    return sorted(rates)[1]

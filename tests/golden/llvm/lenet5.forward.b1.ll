@@ -1,5 +1,5 @@
 ; netc dump lenet5.yaml --stage llvm --batch 1, target x86_64-unknown-linux-gnu vector=256 threads=2
-; ===== k1_conv1 (netc_k_96384008289ce2c7f908)
+; ===== k1_conv1 (netc_k_0ce4bb3d7dd88566340b)
 ; ModuleID = "k1_conv1"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -373,7 +373,7 @@ e2.done:
   br label %"e1.loop"
 }
 
-define void @"netc_k_96384008289ce2c7f908"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_0ce4bb3d7dd88566340b"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -394,7 +394,7 @@ start:
   call void @"k1_conv1.body"(i8* %".7", i8* %".9", i8* %".11", i8* %".13", i8* %".15", i8* %".17", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k2_pool1 (netc_k_a470e537f24ec8c318f6)
+; ===== k2_pool1 (netc_k_54c86f34c5c7a0ebf21c)
 ; ModuleID = "k2_pool1"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -491,7 +491,7 @@ ox.done:
   br label %"oy.loop"
 }
 
-define void @"netc_k_a470e537f24ec8c318f6"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -504,7 +504,7 @@ start:
   call void @"k2_pool1.body"(i8* %".7", i8* %".9", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k3_conv2 (netc_k_5a1c25463641dbc46dda)
+; ===== k3_conv2 (netc_k_121183193c18c2bbd348)
 ; ModuleID = "k3_conv2"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -864,7 +864,7 @@ e2.done:
   br label %"e1.loop"
 }
 
-define void @"netc_k_5a1c25463641dbc46dda"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_121183193c18c2bbd348"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -885,7 +885,7 @@ start:
   call void @"k3_conv2.body"(i8* %".7", i8* %".9", i8* %".11", i8* %".13", i8* %".15", i8* %".17", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k4_pool2 (netc_k_cb4099b508ebfbebe75f)
+; ===== k4_pool2 (netc_k_07d4020f3cd497849c25)
 ; ModuleID = "k4_pool2"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -982,7 +982,7 @@ ox.done:
   br label %"oy.loop"
 }
 
-define void @"netc_k_cb4099b508ebfbebe75f"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_07d4020f3cd497849c25"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -995,7 +995,7 @@ start:
   call void @"k4_pool2.body"(i8* %".7", i8* %".9", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k5_fc1 (netc_k_9223fdcc25a6ed997974)
+; ===== k5_fc1 (netc_k_fe4b84062c38ae9975cf)
 ; ModuleID = "k5_fc1"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -1183,7 +1183,7 @@ declare <8 x float> @"llvm.fma.v8f32"(<8 x float> %".1", <8 x float> %".2", <8 x
 
 declare float @"llvm.fma.f32"(float %".1", float %".2", float %".3")
 
-define void @"netc_k_9223fdcc25a6ed997974"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_fe4b84062c38ae9975cf"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -1204,7 +1204,7 @@ start:
   call void @"k5_fc1.body"(i8* %".7", i8* %".9", i8* %".11", i8* %".13", i8* %".15", i8* %".17", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k6_fc2 (netc_k_6635e95c6bf73a495dce)
+; ===== k6_fc2 (netc_k_54b84496c4dc6e5510d9)
 ; ModuleID = "k6_fc2"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -1388,7 +1388,7 @@ declare <8 x float> @"llvm.fma.v8f32"(<8 x float> %".1", <8 x float> %".2", <8 x
 
 declare float @"llvm.fma.f32"(float %".1", float %".2", float %".3")
 
-define void @"netc_k_6635e95c6bf73a495dce"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_54b84496c4dc6e5510d9"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -1409,7 +1409,7 @@ start:
   call void @"k6_fc2.body"(i8* %".7", i8* %".9", i8* %".11", i8* %".13", i8* %".15", i8* %".17", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k7_fc3 (netc_k_8e6253ad363bc61f0627)
+; ===== k7_fc3 (netc_k_b0ceb310f46478c85c03)
 ; ModuleID = "k7_fc3"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -1575,7 +1575,7 @@ declare <8 x float> @"llvm.fma.v8f32"(<8 x float> %".1", <8 x float> %".2", <8 x
 
 declare float @"llvm.fma.f32"(float %".1", float %".2", float %".3")
 
-define void @"netc_k_8e6253ad363bc61f0627"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_b0ceb310f46478c85c03"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -1640,7 +1640,7 @@ start:
   %".22" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 5
   store i8* %"workspace", i8** %".22"
   %".24" = bitcast [6 x i8*]* %"k1_conv1.table" to i8*
-  %".25" = bitcast void (i8*, i64, i64)* @"netc_k_96384008289ce2c7f908" to i8*
+  %".25" = bitcast void (i8*, i64, i64)* @"netc_k_0ce4bb3d7dd88566340b" to i8*
   call void %".7"(i8* %".25", i8* %".24", i64 4)
   %".27" = getelementptr i8, i8* %"arena", i64 0
   %".28" = getelementptr i8, i8* %"arena", i64 18816
@@ -1649,7 +1649,7 @@ start:
   %".31" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 1
   store i8* %".28", i8** %".31"
   %".33" = bitcast [2 x i8*]* %"k2_pool1.table" to i8*
-  call void @"netc_k_a470e537f24ec8c318f6"(i8* %".33", i64 0, i64 0)
+  call void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".33", i64 0, i64 0)
   %".35" = getelementptr i8, i8* %"arena", i64 0
   %".36" = getelementptr i8, i8* %"arena", i64 18816
   %".37" = getelementptr i8, i8* %"persistent", i64 704
@@ -1668,7 +1668,7 @@ start:
   %".49" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 5
   store i8* %"workspace.1", i8** %".49"
   %".51" = bitcast [6 x i8*]* %"k3_conv2.table" to i8*
-  %".52" = bitcast void (i8*, i64, i64)* @"netc_k_5a1c25463641dbc46dda" to i8*
+  %".52" = bitcast void (i8*, i64, i64)* @"netc_k_121183193c18c2bbd348" to i8*
   call void %".7"(i8* %".52", i8* %".51", i64 4)
   %".54" = getelementptr i8, i8* %"arena", i64 0
   %".55" = getelementptr i8, i8* %"arena", i64 6400
@@ -1677,7 +1677,7 @@ start:
   %".58" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 1
   store i8* %".55", i8** %".58"
   %".60" = bitcast [2 x i8*]* %"k4_pool2.table" to i8*
-  call void @"netc_k_cb4099b508ebfbebe75f"(i8* %".60", i64 0, i64 0)
+  call void @"netc_k_07d4020f3cd497849c25"(i8* %".60", i64 0, i64 0)
   %".62" = getelementptr i8, i8* %"arena", i64 0
   %".63" = getelementptr i8, i8* %"arena", i64 6400
   %".64" = getelementptr i8, i8* %"persistent", i64 10368
@@ -1696,7 +1696,7 @@ start:
   %".76" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 5
   store i8* %"workspace.2", i8** %".76"
   %".78" = bitcast [6 x i8*]* %"k5_fc1.table" to i8*
-  %".79" = bitcast void (i8*, i64, i64)* @"netc_k_9223fdcc25a6ed997974" to i8*
+  %".79" = bitcast void (i8*, i64, i64)* @"netc_k_fe4b84062c38ae9975cf" to i8*
   call void %".7"(i8* %".79", i8* %".78", i64 4)
   %".81" = getelementptr i8, i8* %"arena", i64 512
   %".82" = getelementptr i8, i8* %"arena", i64 0
@@ -1716,7 +1716,7 @@ start:
   %".95" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 5
   store i8* %"workspace.3", i8** %".95"
   %".97" = bitcast [6 x i8*]* %"k6_fc2.table" to i8*
-  call void @"netc_k_6635e95c6bf73a495dce"(i8* %".97", i64 0, i64 0)
+  call void @"netc_k_54b84496c4dc6e5510d9"(i8* %".97", i64 0, i64 0)
   %".99" = getelementptr i8, i8* %"arena", i64 512
   %".100" = getelementptr i8, i8* %"persistent", i64 243584
   %".101" = getelementptr i8, i8* %"persistent", i64 246976
@@ -1735,22 +1735,22 @@ start:
   %".113" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 5
   store i8* %"workspace.4", i8** %".113"
   %".115" = bitcast [6 x i8*]* %"k7_fc3.table" to i8*
-  call void @"netc_k_8e6253ad363bc61f0627"(i8* %".115", i64 0, i64 0)
+  call void @"netc_k_b0ceb310f46478c85c03"(i8* %".115", i64 0, i64 0)
   ret void
 }
 
 declare i64 @"llvm.readcyclecounter"()
 
-declare void @"netc_k_96384008289ce2c7f908"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_0ce4bb3d7dd88566340b"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_a470e537f24ec8c318f6"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_5a1c25463641dbc46dda"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_121183193c18c2bbd348"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_cb4099b508ebfbebe75f"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_07d4020f3cd497849c25"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_9223fdcc25a6ed997974"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_fe4b84062c38ae9975cf"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_6635e95c6bf73a495dce"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_54b84496c4dc6e5510d9"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_8e6253ad363bc61f0627"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_b0ceb310f46478c85c03"(i8* %".1", i64 %".2", i64 %".3")

@@ -1,5 +1,5 @@
 ; netc dump mlp.yaml --stage llvm --batch 1, target x86_64-unknown-linux-gnu vector=256 threads=2
-; ===== k1_fc1 (netc_k_9e0bf13b83d38b5e548d)
+; ===== k1_fc1 (netc_k_84f1baf9096a8abeaf19)
 ; ModuleID = "k1_fc1"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -187,7 +187,7 @@ declare <8 x float> @"llvm.fma.v8f32"(<8 x float> %".1", <8 x float> %".2", <8 x
 
 declare float @"llvm.fma.f32"(float %".1", float %".2", float %".3")
 
-define void @"netc_k_9e0bf13b83d38b5e548d"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_84f1baf9096a8abeaf19"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -208,7 +208,7 @@ start:
   call void @"k1_fc1.body"(i8* %".7", i8* %".9", i8* %".11", i8* %".13", i8* %".15", i8* %".17", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k2_fc2 (netc_k_769d7bbe84e7ffe4040c)
+; ===== k2_fc2 (netc_k_efbc201f3307a8b1db00)
 ; ModuleID = "k2_fc2"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -396,7 +396,7 @@ declare <8 x float> @"llvm.fma.v8f32"(<8 x float> %".1", <8 x float> %".2", <8 x
 
 declare float @"llvm.fma.f32"(float %".1", float %".2", float %".3")
 
-define void @"netc_k_769d7bbe84e7ffe4040c"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_efbc201f3307a8b1db00"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -417,7 +417,7 @@ start:
   call void @"k2_fc2.body"(i8* %".7", i8* %".9", i8* %".11", i8* %".13", i8* %".15", i8* %".17", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k3_fc3 (netc_k_47df0cbee474cd1ad37c)
+; ===== k3_fc3 (netc_k_f631547a9fede874e8e5)
 ; ModuleID = "k3_fc3"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -583,7 +583,7 @@ declare <8 x float> @"llvm.fma.v8f32"(<8 x float> %".1", <8 x float> %".2", <8 x
 
 declare float @"llvm.fma.f32"(float %".1", float %".2", float %".3")
 
-define void @"netc_k_47df0cbee474cd1ad37c"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_f631547a9fede874e8e5"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -644,7 +644,7 @@ start:
   %".22" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 5
   store i8* %"workspace", i8** %".22"
   %".24" = bitcast [6 x i8*]* %"k1_fc1.table" to i8*
-  %".25" = bitcast void (i8*, i64, i64)* @"netc_k_9e0bf13b83d38b5e548d" to i8*
+  %".25" = bitcast void (i8*, i64, i64)* @"netc_k_84f1baf9096a8abeaf19" to i8*
   call void %".7"(i8* %".25", i8* %".24", i64 4)
   %".27" = getelementptr i8, i8* %"arena", i64 2048
   %".28" = getelementptr i8, i8* %"arena", i64 0
@@ -664,7 +664,7 @@ start:
   %".41" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 5
   store i8* %"workspace.1", i8** %".41"
   %".43" = bitcast [6 x i8*]* %"k2_fc2.table" to i8*
-  %".44" = bitcast void (i8*, i64, i64)* @"netc_k_769d7bbe84e7ffe4040c" to i8*
+  %".44" = bitcast void (i8*, i64, i64)* @"netc_k_efbc201f3307a8b1db00" to i8*
   call void %".7"(i8* %".44", i8* %".43", i64 4)
   %".46" = getelementptr i8, i8* %"arena", i64 2048
   %".47" = getelementptr i8, i8* %"persistent", i64 2658304
@@ -684,14 +684,14 @@ start:
   %".60" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 5
   store i8* %"workspace.2", i8** %".60"
   %".62" = bitcast [6 x i8*]* %"k3_fc3.table" to i8*
-  call void @"netc_k_47df0cbee474cd1ad37c"(i8* %".62", i64 0, i64 0)
+  call void @"netc_k_f631547a9fede874e8e5"(i8* %".62", i64 0, i64 0)
   ret void
 }
 
 declare i64 @"llvm.readcyclecounter"()
 
-declare void @"netc_k_9e0bf13b83d38b5e548d"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_84f1baf9096a8abeaf19"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_769d7bbe84e7ffe4040c"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_efbc201f3307a8b1db00"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_47df0cbee474cd1ad37c"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_f631547a9fede874e8e5"(i8* %".1", i64 %".2", i64 %".3")
