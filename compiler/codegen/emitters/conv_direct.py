@@ -20,13 +20,14 @@ over icb, ky, kx (loops) and icl (unrolled): one broadcast per pixel and channel
 per two weight loads. The bias initializes the accumulators, which are stored once, as whole
 vectors, into the output; the fused epilogue then sweeps exactly what the task wrote, as in
 conv.py. Strided convolutions compute only the output pixels (no wasted work).
-Tasks: images x (channel-group chunks x output-row chunks), so both cores work at batch 1:
-deep layers (few pixels, many channels) split channels, early ones rows.
+Tasks: channel-group chunks x output-row chunks, so both cores work at batch 1 (deep layers,
+few pixels and many channels, split channels; early ones rows); the images of a batch are a
+loop inside each task, so weights are not packed once per image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import llvmlite.ir as ir
@@ -79,7 +80,7 @@ class DirectConv2d(Contraction):
         x, w = node.operands[0], node.operands[1]
         self.ax, self.ay = Addr.of(x.type), Addr.of(node.type)
         self.geometry(w.type.shape, node.attrs)
-        self.images = self.ay.n
+        self.nb = self.ay.n  # images are a loop inside every task (see task())
         self.has_bias = len(node.operands) == 3
         self.m, self.n, self.k = self.cout, self.ho * self.wo, self.kcol
 
@@ -95,6 +96,7 @@ class DirectConv2d(Contraction):
         self.vec = _pow2_divisor(_run(self.ay), lanes)
         self.group = GROUP_VECTORS * self.vec  # output channels of one register tile
         self.groups_n = -(-self.cout // self.group)
+        self.channel_chunks = self.row_chunks = 1  # column_chunks() splits parallel kernels
         self.padded = any((self.pt, self.pl, self.pb, self.pr))
         self.cb = _run(self.ax) if self.ax.layout else 1
         self.icb = self.cin // self.cb
@@ -124,7 +126,7 @@ class DirectConv2d(Contraction):
 
     def column_chunks(self) -> int:
         threads = self.ctx.gen.target.threads
-        want = max(1, -(-TASKS_PER_THREAD * threads // self.images))
+        want = TASKS_PER_THREAD * threads
         self.channel_chunks = min(want, self.groups_n)
         self.row_chunks = min(self.ho, -(-want // self.channel_chunks))
         return self.channel_chunks * self.row_chunks
@@ -146,6 +148,9 @@ class DirectConv2d(Contraction):
     # ------------------------------------------------------------ the task
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
+        """Every image of the batch inside the task: its weights are packed once per channel
+        group (group outer) unless refilling the padded source per group would move more
+        bytes than repacking the weights per image (image outer)."""
         node = self.ctx.anchor
         x, w, y = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
                                              node.name))
@@ -153,23 +158,49 @@ class DirectConv2d(Contraction):
         g0, g1, r0, r1 = self.split(kb, chunk)
         base = self.scratch(kb, ws)
         packed = kb.gep(base, self.source_elems(), name="packed")
-        x_img = kb.gep(x, kb.mul(image, self.ax.image))
-        src = self.fill(kb, x_img, base, r0, r1) if self.padded else x_img
-        out = kb.gep(y, kb.mul(image, self.ay.image))
-        full = self.cout // self.group
-        with kb.loop(g0, kb.min(g1, full), name="og") as g:
-            self.channel_group(kb, w, bias, src, packed, out, kb.mul(g, self.group),
-                               GROUP_VECTORS, r0, r1)
-        if self.cout % self.group:
-            # the last group holds fewer vectors (cout is a whole number of vectors)
-            with kb.if_(kb.lt(full, g1)):
-                self.channel_group(kb, w, bias, src, packed, out, kb.i64(full * self.group),
-                                   (self.cout % self.group) // self.vec, r0, r1)
-        c_lo = kb.mul(g0, self.group)
-        c_hi = kb.min(kb.mul(g1, self.group), self.cout)
-        p_lo, p_hi = kb.mul(r0, self.wo), kb.mul(r1, self.wo)
-        self.channel_bounds = (c_lo, c_hi)
-        self.task_epilogue(kb, image, p_lo, p_hi)
+
+        def source(n: ir.Value) -> ir.Value:
+            x_img = kb.gep(x, kb.mul(n, self.ax.image))
+            return self.fill(kb, x_img, base, r0, r1) if self.padded else x_img
+
+        def groups(body: Callable[[ir.Value, int], None]) -> None:
+            full = self.cout // self.group
+            with kb.loop(g0, kb.min(g1, full), name="og") as g:
+                body(kb.mul(g, self.group), GROUP_VECTORS)
+            if self.cout % self.group:  # a last group of fewer vectors (cout: whole vectors)
+                with kb.if_(kb.lt(full, g1)):
+                    body(kb.i64(full * self.group), (self.cout % self.group) // self.vec)
+
+        def rows(n: ir.Value, src: ir.Value, o0: ir.Value, nv: int) -> None:
+            out = kb.gep(y, kb.mul(n, self.ay.image))
+            self.rows(kb, bias, src, packed, out, o0, nv, r0, r1)
+
+        if self.group_outer():
+            def per_group(o0: ir.Value, nv: int) -> None:
+                self.pack(kb, w, packed, o0, nv * self.vec)
+                with kb.loop(0, self.nb, name="n") as n:
+                    rows(n, source(n), o0, nv)
+
+            groups(per_group)
+        else:
+            with kb.loop(0, self.nb, name="n") as n:
+                src = source(n)
+
+                def per_image(o0: ir.Value, nv: int) -> None:
+                    self.pack(kb, w, packed, o0, nv * self.vec)
+                    rows(n, src, o0, nv)
+
+                groups(per_image)
+        self.channel_bounds = (kb.mul(g0, self.group), kb.min(kb.mul(g1, self.group), self.cout))
+        self.task_epilogue(kb, image, kb.mul(r0, self.wo), kb.mul(r1, self.wo))
+
+    def group_outer(self) -> bool:
+        """Pack each group's weights once and refill the source per group and image, unless
+        the refills move more elements than repacking per image would."""
+        if not self.padded or self.nb == 1:
+            return True
+        groups = -(-self.groups_n // self.channel_chunks)
+        return groups * self.source_elems() <= self.kcol * self.cout
 
     def fill(self, kb: KernelBuilder, x_img: ir.Value, dst: ir.Value, r0: ir.Value,
              r1: ir.Value) -> ir.Value:
@@ -196,12 +227,10 @@ class DirectConv2d(Contraction):
                     kb.store(zero, row, j)
         return dst
 
-    def channel_group(self, kb: KernelBuilder, w: ir.Value, bias: ir.Value | None,
-                      src: ir.Value, packed: ir.Value, out: ir.Value, o0: ir.Value, nv: int,
-                      r0: ir.Value, r1: ir.Value) -> None:
-        """Output channels [o0, o0 + nv*vec) of rows [r0, r1): pack, then every tile."""
+    def rows(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value, packed: ir.Value,
+             out: ir.Value, o0: ir.Value, nv: int, r0: ir.Value, r1: ir.Value) -> None:
+        """Output channels [o0, o0 + nv*vec) of rows [r0, r1) of one image, tile by tile."""
         nr = self.ctx.gen.target.micro_tile(self.dtype)[1]
-        self.pack(kb, w, packed, o0, nv * self.vec)
         whole = self.wo // self.tile * self.tile
         with kb.loop(r0, r1, name="oy") as oy:
             with kb.loop(0, whole, step=self.tile, name="ox") as ox:
@@ -270,7 +299,7 @@ class DirectConv2d(Contraction):
     def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
                hi: ir.Value) -> list[tuple[Int, Int]]:
         c_lo, c_hi = self.channel_bounds
-        return [(image, kb.add(image, 1)), (c_lo, c_hi), (lo, hi)]
+        return [(0, self.nb), (c_lo, c_hi), (lo, hi)]
 
 
 VARIANTS = {"conv2d": [(accepts, DirectConv2d)]}
