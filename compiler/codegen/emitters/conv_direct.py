@@ -96,6 +96,10 @@ class DirectConv2d(Contraction):
         self.vec = _pow2_divisor(_run(self.ay), lanes)
         self.group = GROUP_VECTORS * self.vec  # output channels of one register tile
         self.groups_n = -(-self.cout // self.group)
+        # tasks split channels in whole layout blocks: a task's epilogue sweeps whole blocks
+        # (f64 on 256-bit vectors: groups of 8 channels, blocks of 16)
+        self.per_unit = max(1, (self.ay.block or 1) // self.group)
+        self.units = -(-self.groups_n // self.per_unit)
         self.channel_chunks = self.row_chunks = 1  # column_chunks() splits parallel kernels
         self.padded = any((self.pt, self.pl, self.pb, self.pr))
         self.cb = _run(self.ax) if self.ax.layout else 1
@@ -127,7 +131,7 @@ class DirectConv2d(Contraction):
     def column_chunks(self) -> int:
         threads = self.ctx.gen.target.threads
         want = TASKS_PER_THREAD * threads
-        self.channel_chunks = min(want, self.groups_n)
+        self.channel_chunks = min(want, self.units)
         self.row_chunks = min(self.ho, -(-want // self.channel_chunks))
         return self.channel_chunks * self.row_chunks
 
@@ -143,7 +147,9 @@ class DirectConv2d(Contraction):
             return (kb.b.sdiv(kb.mul(i, total), kb.i64(parts)),
                     kb.b.sdiv(kb.mul(kb.add(i, 1), total), kb.i64(parts)))
 
-        return (*part(ci, cc, self.groups_n), *part(ri, rc, self.ho))
+        u0, u1 = part(ci, cc, self.units)
+        return (kb.mul(u0, self.per_unit), kb.min(kb.mul(u1, self.per_unit), self.groups_n),
+                *part(ri, rc, self.ho))
 
     # ------------------------------------------------------------ the task
 
@@ -199,7 +205,7 @@ class DirectConv2d(Contraction):
         the refills move more elements than repacking per image would."""
         if not self.padded or self.nb == 1:
             return True
-        groups = -(-self.groups_n // self.channel_chunks)
+        groups = -(-self.units // self.channel_chunks) * self.per_unit
         return groups * self.source_elems() <= self.kcol * self.cout
 
     def fill(self, kb: KernelBuilder, x_img: ir.Value, dst: ir.Value, r0: ir.Value,
