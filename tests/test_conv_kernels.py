@@ -63,6 +63,24 @@ def wide_net():
             "layers": layers, "loss": "softmax_cross_entropy"}
 
 
+def epilogue_net():
+    """Epilogues the direct kernel runs on its accumulators: batchnorm + SiLU, a residual add
+    + ReLU6 (the raw sum of the first block is read again later, so it is stored too), a
+    sigmoid gate multiplied in, and GELU (erf: not a vector formula, so the epilogue sweeps
+    the output after the tile is stored)."""
+    layers = [
+        conv("a", 32, 3, padding=1), {"batchnorm": {"name": "bn"}}, {"silu": {"name": "act"}},
+        conv("b", 32, 3, padding=1), {"add": {"name": "res", "inputs": ["b", "act"]}},
+        {"relu6": {"name": "r6"}},
+        conv("c", 32, 1), {"sigmoid": {"name": "gate"}},
+        {"mul": {"name": "gated", "inputs": ["gate", "res"]}},
+        conv("d", 16, 3, stride=2, padding=1), {"gelu": {"name": "g"}},
+        {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 4}},
+    ]
+    return {"name": "epilogues", "input": {"name": "image", "shape": [16, 9, 10]},
+            "layers": layers, "loss": "softmax_cross_entropy"}
+
+
 def load(tmp_path, model):
     path = tmp_path / f"{model['name']}.json"
     path.write_text(json.dumps(model))
@@ -89,6 +107,12 @@ def test_direct_convolutions_match_the_reference(tmp_path, layout, dtype):
 @pytest.mark.parametrize("layout", ["nhwc", "nchw16c"])
 def test_batches_loop_inside_the_tasks(tmp_path, layout):
     compare(load(tmp_path, wide_net()), (16, 24, 24), layout, "f32", batch=3)
+
+
+@pytest.mark.parametrize("layout", ["nhwc", "nchw16c"])
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_fused_epilogues_match_the_reference(tmp_path, layout, dtype):
+    compare(load(tmp_path, epilogue_net()), (16, 9, 10), layout, dtype, batch=2)
 
 
 def test_training_reads_the_direct_forward(tmp_path):
