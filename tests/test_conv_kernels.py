@@ -11,16 +11,21 @@ vector width the host does not pick."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 
+import llvmlite.ir as ir
 import numpy as np
 import pytest
 
 import compiler
 from compiler.codegen.emitters.conv_direct import accepts
+from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
+from compiler.codegen.vmath import VECTOR_F32
 from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
 from compiler.passes.layout import auto_layout
+from runtime.jit.engine import Engine
 
 LAYOUTS = ["", "nhwc", "nchw8c", "nchw16c"]
 TOL = {"f32": dict(rtol=1e-4, atol=1e-5), "f64": dict(rtol=1e-9, atol=1e-11)}
@@ -151,3 +156,38 @@ def test_auto_blocks_wide_convolution_networks_for_inference(tmp_path):
               "layers": [conv("a", 6, 5, padding=2), conv("b", 12, 3),
                          {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 2}}]}
     assert auto_layout(load(tmp_path, narrow), 16, train=False) == ""
+
+
+# ---------------------------------------------------------------- vector exp, sigmoid, tanh
+
+def compiled_vector_op(op: str, lanes: int = 16):
+    """VECTOR_F32[op] over n floats (n a multiple of lanes), compiled for this host."""
+    module = ir.Module(op)
+    module.triple = Engine.get().host.triple
+    ptr = ir.FloatType().as_pointer()
+    fn = ir.Function(module, ir.FunctionType(VOID, [ptr, ptr, I64]), op)
+    kb = KernelBuilder(module, fn)
+    src, dst, count = fn.args
+    vty = ir.VectorType(ir.FloatType(), lanes)
+    with kb.loop(0, count, step=lanes) as i:
+        kb.vstore(VECTOR_F32[op](kb, [kb.vload(src, i, vty)], {}, None), dst, i)
+    kb.b.ret_void()
+    engine = Engine.get()
+    mod = engine.parse(str(module), op)
+    engine.optimize(mod)
+    loaded = engine.load_object(engine.emit_object(mod))
+    return loaded.function(op, None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+
+
+@pytest.mark.parametrize(("op", "want", "atol"), [
+    ("exp", np.exp, 1.2e-38), ("sigmoid", lambda x: 1 / (1 + np.exp(-x)), 1.2e-38),
+    ("tanh", np.tanh, 2.5e-7)])  # 1 - 2/(e^2x + 1), expr.py's formula, cancels near 0
+def test_vector_formulas_match_numpy_to_an_ulp_or_two(op, want, atol):
+    x = np.concatenate([np.linspace(-100, 100, 4001), np.random.default_rng(0).normal(0, 3, 991),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 88.7, 88.8, -87.3, -88.0]])
+    x = x[: len(x) // 16 * 16].astype(np.float32)
+    got = np.empty_like(x)
+    with np.errstate(over="ignore"):
+        ref = want(x.astype(np.float64)).astype(np.float32)
+    compiled_vector_op(op)(x.ctypes.data, got.ctypes.data, len(x))
+    np.testing.assert_allclose(got, ref, rtol=4e-7, atol=atol)

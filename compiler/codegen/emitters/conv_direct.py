@@ -41,6 +41,7 @@ from compiler.codegen.epilogue import Axis
 from compiler.codegen.expr import EXPR, SHAPE_ONLY, ExprEnv
 from compiler.codegen.kernel_builder import KernelBuilder
 from compiler.codegen.library import pack_type
+from compiler.codegen.vmath import VECTOR_F32
 from ir.graph import Node
 from ir.layouts import block_of
 
@@ -392,7 +393,8 @@ class DirectConv2d(Contraction):
         for node in ctx.nodes[1:]:
             skip = SHAPE_ONLY.get(node.op, frozenset())
             args = [operand(v.name) for i, v in enumerate(node.operands) if i not in skip]
-            values[node.name] = EXPR[node.op](kb, args, node.attrs, ExprEnv(node))
+            formula = VECTOR_F32.get(node.op) if self.dtype == "f32" else None
+            values[node.name] = (formula or EXPR[node.op])(kb, args, node.attrs, ExprEnv(node))
         for name in sweep.stores:
             kb.vstore(values[name], ctx.ptr(name), offset(name))
         if self.raw_read_later():
