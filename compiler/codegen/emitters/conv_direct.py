@@ -19,8 +19,9 @@ tile of T output pixels of one row x 2 vectors accumulates
 over icb, ky, kx (loops) and icl (unrolled): one broadcast per pixel and channel, 2*T FMAs
 per two weight loads. The bias initializes the accumulators, which are stored once, as whole
 vectors, into the output. The fused epilogue (bias, batchnorm, activation, residual add) runs
-on the accumulators in registers before that store when its ops allow (VECTOR_EPILOGUE), and
-the raw convolution is then not stored at all unless a later kernel reads it; otherwise the
+on the accumulators in registers before that store when its ops allow
+(compiler/codegen/vector_epilogue.py), and the raw convolution is then not stored at all unless
+a later kernel reads it; otherwise the
 epilogue sweeps exactly what the task wrote, as in conv.py. Strided convolutions compute only
 the output pixels (no wasted work).
 Tasks: channel-group chunks x output-row chunks, so both cores work at batch 1 (deep layers,
@@ -37,11 +38,9 @@ import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.contraction import Contraction, Int
-from compiler.codegen.epilogue import Axis
-from compiler.codegen.expr import EXPR, SHAPE_ONLY, ExprEnv
 from compiler.codegen.kernel_builder import KernelBuilder
 from compiler.codegen.library import pack_type
-from compiler.codegen.vmath import VECTOR_F32
+from compiler.codegen.vector_epilogue import VectorEpilogue
 from ir.graph import Node
 from ir.layouts import block_of
 
@@ -53,12 +52,6 @@ MIN_RUN = 4
 """The shortest run of contiguous output channels worth a vector (f64 on 256-bit vectors)."""
 UNROLL_CHANNELS = 16
 """Source channel blocks up to this wide are unrolled in the inner loop; wider (NHWC) loop."""
-VECTOR_EPILOGUE = frozenset({
-    "add", "sub", "mul", "div", "neg", "abs", "maximum", "minimum", "pow", "relu", "leaky_relu",
-    "sigmoid", "tanh", "exp", "log", "sqrt", "clip", "dropout", "broadcast_to", "batchnorm"})
-"""Epilogue ops whose formulas (compiler/codegen/expr.py) are the same on a vector of
-channels: the epilogue then runs on the accumulators before the one store (see
-register_epilogue)."""
 
 
 def _run(a: Addr) -> int:
@@ -142,34 +135,7 @@ class DirectConv2d(Contraction):
         super().prepare()
         self.gemm_bytes = 0  # no library GEMM: only its packer, whose output is ours
         self.ctx.workspace = self.extra_workspace()
-        self.in_registers = self.register_epilogue()
-
-    def register_epilogue(self) -> bool:
-        """Whether the epilogue can run on the accumulators: every op's formula works on
-        vectors, it covers the convolution's own domain, and along the channel vector every
-        operand it loads is contiguous or constant and every value it stores contiguous."""
-        sweep = self.epilogue
-        if sweep is None or not sweep.needed:
-            return False
-        anchor = self.ctx.anchor
-        last = self.ctx.nodes[-1].type
-        if (last.shape, last.layout) != (anchor.type.shape, anchor.type.layout):
-            return False
-        if any(n.op not in VECTOR_EPILOGUE for n in self.ctx.nodes[1:]):
-            return False
-        lane = self.lane_axis(sweep.axes)
-        if lane is None:
-            return False
-        return (all(lane.stride(v) in (0, 1) for v in sweep.loads)
-                and all(lane.stride(v) == 1 for v in sweep.stores))
-
-    @staticmethod
-    def lane_axis(axes: list[Axis]) -> Axis | None:
-        """The physical axis along which the channels of one vector lie."""
-        for a in axes:
-            if a.logical == (1,) and a.part in ("whole", "inner"):
-                return a if a.domain_stride == 1 else None
-        return None
+        self.vector_epilogue = VectorEpilogue.of(self.ctx, self.epilogue, self.ay)
 
     def source_elems(self) -> int:
         return self.icb * self.hp * self.wp * self.cb if self.padded else 0
@@ -248,7 +214,7 @@ class DirectConv2d(Contraction):
                     rows(n, src, o0, nv)
 
                 groups(per_image)
-        if self.in_registers:
+        if self.vector_epilogue is not None:
             return
         self.channel_bounds = (kb.mul(g0, self.group), kb.min(kb.mul(g1, self.group), self.cout))
         self.task_epilogue(kb, image, kb.mul(r0, self.wo), kb.mul(r1, self.wo))
@@ -353,8 +319,8 @@ class DirectConv2d(Contraction):
         for v in range(tile.nv):
             for t in range(tile.width):
                 at = (tile.n, kb.add(tile.o0, v * self.vec), tile.oy, kb.add(tile.ox0, t))
-                if self.in_registers:
-                    self.epilogue_vector(kb, at, acc[t][v])
+                if self.vector_epilogue is not None:
+                    self.vector_epilogue.emit(kb, at, acc[t][v])
                 else:
                     kb.vstore(acc[t][v], y, self.ay_at(kb, at))
 
@@ -363,62 +329,6 @@ class DirectConv2d(Contraction):
         a = self.ay
         return kb.add(kb.add(kb.mul(n, a.image), a.channel(kb, c)),
                       kb.add(kb.mul(oy, a.row), kb.mul(ox, a.col)))
-
-    def epilogue_vector(self, kb: KernelBuilder, at: tuple[Int, ...], raw: ir.Value) -> None:
-        """The kernel's epilogue on one vector of channels at element `at` = (n, c, oy, ox):
-        operands loaded as vectors (or one element, broadcast), the stored values written
-        as vectors; the raw convolution only when a later kernel reads it."""
-        sweep, ctx = self.epilogue, self.ctx
-        assert sweep is not None
-        vty = raw.type
-        values: dict[str, ir.Value] = {ctx.anchor.name: raw}
-
-        def offset(name: str) -> ir.Value:
-            return kb.affine([(self.axis_index(kb, a, at), a.stride(name)) for a in sweep.axes])
-
-        def operand(name: str) -> ir.Value:
-            if name in values:
-                return values[name]
-            lane = self.lane_axis(sweep.axes)
-            if ctx.is_const(name):
-                value = ctx.load(kb, name, 0)
-            elif lane is not None and lane.stride(name) == 1:
-                value = kb.vload(ctx.ptr(name), offset(name), vty)
-            else:
-                value = kb.load(ctx.ptr(name), offset(name))
-            values[name] = value if isinstance(value.type, ir.VectorType) else kb.splat(value,
-                                                                                       vty)
-            return values[name]
-
-        for node in ctx.nodes[1:]:
-            skip = SHAPE_ONLY.get(node.op, frozenset())
-            args = [operand(v.name) for i, v in enumerate(node.operands) if i not in skip]
-            formula = VECTOR_F32.get(node.op) if self.dtype == "f32" else None
-            values[node.name] = (formula or EXPR[node.op])(kb, args, node.attrs, ExprEnv(node))
-        for name in sweep.stores:
-            kb.vstore(values[name], ctx.ptr(name), offset(name))
-        if self.raw_read_later():
-            kb.vstore(raw, ctx.ptr(ctx.anchor.name), self.ay_at(kb, at))
-
-    def axis_index(self, kb: KernelBuilder, axis: Axis, at: tuple[Int, ...]) -> Int:
-        """The index of element `at` along one physical axis of the epilogue's domain."""
-        (logical,) = axis.logical
-        index = at[logical]
-        block = self.ay.block
-        if logical != 1 or axis.part == "whole":
-            return index
-        outer = axis.part == "outer"
-        if isinstance(index, int):
-            return index // block if outer else index % block
-        return kb.b.sdiv(index, kb.i64(block)) if outer else kb.b.srem(index, kb.i64(block))
-
-    def raw_read_later(self) -> bool:
-        """Whether a kernel after this one reads the raw convolution (else it is never
-        stored: the epilogue consumed it in registers)."""
-        members = self.ctx.members
-        return any(u.name not in members for u in self.ctx.graph.users(self.ctx.anchor.result))\
-            or self.ctx.anchor.name in {v.name for v in self.ctx.graph.result_values()}
-
 
     # ------------------------------------------------------------ epilogue
 
