@@ -290,29 +290,43 @@ class DirectConv2d(Contraction):
                 kb.b.store(init[v], acc[t][v])
         cb, plane = self.cb, self.hp * self.wp * self.cb
         corner = kb.add(kb.mul(oy, self.sh * self.wp * cb), kb.mul(ox0, self.sw * cb))
-        with kb.loop(0, self.icb, name="ic") as ic, kb.loop(0, self.kh, name="ky") as ky, \
-                kb.loop(0, self.kw, name="kx") as kx:
+        def tap_sum(ic: ir.Value, ky: ir.Value, kx: Int) -> None:
             tap = kb.add(kb.mul(ky, self.kw), kx)
             at = kb.add(corner, kb.add(kb.mul(ic, plane), kb.mul(
                 kb.add(kb.mul(ky, self.dh * self.wp), kb.mul(kx, self.dw)), cb)))
-            s = kb.gep(src, at)
             wk = kb.gep(packed, kb.mul(kb.add(kb.mul(ic, cb * self.khw), tap), nr))
+            self.channel_steps(kb, kb.gep(src, at), wk, acc, nr)
 
-            def step(icl: Int) -> None:
-                wrow = kb.gep(wk, kb.mul(icl, self.khw * nr))
-                wv = [kb.vload(wrow, v * self.vec, vty) for v in range(nv)]
-                for t in range(width):
-                    xs = kb.splat(kb.load(s, kb.add(icl, t * self.sw * cb)), vty)
-                    for v in range(nv):
-                        kb.b.store(kb.fma(xs, wv[v], kb.b.load(acc[t][v])), acc[t][v])
-
-            if cb <= UNROLL_CHANNELS:
-                for icl in range(cb):
-                    step(icl)
+        with kb.loop(0, self.icb, name="ic") as ic, kb.loop(0, self.kh, name="ky") as ky:
+            if cb < MIN_RUN:  # a plain source: one channel a step, so the row of taps unrolls
+                for kx in range(self.kw):
+                    tap_sum(ic, ky, kx)
             else:
-                with kb.loop(0, cb, name="icl") as icl:
-                    step(icl)
+                with kb.loop(0, self.kw, name="kx") as kx:
+                    tap_sum(ic, ky, kx)
         self.store_tile(kb, y, tile, [[kb.b.load(a) for a in row] for row in acc])
+
+    def channel_steps(self, kb: KernelBuilder, s: ir.Value, wk: ir.Value,
+                      acc: list[list[ir.Value]], nr: int) -> None:
+        """acc[t][v] += S[.., t*sw, icl] * Wp[icl, v] for every channel icl of one source block
+        at one tap (s, wk: the block's first source element and packed weight row)."""
+        vty = ir.VectorType(self.ty, self.vec)
+        cb = self.cb
+
+        def step(icl: Int) -> None:
+            wrow = kb.gep(wk, kb.mul(icl, self.khw * nr))
+            wv = [kb.vload(wrow, v * self.vec, vty) for v in range(len(acc[0]))]
+            for t, row in enumerate(acc):
+                xs = kb.splat(kb.load(s, kb.add(icl, t * self.sw * cb)), vty)
+                for v, slot in enumerate(row):
+                    kb.b.store(kb.fma(xs, wv[v], kb.b.load(slot)), slot)
+
+        if cb <= UNROLL_CHANNELS:
+            for icl in range(cb):
+                step(icl)
+        else:
+            with kb.loop(0, cb, name="icl") as icl:
+                step(icl)
 
     def store_tile(self, kb: KernelBuilder, y: ir.Value, tile: Tile,
                    acc: list[list[ir.Value]]) -> None:
