@@ -239,15 +239,21 @@ class DirectConv2d(Contraction):
             row = kb.gep(dst, kb.add(kb.mul(c, plane), kb.mul(i, self.wp * cb)))
             iy = kb.sub(i, self.pt)
             inside = kb.in_range(iy, 0, a.h)
+            # an image row of one channel block is contiguous in every layout (row = W*cb):
+            # zeros, one straight copy, zeros, each a loop LLVM vectorizes
+            first = max(0, -self.pl)  # the first image column inside P
+            lo = max(0, self.pl) * cb
+            count = max(0, min(a.w, self.wp - self.pl) - first) * cb
             with kb.b.if_else(inside) as (copy, clear):
                 with copy:
-                    src = kb.gep(x_img, kb.add(a.channel(kb, kb.mul(c, cb)), kb.mul(iy, a.row)))
-                    with kb.loop(0, self.wp * cb, name="sj") as j:
-                        ix = kb.sub(kb.b.sdiv(j, kb.i64(cb)), self.pl)
-                        ok = kb.in_range(ix, 0, a.w)
-                        at = kb.add(kb.mul(ix, a.col), kb.b.srem(j, kb.i64(cb)))
-                        safe = kb.b.select(ok, at, kb.i64(0))
-                        kb.store(kb.b.select(ok, kb.load(src, safe), zero), row, j)
+                    src = kb.gep(x_img, kb.add(a.channel(kb, kb.mul(c, cb)),
+                                               kb.add(kb.mul(iy, a.row), first * cb)))
+                    with kb.loop(0, lo, name="sz0") as j:
+                        kb.store(zero, row, j)
+                    with kb.loop(0, count, name="sj") as j:
+                        kb.store(kb.load(src, j), row, kb.add(j, lo))
+                    with kb.loop(lo + count, self.wp * cb, name="sz1") as j:
+                        kb.store(zero, row, j)
                 with clear, kb.loop(0, self.wp * cb, name="sz") as j:
                     kb.store(zero, row, j)
         return dst
