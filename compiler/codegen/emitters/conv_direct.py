@@ -50,8 +50,10 @@ TASKS_PER_THREAD = 2
 """Tasks per thread and image: enough to even out the threads' shares."""
 MIN_RUN = 4
 """The shortest run of contiguous output channels worth a vector (f64 on 256-bit vectors)."""
-UNROLL_CHANNELS = 16
-"""Source channel blocks up to this wide are unrolled in the inner loop; wider (NHWC) loop."""
+UNROLL_CHANNELS = 8
+"""Source channel blocks up to this wide are unrolled in the inner loop; wider ones (16c, NHWC)
+loop at run time. Unrolling 16 channels took resnet18's cold load + compile + first forward
+from 4.3 s to 6.7 s, for no speed the A/B runs could tell from their noise."""
 
 
 def _run(a: Addr) -> int:
