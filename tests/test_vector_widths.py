@@ -3,9 +3,10 @@
 netc blocks its kernels for 16 float lanes on AVX-512 hosts and 8 on AVX2 hosts; the machines
 this project runs on are of both kinds. NETC_VECTOR_BITS selects the other blocking (LLVM splits
 vectors wider than the host's), so both code paths run on every machine: here the whole-network
-tests (tests/test_jit_networks.py, tests/test_depthwise.py) run again in a child process at the
-other width, and must pass there as they do at the host's. float32 only: it is the dtype whose
-lane count the blocking is built around, and the float64 cases would double the time."""
+tests (tests/test_jit_networks.py, tests/test_depthwise.py, tests/test_conv_kernels.py) run
+again in a child process at the other width, and must pass there as they do at the host's.
+float32 only: it is the dtype whose lane count the blocking is built around, and the float64
+cases would double the time."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import sys
 from runtime.jit.engine import Engine
 from tests.conftest import ROOT
 
-NETWORK_TESTS = ("tests/test_jit_networks.py", "tests/test_depthwise.py")
+NETWORK_TESTS = ("tests/test_jit_networks.py", "tests/test_depthwise.py",
+                 "tests/test_conv_kernels.py")
 
 
 def other_width() -> int:

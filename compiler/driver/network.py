@@ -70,7 +70,17 @@ def _check_batch_size(graph: Graph, batch: int) -> None:
 
 
 DEFAULT_LAYOUT = ""
-"""What layout="auto" means: plain NCHW, the fastest on the machines measured (bench/)."""
+"""What layout="auto" means for training (plain NCHW: the backward kernels are conv.py's im2col
+GEMMs); for inference auto_layout decides per network."""
+
+
+def auto_layout(graph: Graph, dtype: str, train: bool) -> str:
+    """What layout="auto" means for this graph on this host (compiler/passes/layout.py's rule
+    for the host's vector width)."""
+    from compiler.driver.jit import host_target
+    from compiler.passes.layout import auto_layout as rule
+
+    return rule(graph, host_target().lanes(dtype), train)
 
 
 def build_network(graph: object, batch: int | None, train: bool,
@@ -96,7 +106,7 @@ def build_network(graph: object, batch: int | None, train: bool,
     opt = optimizer or SGD(lr=0.01)
     options: dict[str, Any] = {"dtype": dtype} if dtype != "f32" else {}
     if backend == "jit":  # the reference interpreter always works in the logical order
-        options["layout"] = DEFAULT_LAYOUT if layout == "auto" else layout
+        options["layout"] = auto_layout(graph, dtype, train) if layout == "auto" else layout
         # the JIT network computes the folded constants (runtime/jit/folding.py)
         options["fold_batch_norm"] = fold_batch_norm
 

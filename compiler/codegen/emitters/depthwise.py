@@ -20,7 +20,9 @@ Two schedules, by layout:
   channel  (NHWC, NCHW<b>c): vectors of V channels (contiguous in both layouts), P as
            [Hp][Wq][V]; every load and store is a whole vector, no tails.
 Tasks are (image, channel chunk) for conv2d and grad input (the epilogue sweeps what a task
-wrote, as conv.py's do) and channel chunks for grad weight, which sums over the images.
+wrote, as conv.py's do, or, in the channel schedule, runs on each result vector in registers:
+compiler/codegen/vector_epilogue.py) and channel chunks for grad weight, which sums over the
+images.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import llvmlite.ir as ir
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.contraction import Contraction, Int
 from compiler.codegen.kernel_builder import I32, KernelBuilder
+from compiler.codegen.vector_epilogue import VectorEpilogue
 from ir.graph import Node
 
 UNROLL_TAPS = 64
@@ -124,6 +127,10 @@ class _Depthwise(Contraction):
         self.gemm_bytes = 0  # no library GEMM: no packing buffers, no services table
         self.ctx.uses_services = False
         self.ctx.workspace = self.extra_workspace()
+        # the channel schedule's result vectors take the epilogue in registers when it can
+        self.vector_epilogue = (VectorEpilogue.of(self.ctx, self.epilogue, self.oa)
+                                if self.vec > 1 and self.ctx.anchor.op != "conv2d_grad_weight"
+                                else None)
 
     def extra_workspace(self) -> int:
         return (self.p_elems + self.q_end + 2 * self.khw * self.lanes) * self.itemsize
@@ -227,10 +234,11 @@ class _Depthwise(Contraction):
         with kb.loop(c_lo, c_hi, step=step, name="c") as c:
             self.fill(kb, p, src_img, c)
             if self.vec > 1:
-                self._channel_conv(kb, p, w, c, packed, out_img, bias)
+                self._channel_conv(kb, p, w, (image, c), packed, out_img, bias)
             else:
                 self._plane_conv(kb, p, w, c, grid, out_img, bias)
-        self.task_epilogue(kb, image, c_lo, c_hi)
+        if self.vector_epilogue is None:
+            self.task_epilogue(kb, image, c_lo, c_hi)
 
     def _plane_conv(self, kb: KernelBuilder, p: ir.Value, w: ir.Value, c: ir.Value,
                     grid: ir.Value, out_img: ir.Value, bias: ir.Value | None) -> None:
@@ -253,8 +261,11 @@ class _Depthwise(Contraction):
             value = kb.load(grid, kb.add(kb.mul(oy, self.wg), ox))
             kb.store(value, out_img, self.out_at(kb, c, oy, ox))
 
-    def _channel_conv(self, kb: KernelBuilder, p: ir.Value, w: ir.Value, c: ir.Value,
-                      packed: ir.Value, out_img: ir.Value, bias: ir.Value | None) -> None:
+    def _channel_conv(self, kb: KernelBuilder, p: ir.Value, w: ir.Value,
+                      where: tuple[ir.Value, ir.Value], packed: ir.Value, out_img: ir.Value,
+                      bias: ir.Value | None) -> None:
+        """Channels c .. c+V of image n, every output pixel: one vector accumulator each."""
+        n, c = where
         vty = self.vty(self.vec)
         self.channel_weights(kb, w, c, packed)
         acc = kb.var(vty, name="acc")
@@ -270,7 +281,10 @@ class _Depthwise(Contraction):
                                   kb.b.load(acc)), acc)
 
             self.taps(kb, tap)
-            kb.vstore(kb.b.load(acc), out_img, self.out_at(kb, c, oy, ox))
+            if self.vector_epilogue is not None:
+                self.vector_epilogue.emit(kb, (n, c, oy, ox), kb.b.load(acc))
+            else:
+                kb.vstore(kb.b.load(acc), out_img, self.out_at(kb, c, oy, ox))
 
     def region_groups(self) -> list[list[int]]:
         return [[0], [1], [2, 3]]

@@ -1,0 +1,367 @@
+"""Direct convolutions vectorized over output channels, for outputs in a channel-contiguous
+layout (blocked NCHW<b>c, NHWC): the approach of ONNX Runtime's MLAS NCHWc kernels.
+
+Where it sits: compiler/codegen/emitters/__init__.py picks this emitter over conv.py's im2col
+GEMM for an ungrouped conv2d whose output keeps runs of channels contiguous (`accepts`); the
+layout pass decides which values get such a layout. conv.py's GEMM writes a blocked output as
+one C[pixels, b] per block, a GEMM only b columns wide that packs the whole im2col tile for
+every block (resnet18 at batch 1 ran 4.5x slower in nchw16c than in NCHW); here no im2col
+exists at all.
+
+The source is read as S[icb][Hp][Wp][cb], which is every input layout at once: blocked
+(cb = the block), plain NCHW (cb = 1, icb = the channel) and NHWC (cb = C, one icb). With
+padding, S is a zero-padded copy of the rows a task reads, in the thread's workspace; without,
+S is the input itself (a 1x1 convolution is a plain GEMM over the image, no copy, no im2col).
+Per group of G = 2 vectors of output channels the weights are packed once per task by the
+library's strided packer (Wp[k][NR], k = (ic, ky, kx), the GEMM's B panel), then a register
+tile of T output pixels of one row x 2 vectors accumulates
+  acc[t][v] += S[icb][oy*sh + ky*dh][(ox0 + t)*sw + kx*dw][icl] * Wp[(ic, ky, kx)][v]
+over icb, ky, kx (loops) and icl (unrolled): one broadcast per pixel and channel, 2*T FMAs
+per two weight loads. The bias initializes the accumulators, which are stored once, as whole
+vectors, into the output. The fused epilogue (bias, batchnorm, activation, residual add) runs
+on the accumulators in registers before that store when its ops allow
+(compiler/codegen/vector_epilogue.py), and the raw convolution is then not stored at all unless
+a later kernel reads it; otherwise the
+epilogue sweeps exactly what the task wrote, as in conv.py. Strided convolutions compute only
+the output pixels (no wasted work).
+Tasks: channel-group chunks x output-row chunks, so both cores work at batch 1 (deep layers,
+few pixels and many channels, split channels; early ones rows); the images of a batch are a
+loop inside each task, so weights are not packed once per image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import llvmlite.ir as ir
+
+from compiler.codegen.addr import Addr
+from compiler.codegen.emitters.contraction import Contraction, Int
+from compiler.codegen.kernel_builder import KernelBuilder
+from compiler.codegen.library import pack_type
+from compiler.codegen.vector_epilogue import VectorEpilogue
+from ir.graph import Node
+from ir.layouts import block_of
+
+GROUP_VECTORS = 2
+"""Output-channel vectors of one register tile (the GEMM micro-kernel's NR / lanes)."""
+TASKS_PER_THREAD = 2
+"""Tasks per thread and image: enough to even out the threads' shares."""
+MIN_RUN = 4
+"""The shortest run of contiguous output channels worth a vector (f64 on 256-bit vectors)."""
+UNROLL_CHANNELS = 8
+"""Source channel blocks up to this wide are unrolled in the inner loop; wider ones (16c, NHWC)
+loop at run time. Unrolling 16 channels took resnet18's cold load + compile + first forward
+from 4.3 s to 6.7 s, for no speed the A/B runs could tell from their noise."""
+
+
+def _run(a: Addr) -> int:
+    """How many channels of one pixel sit next to each other in memory in layout `a`."""
+    if a.layout == "nhwc":
+        return a.c
+    return a.block or 1
+
+
+def accepts(node: Node) -> bool:
+    """An ungrouped 2-D convolution whose output keeps runs of channels contiguous."""
+    if node.op != "conv2d" or node.attrs.get("groups", 1) != 1 or node.type.rank != 4:
+        return False
+    out = node.type
+    if out.dtype not in ("f32", "f64") or not (out.layout == "nhwc" or block_of(out.layout)):
+        return False
+    run = _run(Addr.of(out))
+    return run >= MIN_RUN and run % MIN_RUN == 0
+
+
+class Tile(NamedTuple):
+    """One register tile: image n, output channels [o0, o0 + nv*vec), row oy, columns
+    [ox0, ox0 + width)."""
+
+    n: ir.Value
+    o0: ir.Value
+    nv: int
+    oy: ir.Value
+    ox0: Int
+    width: int
+
+
+def _pow2_divisor(n: int, cap: int) -> int:
+    v = cap
+    while v > 1 and n % v:
+        v //= 2
+    return v
+
+
+class DirectConv2d(Contraction):
+    def setup(self) -> None:
+        node = self.ctx.anchor
+        x, w = node.operands[0], node.operands[1]
+        self.ax, self.ay = Addr.of(x.type), Addr.of(node.type)
+        self.geometry(w.type.shape, node.attrs)
+        self.nb = self.ay.n  # images are a loop inside every task (see task())
+        self.has_bias = len(node.operands) == 3
+        self.m, self.n, self.k = self.cout, self.ho * self.wo, self.kcol
+
+    def geometry(self, w_shape: Any, attrs: Mapping[str, Any]) -> None:
+        target = self.ctx.gen.target
+        lanes = target.lanes(self.dtype)
+        self.cout, self.cin, self.kh, self.kw = (int(d) for d in w_shape)
+        self.khw, self.kcol = self.kh * self.kw, self.cin * self.kh * self.kw
+        self.sh, self.sw = attrs["stride"]
+        self.dh, self.dw = attrs["dilation"]
+        self.pt, self.pl, self.pb, self.pr = attrs["pad"]
+        self.ho, self.wo = self.ay.h, self.ay.w
+        self.vec = _pow2_divisor(_run(self.ay), lanes)
+        self.group = GROUP_VECTORS * self.vec  # output channels of one register tile
+        self.groups_n = -(-self.cout // self.group)
+        # tasks split channels in whole layout blocks: a task's epilogue sweeps whole blocks
+        # (f64 on 256-bit vectors: groups of 8 channels, blocks of 16)
+        self.per_unit = max(1, (self.ay.block or 1) // self.group)
+        self.units = -(-self.groups_n // self.per_unit)
+        self.channel_chunks = self.row_chunks = 1  # column_chunks() splits parallel kernels
+        self.padded = any((self.pt, self.pl, self.pb, self.pr))
+        self.cb = _run(self.ax) if self.ax.layout else 1
+        self.icb = self.cin // self.cb
+        self.hp = (self.ho - 1) * self.sh + (self.kh - 1) * self.dh + 1
+        self.wp = (self.wo - 1) * self.sw + (self.kw - 1) * self.dw + 1
+        if not self.padded:
+            self.hp, self.wp = self.ax.h, self.ax.w
+        mr = target.micro_tile(self.dtype)[0]
+        self.tile = next((t for t in range(mr, mr // 2 - 1, -1) if self.wo % t == 0),
+                         min(mr, self.wo))
+
+    # ------------------------------------------------------------ tasks and scratch
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.gemm_bytes = 0  # no library GEMM: only its packer, whose output is ours
+        self.ctx.workspace = self.extra_workspace()
+        self.vector_epilogue = VectorEpilogue.of(self.ctx, self.epilogue, self.ay)
+
+    def source_elems(self) -> int:
+        return self.icb * self.hp * self.wp * self.cb if self.padded else 0
+
+    def packed_elems(self) -> int:
+        return self.kcol * self.ctx.gen.target.micro_tile(self.dtype)[1]
+
+    def extra_workspace(self) -> int:
+        return (self.source_elems() + self.packed_elems() + 2 * self.vec) * self.itemsize
+
+    def column_chunks(self) -> int:
+        threads = self.ctx.gen.target.threads
+        want = TASKS_PER_THREAD * threads
+        self.channel_chunks = min(want, self.units)
+        self.row_chunks = min(self.ho, -(-want // self.channel_chunks))
+        return self.channel_chunks * self.row_chunks
+
+    def split(self, kb: KernelBuilder, chunk: ir.Value) -> tuple[ir.Value, ...]:
+        """(first group, end group, first row, end row) of a task."""
+        if self.chunks == 1:
+            return kb.i64(0), kb.i64(self.groups_n), kb.i64(0), kb.i64(self.ho)
+        cc, rc = self.channel_chunks, self.row_chunks
+        ci = kb.b.sdiv(chunk, kb.i64(rc), name="cchunk")
+        ri = kb.b.srem(chunk, kb.i64(rc), name="rchunk")
+
+        def part(i: ir.Value, parts: int, total: int) -> tuple[ir.Value, ir.Value]:
+            return (kb.b.sdiv(kb.mul(i, total), kb.i64(parts)),
+                    kb.b.sdiv(kb.mul(kb.add(i, 1), total), kb.i64(parts)))
+
+        u0, u1 = part(ci, cc, self.units)
+        return (kb.mul(u0, self.per_unit), kb.min(kb.mul(u1, self.per_unit), self.groups_n),
+                *part(ri, rc, self.ho))
+
+    # ------------------------------------------------------------ the task
+
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
+        """Every image of the batch inside the task: its weights are packed once per channel
+        group (group outer) unless refilling the padded source per group would move more
+        bytes than repacking the weights per image (image outer)."""
+        node = self.ctx.anchor
+        x, w, y = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
+                                             node.name))
+        bias = self.ctx.ptr(node.operands[2].name) if self.has_bias else None
+        g0, g1, r0, r1 = self.split(kb, chunk)
+        base = self.scratch(kb, ws)
+        packed = kb.gep(base, self.source_elems(), name="packed")
+
+        def source(n: ir.Value) -> ir.Value:
+            x_img = kb.gep(x, kb.mul(n, self.ax.image))
+            return self.fill(kb, x_img, base, r0, r1) if self.padded else x_img
+
+        def groups(body: Callable[[ir.Value, int], None]) -> None:
+            full = self.cout // self.group
+            with kb.loop(g0, kb.min(g1, full), name="og") as g:
+                body(kb.mul(g, self.group), GROUP_VECTORS)
+            if self.cout % self.group:  # a last group of fewer vectors (cout: whole vectors)
+                with kb.if_(kb.lt(full, g1)):
+                    body(kb.i64(full * self.group), (self.cout % self.group) // self.vec)
+
+        def rows(n: ir.Value, src: ir.Value, o0: ir.Value, nv: int) -> None:
+            self.rows(kb, bias, src, packed, y, n, o0, nv, r0, r1)
+
+        if self.group_outer():
+            def per_group(o0: ir.Value, nv: int) -> None:
+                self.pack(kb, w, packed, o0, nv * self.vec)
+                with kb.loop(0, self.nb, name="n") as n:
+                    rows(n, source(n), o0, nv)
+
+            groups(per_group)
+        else:
+            with kb.loop(0, self.nb, name="n") as n:
+                src = source(n)
+
+                def per_image(o0: ir.Value, nv: int) -> None:
+                    self.pack(kb, w, packed, o0, nv * self.vec)
+                    rows(n, src, o0, nv)
+
+                groups(per_image)
+        if self.vector_epilogue is not None:
+            return
+        self.channel_bounds = (kb.mul(g0, self.group), kb.min(kb.mul(g1, self.group), self.cout))
+        self.task_epilogue(kb, image, kb.mul(r0, self.wo), kb.mul(r1, self.wo))
+
+    def group_outer(self) -> bool:
+        """Pack each group's weights once and refill the source per group and image, unless
+        the refills move more elements than repacking per image would."""
+        if not self.padded or self.nb == 1:
+            return True
+        groups = -(-self.units // self.channel_chunks) * self.per_unit
+        return groups * self.source_elems() <= self.kcol * self.cout
+
+    def fill(self, kb: KernelBuilder, x_img: ir.Value, dst: ir.Value, r0: ir.Value,
+             r1: ir.Value) -> ir.Value:
+        """dst = S: the padded rows output rows [r0, r1) read, zero outside the image."""
+        a, cb = self.ax, self.cb
+        i0 = kb.mul(r0, self.sh)
+        i1 = kb.add(kb.mul(kb.sub(r1, 1), self.sh), (self.kh - 1) * self.dh + 1)
+        zero = ir.Constant(self.ty, 0.0)
+        plane = self.hp * self.wp * cb
+        with kb.loop(0, self.icb, name="sc") as c, kb.loop(i0, i1, name="si") as i:
+            row = kb.gep(dst, kb.add(kb.mul(c, plane), kb.mul(i, self.wp * cb)))
+            iy = kb.sub(i, self.pt)
+            inside = kb.in_range(iy, 0, a.h)
+            # an image row of one channel block is contiguous in every layout (row = W*cb):
+            # zeros, one straight copy, zeros, each a loop LLVM vectorizes
+            first = max(0, -self.pl)  # the first image column inside P
+            lo = max(0, self.pl) * cb
+            count = max(0, min(a.w, self.wp - self.pl) - first) * cb
+            with kb.b.if_else(inside) as (copy, clear):
+                with copy:
+                    src = kb.gep(x_img, kb.add(a.channel(kb, kb.mul(c, cb)),
+                                               kb.add(kb.mul(iy, a.row), first * cb)))
+                    with kb.loop(0, lo, name="sz0") as j:
+                        kb.store(zero, row, j)
+                    with kb.loop(0, count, name="sj") as j:
+                        kb.store(kb.load(src, j), row, kb.add(j, lo))
+                    with kb.loop(lo + count, self.wp * cb, name="sz1") as j:
+                        kb.store(zero, row, j)
+                with clear, kb.loop(0, self.wp * cb, name="sz") as j:
+                    kb.store(zero, row, j)
+        return dst
+
+    def rows(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value, packed: ir.Value,
+             y: ir.Value, n: ir.Value, o0: ir.Value, nv: int, r0: ir.Value,
+             r1: ir.Value) -> None:
+        """Output channels [o0, o0 + nv*vec) of rows [r0, r1) of image n, tile by tile."""
+        whole = self.wo // self.tile * self.tile
+        with kb.loop(r0, r1, name="oy") as oy:
+            with kb.loop(0, whole, step=self.tile, name="ox") as ox:
+                tile = Tile(n, o0, nv, oy, ox, self.tile)
+                self.register_tile(kb, bias, src, packed, y, tile)
+            if whole < self.wo:
+                self.register_tile(kb, bias, src, packed, y,
+                                   Tile(n, o0, nv, oy, whole, self.wo - whole))
+
+    def pack(self, kb: KernelBuilder, w: ir.Value, packed: ir.Value, o0: ir.Value,
+             count: int) -> None:
+        """packed[k][NR] = W[o0 + j, k] for j < count (zero beyond), k = (ic, ky, kx)."""
+        view = kb.var(ir.ArrayType(ir.IntType(64), 3), name="w.view")
+        for i, v in enumerate((kb.gep(w, kb.mul(o0, self.kcol)), 1, self.kcol)):
+            kb.b.store(self._i64(kb, v), kb.b.gep(view, [kb.i64(0), kb.i64(i)]))
+        fn = self._service(kb, f"pack_b_strided_{self.dtype}", pack_type(self.ty))
+        kb.b.call(fn, [kb.b.bitcast(view, ir.IntType(8).as_pointer()), packed, kb.i64(0),
+                       kb.i64(self.kcol), kb.i64(0), kb.i64(count)])
+
+    def register_tile(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value,
+                      packed: ir.Value, y: ir.Value, tile: Tile) -> None:
+        """y[n, o0 + v*vec, oy, ox0 + t] = bias + the sum, for t < width, v < nv (then the
+        epilogue, in registers when it can)."""
+        n, o0, nv, oy, ox0, width = tile
+        nr = self.ctx.gen.target.micro_tile(self.dtype)[1]
+        vty = ir.VectorType(self.ty, self.vec)
+        init = [kb.vload(bias, kb.add(o0, v * self.vec), vty) if bias is not None
+                else kb.const(vty, 0.0) for v in range(nv)]
+        acc = [[kb.var(vty, name=f"acc{t}.{v}") for v in range(nv)] for t in range(width)]
+        for t in range(width):
+            for v in range(nv):
+                kb.b.store(init[v], acc[t][v])
+        cb, plane = self.cb, self.hp * self.wp * self.cb
+        corner = kb.add(kb.mul(oy, self.sh * self.wp * cb), kb.mul(ox0, self.sw * cb))
+        def tap_sum(ic: ir.Value, ky: ir.Value, kx: Int) -> None:
+            tap = kb.add(kb.mul(ky, self.kw), kx)
+            at = kb.add(corner, kb.add(kb.mul(ic, plane), kb.mul(
+                kb.add(kb.mul(ky, self.dh * self.wp), kb.mul(kx, self.dw)), cb)))
+            wk = kb.gep(packed, kb.mul(kb.add(kb.mul(ic, cb * self.khw), tap), nr))
+            self.channel_steps(kb, kb.gep(src, at), wk, acc, nr)
+
+        with kb.loop(0, self.icb, name="ic") as ic, kb.loop(0, self.kh, name="ky") as ky:
+            if cb < MIN_RUN:  # a plain source: one channel a step, so the row of taps unrolls
+                for kx in range(self.kw):
+                    tap_sum(ic, ky, kx)
+            else:
+                with kb.loop(0, self.kw, name="kx") as kx:
+                    tap_sum(ic, ky, kx)
+        self.store_tile(kb, y, tile, [[kb.b.load(a) for a in row] for row in acc])
+
+    def channel_steps(self, kb: KernelBuilder, s: ir.Value, wk: ir.Value,
+                      acc: list[list[ir.Value]], nr: int) -> None:
+        """acc[t][v] += S[.., t*sw, icl] * Wp[icl, v] for every channel icl of one source block
+        at one tap (s, wk: the block's first source element and packed weight row)."""
+        vty = ir.VectorType(self.ty, self.vec)
+        cb = self.cb
+
+        def step(icl: Int) -> None:
+            wrow = kb.gep(wk, kb.mul(icl, self.khw * nr))
+            wv = [kb.vload(wrow, v * self.vec, vty) for v in range(len(acc[0]))]
+            for t, row in enumerate(acc):
+                xs = kb.splat(kb.load(s, kb.add(icl, t * self.sw * cb)), vty)
+                for v, slot in enumerate(row):
+                    kb.b.store(kb.fma(xs, wv[v], kb.b.load(slot)), slot)
+
+        if cb <= UNROLL_CHANNELS:
+            for icl in range(cb):
+                step(icl)
+        else:
+            with kb.loop(0, cb, name="icl") as icl:
+                step(icl)
+
+    def store_tile(self, kb: KernelBuilder, y: ir.Value, tile: Tile,
+                   acc: list[list[ir.Value]]) -> None:
+        for v in range(tile.nv):
+            for t in range(tile.width):
+                at = (tile.n, kb.add(tile.o0, v * self.vec), tile.oy, kb.add(tile.ox0, t))
+                if self.vector_epilogue is not None:
+                    self.vector_epilogue.emit(kb, at, acc[t][v])
+                else:
+                    kb.vstore(acc[t][v], y, self.ay_at(kb, at))
+
+    def ay_at(self, kb: KernelBuilder, at: tuple[Int, ...]) -> ir.Value:
+        n, c, oy, ox = at
+        a = self.ay
+        return kb.add(kb.add(kb.mul(n, a.image), a.channel(kb, c)),
+                      kb.add(kb.mul(oy, a.row), kb.mul(ox, a.col)))
+
+    # ------------------------------------------------------------ epilogue
+
+    def region_groups(self) -> list[list[int]]:
+        return [[0], [1], [2, 3]]
+
+    def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
+               hi: ir.Value) -> list[tuple[Int, Int]]:
+        c_lo, c_hi = self.channel_bounds
+        return [(0, self.nb), (c_lo, c_hi), (lo, hi)]
+
+
+VARIANTS = {"conv2d": [(accepts, DirectConv2d)]}
+"""Chosen over conv.py's im2col GEMM when `accepts` holds."""
