@@ -21,7 +21,6 @@ import pytest
 import compiler
 from compiler.codegen.emitters.conv_direct import accepts
 from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
-from compiler.codegen.vmath import VECTOR_F32
 from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
 from compiler.passes.layout import auto_layout
@@ -161,7 +160,15 @@ def test_auto_blocks_wide_convolution_networks_for_inference(tmp_path):
 # ---------------------------------------------------------------- vector exp, sigmoid, tanh
 
 def compiled_vector_op(op: str, lanes: int = 16):
-    """VECTOR_F32[op] over n floats (n a multiple of lanes), compiled for this host."""
+    """expr.py's formula of `op` (float32 exp from compiler/codegen/vmath.py) over n floats
+    as vectors (n a multiple of lanes), compiled for this host."""
+    from compiler.codegen.expr import EXPR, ExprEnv
+    from ir.graph import Graph
+    from ir.types import TensorType
+
+    g = Graph("f")
+    node = g.add_op(op, [g.add_input("x", TensorType("f32", (lanes,)), "input")], {}, "y").node
+    assert node is not None
     module = ir.Module(op)
     module.triple = Engine.get().host.triple
     ptr = ir.FloatType().as_pointer()
@@ -170,7 +177,8 @@ def compiled_vector_op(op: str, lanes: int = 16):
     src, dst, count = fn.args
     vty = ir.VectorType(ir.FloatType(), lanes)
     with kb.loop(0, count, step=lanes) as i:
-        kb.vstore(VECTOR_F32[op](kb, [kb.vload(src, i, vty)], {}, None), dst, i)
+        value = EXPR[op](kb, [kb.vload(src, i, vty)], node.attrs, ExprEnv(node))
+        kb.vstore(value, dst, i)
     kb.b.ret_void()
     engine = Engine.get()
     mod = engine.parse(str(module), op)

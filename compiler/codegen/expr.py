@@ -12,6 +12,7 @@ from typing import Any
 
 import llvmlite.ir as ir
 
+from compiler.codegen import vmath
 from compiler.codegen.kernel_builder import F64, I64, KernelBuilder
 from ir.graph import Node
 from ir.ops import OPS, POINTWISE
@@ -127,7 +128,7 @@ def _leaky(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: Ex
 def _sigmoid(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
              env: ExprEnv) -> ir.Value:
     x = a[0]
-    e = kb.exp(kb.b.fneg(x))
+    e = vmath.exp(kb, kb.b.fneg(x))
     return kb.b.fdiv(c(kb, x, 1.0), kb.b.fadd(c(kb, x, 1.0), e))
 
 
@@ -135,14 +136,14 @@ def _sigmoid(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
 def _tanh(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: ExprEnv) -> ir.Value:
     x = a[0]
     # tanh(x) = 1 - 2 / (exp(2x) + 1): exact at both ends (exp overflow gives 1, underflow -1)
-    e = kb.exp(kb.b.fmul(x, c(kb, x, 2.0)))
+    e = vmath.exp(kb, kb.b.fmul(x, c(kb, x, 2.0)))
     return kb.b.fsub(c(kb, x, 1.0), kb.b.fdiv(c(kb, x, 2.0), kb.b.fadd(e, c(kb, x, 1.0))))
 
 
 @expr("exp", "log", "sqrt")
 def _libm(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], env: ExprEnv) -> ir.Value:
     if env.node.op == "exp":
-        return kb.exp(a[0])
+        return vmath.exp(kb, a[0])
     return kb.intrinsic(env.node.op, a[0].type, [a[0]])
 
 

@@ -204,44 +204,6 @@ class KernelBuilder:
     def fma(self, a: ir.Value, b: ir.Value, c: ir.Value) -> ir.Value:
         return self.intrinsic("fma", a.type, [a, b, c])
 
-    def exp(self, x: ir.Value) -> ir.Value:
-        """e**x. float32 (scalar or vector) inline: llvm.exp of a vector becomes one libm
-        call per lane, and a call in a loop keeps LLVM from vectorizing it (softmax rows,
-        sigmoid, SiLU epilogues). Cephes' expf: x = n ln2 + r with |r| <= ln2/2, e**r by a
-        degree-7 polynomial, 2**n from the exponent bits; within 2 ulp of expf over the
-        float range, +inf above ln(FLT_MAX), 0 below the smallest normal's log, NaN kept.
-        float64 keeps libm's exp (the reference checks need its last bits)."""
-        element = x.type.element if isinstance(x.type, ir.VectorType) else x.type
-        if element != F32:
-            return self.intrinsic("exp", x.type, [x])
-        b, ty = self.b, x.type
-
-        def k(value: float) -> ir.Constant:
-            return self.const(ty, value)
-
-        int_ty = ir.VectorType(I32, ty.count) if isinstance(ty, ir.VectorType) else I32
-        hi, lo = 88.72283935546875, -87.33654022216797
-        clamped = b.select(b.fcmp_ordered("<", x, k(lo)), k(lo),
-                           b.select(b.fcmp_ordered(">", x, k(hi)), k(hi), x))
-        n = self.intrinsic("rint", ty, [b.fmul(clamped, k(1.4426950408889634))])
-        r = self.fma(n, k(-0.693359375), clamped)
-        r = self.fma(n, k(2.12194440e-4), r)
-        p = k(1.9875691500e-4)
-        for coefficient in (1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
-                            1.6666665459e-1, 5.0000001201e-1):
-            p = self.fma(p, r, k(coefficient))
-        y = b.fadd(self.fma(b.fmul(p, r), r, r), k(1.0))
-        # 2**n as 2**(n >> 1) * 2**(n - (n >> 1)): each factor's exponent is in range for
-        # every n in [-126, 128] (2**128 alone is not a float, though e**88.7 is)
-        whole = b.fptosi(n, int_ty)
-        half = b.ashr(whole, self.const_int(int_ty, 1))
-        for part in (half, b.sub(whole, half)):
-            bits = b.shl(b.add(part, self.const_int(int_ty, 127)), self.const_int(int_ty, 23))
-            y = b.fmul(y, b.bitcast(bits, ty))
-        y = b.select(b.fcmp_ordered(">", x, k(hi)), k(float("inf")), y)
-        y = b.select(b.fcmp_ordered("<", x, k(lo)), k(0.0), y)
-        return b.select(b.fcmp_unordered("uno", x, x), x, y)
-
     @staticmethod
     def const_int(ty: ir.Type, value: int) -> ir.Constant:
         if isinstance(ty, ir.VectorType):

@@ -7,7 +7,7 @@ epilogue sweep (compiler/codegen/epilogue.py) read it back: the bias, batchnorm,
 residual add or gate is applied while the value is in a register, only the values the kernel
 group must store are written, and the raw anchor is not stored at all unless a later kernel
 reads it. The sweep's own analysis (its physical axes and each operand's strides) says where
-every operand element lies; float32 exp, sigmoid and tanh use compiler/codegen/vmath.py.
+every operand element lies; float32 exp (in exp, sigmoid, tanh) is compiler/codegen/vmath.py's.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from compiler.codegen.context import KernelContext
 from compiler.codegen.epilogue import Axis, Sweep
 from compiler.codegen.expr import EXPR, SHAPE_ONLY, ExprEnv
 from compiler.codegen.kernel_builder import KernelBuilder
-from compiler.codegen.vmath import VECTOR_F32
 
 Int: TypeAlias = ir.Value | int
 Element: TypeAlias = tuple[Int, Int, Int, Int]
@@ -90,12 +89,10 @@ class VectorEpilogue:
                                                                                        vty)
             return values[name]
 
-        f32 = vty.element == ir.FloatType()
         for node in ctx.nodes[1:]:
             skip = SHAPE_ONLY.get(node.op, frozenset())
             args = [operand(v.name) for i, v in enumerate(node.operands) if i not in skip]
-            formula = VECTOR_F32.get(node.op) if f32 else None
-            values[node.name] = (formula or EXPR[node.op])(kb, args, node.attrs, ExprEnv(node))
+            values[node.name] = EXPR[node.op](kb, args, node.attrs, ExprEnv(node))
         for name in sweep.stores:
             kb.vstore(values[name], ctx.ptr(name), offset(name))
         if self.store_raw:

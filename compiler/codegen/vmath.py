@@ -1,10 +1,11 @@
-"""Vector exp, sigmoid and tanh for float32 vectors, without libm.
+"""exp for generated code: float32 inline, without libm.
 
-Where it sits: a kernel that evaluates an epilogue on whole vectors in registers (the direct
-convolutions, compiler/codegen/emitters/conv_direct.py) uses these instead of
-compiler/codegen/expr.py's formulas for the same ops: LLVM turns `llvm.exp.v16f32` into 16
+Where it sits: every exp of generated code comes from here (compiler/codegen/expr.py's exp,
+sigmoid and tanh, which the pointwise sweeps and the in-register epilogues of the direct
+convolutions evaluate, and the softmax rows and losses). LLVM turns `llvm.exp.v16f32` into 16
 calls of libm's expf, which cost more than the convolution itself in EfficientNet's
-SiLU-activated 1x1 layers (about 16 cycles per output element).
+SiLU-activated 1x1 layers (about 16 cycles per output element), and a call in a loop keeps
+LLVM from vectorizing it.
 
 exp(x) = 2^n * p(r): n = round(x * log2(e)), r = x - n*ln(2) (ln 2 split in two parts so r is
 exact), p Cephes' degree-7 polynomial for |r| <= ln(2)/2 (relative error below 2e-7, about one
@@ -14,9 +15,6 @@ denormal range are right too. Past 88.72 the result is +inf, below -103.97 zero;
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable, Sequence
-from typing import Any
 
 import llvmlite.ir as ir
 
@@ -36,8 +34,18 @@ def _c(kb: KernelBuilder, like: ir.Value, value: float) -> ir.Constant:
     return kb.const(like.type, value)
 
 
+def exp(kb: KernelBuilder, x: ir.Value) -> ir.Value:
+    """e**x of a float32 or float64 scalar or vector, the one exp of generated code (pointwise
+    formulas in expr.py, softmax rows and losses, in-register epilogues): float32 inline
+    (exp_f32), float64 through libm (the reference checks need its last bits)."""
+    element = x.type.element if isinstance(x.type, ir.VectorType) else x.type
+    if element != ir.FloatType():
+        return kb.intrinsic("exp", x.type, [x])
+    return exp_f32(kb, x)
+
+
 def exp_f32(kb: KernelBuilder, x: ir.Value) -> ir.Value:
-    """exp of a float32 vector."""
+    """exp of a float32 scalar or vector."""
     b = kb.b
     clamped = b.select(b.fcmp_ordered("<", x, _c(kb, x, EXP_LO)), _c(kb, x, EXP_LO), x)
     clamped = b.select(b.fcmp_ordered(">", clamped, _c(kb, x, EXP_HI)), _c(kb, x, EXP_HI),
@@ -51,37 +59,15 @@ def exp_f32(kb: KernelBuilder, x: ir.Value) -> ir.Value:
     for coefficient in POLY[1:]:
         poly = kb.fma(poly, r, _c(kb, x, coefficient))
     p = b.fadd(kb.fma(b.fmul(r, r), poly, r), _c(kb, x, 1.0))
-    ity = ir.VectorType(I32, x.type.count)
+    ity = ir.VectorType(I32, x.type.count) if isinstance(x.type, ir.VectorType) else I32
 
     def power(e: ir.Value) -> ir.Value:  # 2^e for a normal exponent e
-        biased = b.add(e, ir.Constant(ity, [127] * x.type.count))
-        return b.bitcast(b.shl(biased, ir.Constant(ity, [23] * x.type.count)), x.type)
+        biased = b.add(e, kb.const_int(ity, 127))
+        return b.bitcast(b.shl(biased, kb.const_int(ity, 23)), x.type)
 
     whole = b.fptosi(n, ity)
-    half = b.ashr(whole, ir.Constant(ity, [1] * x.type.count))
+    half = b.ashr(whole, kb.const_int(ity, 1))
     value = b.fmul(b.fmul(p, power(half)), power(b.sub(whole, half)))
     value = b.select(b.fcmp_ordered(">", x, _c(kb, x, EXP_HI)), _c(kb, x, float("inf")), value)
     value = b.select(b.fcmp_ordered("<", x, _c(kb, x, EXP_LO)), _c(kb, x, 0.0), value)
     return b.select(nan, x, value)
-
-
-def _exp(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], node: Any) -> ir.Value:
-    return exp_f32(kb, a[0])
-
-
-def _sigmoid(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any],
-             node: Any) -> ir.Value:
-    x = a[0]
-    e = exp_f32(kb, kb.b.fneg(x))
-    return kb.b.fdiv(_c(kb, x, 1.0), kb.b.fadd(_c(kb, x, 1.0), e))
-
-
-def _tanh(kb: KernelBuilder, a: Sequence[ir.Value], at: dict[str, Any], node: Any) -> ir.Value:
-    x = a[0]
-    e = exp_f32(kb, kb.b.fmul(x, _c(kb, x, 2.0)))  # the formula of expr.py's tanh
-    return kb.b.fsub(_c(kb, x, 1.0), kb.b.fdiv(_c(kb, x, 2.0), kb.b.fadd(e, _c(kb, x, 1.0))))
-
-
-VECTOR_F32: dict[str, Callable[..., ir.Value]] = {
-    "exp": _exp, "sigmoid": _sigmoid, "tanh": _tanh}
-"""op -> formula on float32 vectors, called like compiler/codegen/expr.py's EXPR entries."""

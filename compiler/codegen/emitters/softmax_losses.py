@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import llvmlite.ir as ir
 
+from compiler.codegen import vmath
 from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.kernel_builder import KernelBuilder
 
@@ -75,13 +76,13 @@ class Softmax(_RowOp):
         if len(args) == 1:  # softmax, log_softmax; their gradients read (dy, y)
             (x,) = args
             m = self.row_max(kb, x, base, self.length, stride, ty)
-            total = self.row_sum(kb, self.length, ty, lambda j: kb.exp(
-                kb.b.fsub(kb.load(x, at(j)), m)))
+            total = self.row_sum(kb, self.length, ty, lambda j: vmath.exp(
+                kb, kb.b.fsub(kb.load(x, at(j)), m)))
             log_total = kb.intrinsic("log", ty, [total])
             with kb.loop(0, self.length, name="j") as j:
                 shifted = kb.b.fsub(kb.load(x, at(j)), m)
                 if node.op == "softmax":
-                    value = kb.b.fdiv(kb.exp(shifted), total)
+                    value = kb.b.fdiv(vmath.exp(kb, shifted), total)
                 else:
                     value = kb.b.fsub(shifted, log_total)
                 kb.store(value, out, at(j))
@@ -96,7 +97,7 @@ class Softmax(_RowOp):
             return
         total = self.row_sum(kb, self.length, ty, lambda j: kb.load(dy, at(j)))
         with kb.loop(0, self.length, name="j") as j:
-            p = kb.exp(kb.load(y, at(j)))
+            p = vmath.exp(kb, kb.load(y, at(j)))
             kb.store(kb.b.fsub(kb.load(dy, at(j)), kb.b.fmul(p, total)), out, at(j))
 
 
@@ -124,8 +125,8 @@ class CrossEntropy(_RowOp):
         with kb.loop(0, self.n, name="r") as r:
             base = kb.mul(r, self.c)
             m = self.row_max(kb, x, base, self.c, 1, ty)
-            sumexp = self.row_sum(kb, self.c, ty, lambda j: kb.exp(
-                kb.b.fsub(kb.load(x, kb.add(base, j)), m)))
+            sumexp = self.row_sum(kb, self.c, ty, lambda j: vmath.exp(
+                kb, kb.b.fsub(kb.load(x, kb.add(base, j)), m)))
             label = kb.load(labels, r)
             if scale is None:
                 picked = kb.b.fsub(kb.load(x, kb.add(base, label)), m)
@@ -133,7 +134,7 @@ class CrossEntropy(_RowOp):
                 kb.b.store(kb.b.fadd(kb.b.load(total), nll), total)
             else:
                 with kb.loop(0, self.c, name="j") as j:
-                    p = kb.b.fdiv(kb.exp(kb.b.fsub(kb.load(x, kb.add(base, j)), m)), sumexp)
+                    p = kb.b.fdiv(vmath.exp(kb, kb.b.fsub(kb.load(x, kb.add(base, j)), m)), sumexp)
                     hit = kb.b.icmp_signed("==", j, label)
                     p = kb.b.select(hit, kb.b.fsub(p, ir.Constant(ty, 1.0)), p)
                     kb.store(kb.b.fmul(p, scale), out, kb.add(base, j))
