@@ -6,6 +6,7 @@ Each test is one mpirun job of 2 ranks on tiny synthetic IDX data (tests/synthet
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -129,3 +130,17 @@ def test_ranks_without_mpi_say_what_to_install(work: dict[str, Path], tmp_path: 
     assert out.stderr.strip() == ("netc: error: --ranks 2 needs mpirun; install OpenMPI and "
                                   "mpi4py: `apt-get install openmpi-bin libopenmpi-dev` (as "
                                   "root), then `pip install 'netc[mpi]'`")
+
+
+@pytest.mark.parametrize(("optimizer", "ranks", "lr"), [
+    (None, 1, 0.01), (None, 2, 0.02), ("sgd", 4, 0.04), ("adam", 2, 0.001)])
+def test_sgd_default_learning_rate_scales_with_the_ranks(optimizer, ranks, lr):
+    """The global batch is ranks x --batch: SGD's default lr scales with it (the linear
+    scaling rule), Adam's does not, and a given --lr is kept."""
+    from compiler.commands.train import TUNABLE, resolve_settings
+
+    args = argparse.Namespace(**dict.fromkeys(TUNABLE), epochs=None)
+    args.optimizer = optimizer
+    assert resolve_settings(args, None, ranks).lr == pytest.approx(lr)
+    args.lr = 0.05
+    assert resolve_settings(args, None, ranks).lr == 0.05
