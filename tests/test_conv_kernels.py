@@ -199,3 +199,24 @@ def test_vector_formulas_match_numpy_to_an_ulp_or_two(op, want, atol):
         ref = want(x.astype(np.float64)).astype(np.float32)
     compiled_vector_op(op)(x.ctypes.data, got.ctypes.data, len(x))
     np.testing.assert_allclose(got, ref, rtol=4e-7, atol=atol)
+
+
+def pooling_net():
+    """Squeeze-excitation as EfficientNet has it, then a global max pool: the global pools
+    read blocked planes a channel block (one vector) at a time."""
+    layers = [
+        conv("a", 32, 3, padding=1), {"silu": {"name": "act"}},
+        {"global_avgpool": {"name": "squeeze"}}, conv("reduce", 8, 1),
+        {"relu": {"name": "r"}}, conv("expand", 32, 1), {"sigmoid": {"name": "gate"}},
+        {"mul": {"name": "excite", "inputs": ["act", "gate"]}},
+        {"global_maxpool": {"name": "gmp"}},
+        {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 4}},
+    ]
+    return {"name": "pools", "input": {"name": "image", "shape": [16, 9, 10]},
+            "layers": layers, "loss": "softmax_cross_entropy"}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_global_pools_over_every_layout_match_the_reference(tmp_path, layout, dtype):
+    compare(load(tmp_path, pooling_net()), (16, 9, 10), layout, dtype, batch=3)

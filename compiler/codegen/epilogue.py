@@ -123,8 +123,11 @@ def _merge(outer: Axis, inner: Axis) -> Axis:
 
 
 def merge_all(axes: list[Axis]) -> list[Axis]:
+    """The axes with neighbours merged where every operand's strides allow, and axes of size 1
+    dropped (index 0 adds nothing): a batch of 1 in front of a blocked channel axis, which
+    does not merge, would otherwise be the outermost axis and leave one task at batch 1."""
     out: list[Axis] = []
-    for axis in axes:
+    for axis in [a for a in axes if a.size != 1] or axes[:1]:
         if out and _mergeable(out[-1], axis):
             out[-1] = _merge(out[-1], axis)
         else:

@@ -20,6 +20,7 @@ from compiler.codegen.emitters.base import Emitter, numel
 from compiler.codegen.epilogue import Bound, box_supported, broadcast_strides, emit_box
 from compiler.codegen.kernel_builder import KernelBuilder
 from ir.ops import OPS
+from ir.types import TensorType
 
 REASSOC = ("reassoc", "nsz")
 Terms: TypeAlias = list[tuple[ir.Value, int]]
@@ -51,6 +52,9 @@ class ReduceSum(Emitter):
         self.rows_order = bool(self.kept) and self.kept[-1] == rank - 1 and self.combine == "sum"
         outer = self.shape[self.kept[0]] if self.kept else 1
         self.ctx.ntasks = self.tasks_for(outer, numel(self.shape)) if not self.rows_order else 1
+        self.blocks = self._channel_blocks(x.type)
+        if self.blocks:  # a global pool over blocked planes: one vector per channel block
+            self.ctx.ntasks = self.tasks_for(self.shape[0] * self.blocks, numel(self.shape))
         if self.epilogue is not None and self.ctx.ntasks > 1:
             rest = list(range(1, len(self.kept)))
             if not box_supported(self.epilogue, [[0]] + ([rest] if rest else [])):
@@ -67,7 +71,9 @@ class ReduceSum(Emitter):
             self._rows(kb, x, out, ty, strides, out_strides)
             self.epilogue_for(kb, [])
             return
-        if len(self.shape) == 4 and Addr.of(node.operands[0].type).layout:
+        if self.blocks:
+            self._blocked_planes(kb, task, x, out, ty, Addr.of(node.operands[0].type))
+        elif len(self.shape) == 4 and Addr.of(node.operands[0].type).layout:
             self._laid_out(kb, task, x, out, ty, Addr.of(node.operands[0].type))
         else:
             self._scalar(kb, task, x, out, ty, strides, out_strides)
@@ -85,6 +91,42 @@ class ReduceSum(Emitter):
             emit_box(self.epilogue, kb, groups, ranges)
         else:
             raise AssertionError("reduce epilogue must sweep its own outputs")
+
+    def _channel_blocks(self, t: TensorType) -> int:
+        """Channel blocks of a global pool over an NCHW<b>c input without an epilogue (whose
+        tasks would split the batch, not the blocks); 0 for every other reduction."""
+        if self.axes != [2, 3] or len(self.shape) != 4 or (
+                self.epilogue is not None and self.epilogue.needed):
+            return 0
+        block = Addr.of(t).block
+        return self.shape[1] // block if block and self.shape[1] % block == 0 else 0
+
+    def _blocked_planes(self, kb: KernelBuilder, task: ir.Value, x: ir.Value, out: ir.Value,
+                        ty: ir.Type, ax: Addr) -> None:
+        """out[n, c] over an NCHW<b>c input: a pixel's b channels are one contiguous vector,
+        so each (image, block) task adds whole vectors (the scalar plane walk reads every
+        b-th element). The [N, C, 1, 1] result has the same bytes in any layout."""
+        b = ax.block
+        vty = ir.VectorType(ty, b)
+        acc = kb.var(vty, name="acc")
+        init = float("-inf") if self.combine == "max" else 0.0
+        lo, hi = self.chunk(kb, task, self.ctx.ntasks, self.shape[0] * self.blocks)
+        with kb.loop(lo, hi, name="nb") as nb:
+            kb.b.store(kb.const(vty, init), acc)
+            base = kb.mul(nb, ax.h * ax.w * b)  # image n, block cb: planes are consecutive
+            with kb.loop(0, ax.h * ax.w, name="p") as p:
+                v = kb.vload(x, kb.add(base, kb.mul(p, b)), vty)
+                cur = kb.b.load(acc)
+                if self.combine == "max":  # NaN wins, as in the scalar walk
+                    better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur),
+                                      kb.b.fcmp_unordered("uno", v, v))
+                    kb.b.store(kb.b.select(better, v, cur), acc)
+                else:
+                    kb.b.store(kb.b.fadd(cur, v, flags=REASSOC), acc)
+            value = kb.b.load(acc)
+            if self.scale != 1.0:
+                value = kb.b.fmul(value, kb.const(vty, self.scale))
+            kb.vstore(value, out, kb.mul(nb, b))
 
     def _laid_out(self, kb: KernelBuilder, task: ir.Value, x: ir.Value, out: ir.Value,
                   ty: ir.Type, ax: Addr) -> None:
