@@ -115,18 +115,20 @@ class ReduceSum(Emitter):
             kb.b.store(kb.const(vty, init), acc)
             base = kb.mul(nb, ax.h * ax.w * b)  # image n, block cb: planes are consecutive
             with kb.loop(0, ax.h * ax.w, name="p") as p:
-                v = kb.vload(x, kb.add(base, kb.mul(p, b)), vty)
-                cur = kb.b.load(acc)
-                if self.combine == "max":  # NaN wins, as in the scalar walk
-                    better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur),
-                                      kb.b.fcmp_unordered("uno", v, v))
-                    kb.b.store(kb.b.select(better, v, cur), acc)
-                else:
-                    kb.b.store(kb.b.fadd(cur, v, flags=REASSOC), acc)
+                self._accumulate(kb, acc, kb.vload(x, kb.add(base, kb.mul(p, b)), vty))
             value = kb.b.load(acc)
             if self.scale != 1.0:
                 value = kb.b.fmul(value, kb.const(vty, self.scale))
             kb.vstore(value, out, kb.mul(nb, b))
+
+    def _accumulate(self, kb: KernelBuilder, acc: ir.Value, v: ir.Value) -> None:
+        """acc = max(acc, v) (NaN wins) or acc + v, scalars or vectors alike."""
+        cur = kb.b.load(acc)
+        if self.combine == "max":
+            better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur), kb.b.fcmp_unordered("uno", v, v))
+            kb.b.store(kb.b.select(better, v, cur), acc)
+        else:
+            kb.b.store(kb.b.fadd(cur, v, flags=REASSOC), acc)
 
     def _laid_out(self, kb: KernelBuilder, task: ir.Value, x: ir.Value, out: ir.Value,
                   ty: ir.Type, ax: Addr) -> None:
@@ -145,14 +147,7 @@ class ReduceSum(Emitter):
                 nn = n if n_fixed is None else n_fixed
                 with kb.loop(0, self.shape[2], name="h") as h, \
                         kb.loop(0, self.shape[3], name="w") as w:
-                    v = kb.load(x, ax.at(kb, nn, c, h, w))
-                    cur = kb.b.load(acc)
-                    if self.combine == "max":
-                        better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur),
-                                          kb.b.fcmp_unordered("uno", v, v))
-                        kb.b.store(kb.b.select(better, v, cur), acc)
-                    else:
-                        kb.b.store(kb.b.fadd(cur, v, flags=REASSOC), acc)
+                    self._accumulate(kb, acc, kb.load(x, ax.at(kb, nn, c, h, w)))
             value = kb.b.load(acc)
             return kb.b.fmul(value, ir.Constant(ty, self.scale)) if self.scale != 1.0 else value
 
