@@ -202,13 +202,14 @@ def test_vector_formulas_match_numpy_to_an_ulp_or_two(op, want, atol):
 
 
 def pooling_net():
-    """Squeeze-excitation as EfficientNet has it, then a global max pool: the global pools
-    read blocked planes a channel block (one vector) at a time."""
+    """A padded strided max pool, squeeze-excitation as EfficientNet has it, then a global
+    max pool: the pools read blocked planes a channel block (one vector) at a time."""
     layers = [
         conv("a", 32, 3, padding=1), {"silu": {"name": "act"}},
+        {"maxpool2d": {"name": "mp", "kernel": 3, "stride": 2, "padding": 1}},
         {"global_avgpool": {"name": "squeeze"}}, conv("reduce", 8, 1),
         {"relu": {"name": "r"}}, conv("expand", 32, 1), {"sigmoid": {"name": "gate"}},
-        {"mul": {"name": "excite", "inputs": ["act", "gate"]}},
+        {"mul": {"name": "excite", "inputs": ["mp", "gate"]}},
         {"global_maxpool": {"name": "gmp"}},
         {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 4}},
     ]

@@ -128,11 +128,21 @@ class MaxPool(_Window):
         node = self.ctx.anchor
         self.ctx.touch(node.operands[0].name, node.name)
         self.geometry(Addr.of(node.operands[0].type), Addr.of(node.type))
+        block = self.ax.block
+        self.vector = bool(block) and self.ay.block == block and (
+            self.epilogue is None or not self.epilogue.needed)
+        if self.vector:  # tasks over (image, channel block), not images: both cores at batch 1
+            self.units = self.n * self.channels // block
+            work = self.n * self.channels * self.ho * self.wo * self.kh * self.kw
+            self.ctx.ntasks = self.tasks_for(self.units, work)
 
     def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
         node = self.ctx.anchor
         x, y = self.ctx.ptr(node.operands[0].name), self.ctx.ptr(node.name)
         ty = self.ctx.elem_type(node.name)
+        if self.vector:
+            self._blocks(kb, task, x, y, ty)
+            return
         best = kb.var(ty, name="best")
         tiled = self.tiled()
 
@@ -156,6 +166,30 @@ class MaxPool(_Window):
                     kb.store(kb.b.load(best), y, self.y_at(kb, yb, oy, ox))
 
         self.planes(kb, task, plane)
+
+
+    def _blocks(self, kb: KernelBuilder, task: ir.Value, x: ir.Value, y: ir.Value,
+                ty: ir.Type) -> None:
+        """NCHW<b>c in and out: a pixel's b channels are one vector, so each window position
+        is one vector load and max (the plane walk reads every b-th element)."""
+        b = self.ax.block
+        vty = ir.VectorType(ty, b)
+        best = kb.var(vty, name="best")
+        lo, hi = self.chunk(kb, task, self.ctx.ntasks, self.units)
+        with kb.loop(lo, hi, name="nb") as nb:
+            xb = kb.mul(nb, self.h * self.w * b)  # (image, block) planes are consecutive
+            yb = kb.mul(nb, self.ho * self.wo * b)
+            with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
+                kb.b.store(kb.const(vty, float("-inf")), best)
+
+                def visit(k: ir.Value, iy: ir.Value, ix: ir.Value, inside: ir.Value,
+                          padded: ir.Value) -> None:
+                    with kb.if_(inside):
+                        v = kb.vload(x, self.x_at(kb, xb, iy, ix), vty)
+                        kb.b.store(_max(kb, v, kb.b.load(best)), best)
+
+                self.window(kb, oy, ox, visit)
+                kb.vstore(kb.b.load(best), y, self.y_at(kb, yb, oy, ox))
 
 
 class AvgPool(_Window):
