@@ -228,7 +228,7 @@ def test_a_flatten_read_by_no_dense_layer(tmp_path):
 
 
 def test_onnx_model_names():
-    pytest.importorskip("onnx")
+    pytest.importorskip("onnx", reason="ONNX import needs the onnx package (a dev extra)")
     e = explain(compiler.load(EXAMPLES / "onnx" / "lenet5.onnx"), "fc1")
     assert (e.site.flatten, e.site.c, e.site.h, e.site.w) == ("node_Reshape_7", 16, 5, 5)
     assert e.ok, failing(e)
@@ -296,7 +296,7 @@ def test_cli_text_and_json_of_the_mean_seam(transformer):
 
 
 def test_onnx_sequence_model_mean_seam():
-    pytest.importorskip("onnx")
+    pytest.importorskip("onnx", reason="ONNX import needs the onnx package (a dev extra)")
     from compiler.frontend.onnx import import_model
     from tests.onnx_builders import Net
 
