@@ -214,13 +214,7 @@ class ReduceSum(Emitter):
     def _inner(self, kb: KernelBuilder, dims: list[int], x_terms: Terms, strides: list[int],
                x: ir.Value, acc: ir.Value, ty: ir.Type) -> None:
         if not dims:
-            v = kb.load(x, kb.affine(x_terms))
-            cur = kb.b.load(acc)
-            if self.combine == "max":
-                better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur), kb.b.fcmp_unordered("uno", v, v))
-                kb.b.store(kb.b.select(better, v, cur), acc)
-            else:
-                kb.b.store(kb.b.fadd(cur, v, flags=REASSOC), acc)
+            self._accumulate(kb, acc, kb.load(x, kb.affine(x_terms)))
             return
         d = dims[0]
         with kb.loop(0, self.shape[d], name=f"r{d}") as i:
