@@ -274,13 +274,13 @@ class MatMul(Dense):
         if b.type.rank == 2 and self.lead:  # a stack times one matrix: one product of its rows
             self.m *= self.images
             self.lead, self.images = [], 1
-    def views(self, image: Int = 0) -> tuple[View, View]:
+
+    def views(self) -> tuple[View, View]:
         node = self.ctx.anchor
-        a, b = (self.ctx.ptr(v.name) for v in node.operands)
-        if not isinstance(image, int):
-            kb = self.kb
-            a = kb.gep(a, kb.mul(image, self.m * self.k))
-            b = kb.gep(b, kb.mul(image, self.k * self.n))
+        return self.views_at(*(self.ctx.ptr(v.name) for v in node.operands))
+
+    def views_at(self, a: ir.Value, b: ir.Value) -> tuple[View, View]:
+        """op(a) and op(b) as strided matrices over the given first elements."""
         va = View(a, 1, self.a_cols) if self.ta else View(a, self.a_cols, 1)
         vb = View(b, 1, self.b_cols) if self.tb else View(b, self.b_cols, 1)
         return va, vb
@@ -289,11 +289,13 @@ class MatMul(Dense):
         if self.images == 1:
             super().task(kb, image, chunk, ws)
             return
-        self.kb = kb
         lo, hi = self.columns(kb, chunk)
-        y = kb.gep(self.ctx.ptr(self.ctx.anchor.name), kb.mul(image, self.m * self.n))
-        a, b = self.views(image)
-        self.gemm(kb, self.m, self.n, self.k, a, b, y, self.n, 0, lo, hi, ws)
+        a, b, y = (kb.gep(self.ctx.ptr(name), kb.mul(image, size)) for name, size in (
+            (self.ctx.anchor.operands[0].name, self.m * self.k),
+            (self.ctx.anchor.operands[1].name, self.k * self.n),
+            (self.ctx.anchor.name, self.m * self.n)))
+        va, vb = self.views_at(a, b)
+        self.gemm(kb, self.m, self.n, self.k, va, vb, y, self.n, 0, lo, hi, ws)
         self.task_epilogue(kb, image, lo, hi)
 
     def task_epilogue(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
