@@ -113,8 +113,10 @@ def launch(ranks: int, args: argparse.Namespace) -> int:
     rank 0 everything else)."""
     import subprocess
 
+    from runtime.jit.pool import thread_count
+
     command = mpirun_command(ranks, args)
     env = {**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"}
-    if "NETC_THREADS" not in env:  # the ranks share this machine's cores
-        env["NETC_THREADS"] = str(max(1, len(os.sched_getaffinity(0)) // ranks))
+    if "NETC_THREADS" not in env:  # the ranks share the CPUs thread_count() finds here
+        env["NETC_THREADS"] = str(max(1, thread_count() // ranks))
     return subprocess.run(command, env=env, check=False).returncode
