@@ -116,6 +116,31 @@ def test_depthwise_in_every_layout(tmp_path, layout, dtype, kernel, stride, padd
         np.testing.assert_allclose(grads[name] / scale, want / scale, err_msg=name, **tol)
 
 
+@pytest.mark.parametrize("layout", ["nhwc", "nchw16c"])
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [(3, 1, 1), (5, 2, 2), (3, 2, 0)])
+def test_depthwise_row_tiles_match_the_reference(tmp_path, layout, dtype, kernel, stride,
+                                                 padding):
+    """Rows of 19 and 10 output pixels: whole row tiles of the channel schedule, then a
+    shorter last one. Padded fills clear only P's border: the expansion before is a padded
+    3x3 convolution whose copy of the image leaves the shared scratch non-zero, so a border
+    cell left uncleared shows."""
+    block = mobile_block(32, kernel, stride, padding, 1)
+    block["layers"][0]["conv2d"].update(kernel=3, padding=1)
+    block["input"]["shape"] = [3, 12, 19]
+    path = tmp_path / "block.json"
+    path.write_text(json.dumps(block))
+    graph = compiler.load(path)
+    ref = compiler.compile(graph, batch=2, backend="reference", dtype=dtype)
+    net = compiler.compile(graph, batch=2, layout=layout, dtype=dtype)
+    for name in ref.params:
+        net.params[name] = ref.params[name]
+    x = np.random.default_rng(7).standard_normal((2, 3, 12, 19))
+    x = x.astype(np.float32 if dtype == "f32" else np.float64)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "f32" else dict(rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(net.forward(x), ref.forward(x), **tol)
+
+
 # ---------------------------------------------------------------- code size
 
 def llvm_bytes(groups, hw=7):

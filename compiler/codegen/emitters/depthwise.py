@@ -42,6 +42,10 @@ UNROLL_TAPS = 64
 """Kernels with more taps than this loop over them at run time instead of unrolling."""
 TASKS_PER_THREAD = 4
 """Channel chunks per thread and image: enough to even out the threads' shares."""
+TILE = 8
+"""Output pixels of a row the channel schedule computes at once (one accumulator each): enough
+independent FMA chains to hide the FMA latency, few enough to leave registers for the loads
+(16 vector registers on AVX2)."""
 
 Tap = Callable[[Int, Int, Int], None]
 """body(t, ky, kx) for one kernel tap t = ky * kw + kx."""
@@ -73,6 +77,13 @@ def _vector_channels(lanes: int, *addrs: Addr) -> int:
     while v > 1 and any(_contiguous_channels(a) % v for a in addrs):
         v //= 2
     return v
+
+
+def _row_tile(width: int) -> int:
+    """Output pixels of one row tile: a divisor of the row between TILE/2 and TILE when there
+    is one (no short remainder tile), else TILE."""
+    return next((t for t in range(TILE, TILE // 2 - 1, -1) if width % t == 0),
+                min(TILE, width))
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,7 @@ class _Depthwise(Contraction):
         self.vec = _vector_channels(self.lanes, *vector_addrs)
         if self.vec > 1:
             self.wq, self.wg, self.p_elems = wq, self.wo, self.hp * wq * self.vec
+            self.tile = _row_tile(self.wo)
             self.unit = max(self.vec, self.oa.block)
             self.q_end = 0
             return
@@ -178,14 +190,12 @@ class _Depthwise(Contraction):
         return kb.add(kb.mul(ky, self.dh * self.wq), kb.mul(kx, self.dw))
 
     def fill(self, kb: KernelBuilder, p: ir.Value, src_img: ir.Value, c: ir.Value) -> None:
-        """P = zeros, then the source image's channel c (plane schedule) or channels c..c+V
-        (channel schedule) at their placements."""
-        zero = ir.Constant(self.ty, 0.0)
-        with kb.loop(0, self.p_elems, name="pz") as i:
-            kb.store(zero, p, i)
+        """P = the source image's channel c (plane schedule) or channels c..c+V (channel
+        schedule) at their placements, zeros elsewhere."""
         a, (oy, ox), (sy, sx) = self.sa, self.place.offset, self.place.step
         rows = self._span(oy, sy, a.h, self.hp)
         cols = self._span(ox, sx, a.w, self.wq)
+        self._zero(kb, p, (oy + rows[0], oy + rows[1]), (ox + cols[0], ox + cols[1]))
         base = kb.gep(src_img, a.channel(kb, c))
         with kb.loop(*rows, name="fi") as i, kb.loop(*cols, name="fj") as j:
             at = kb.add(kb.mul(kb.add(kb.mul(i, sy), oy), self.wq), kb.add(kb.mul(j, sx), ox))
@@ -194,6 +204,29 @@ class _Depthwise(Contraction):
                 kb.vstore(kb.vload(base, src_at, self.vty(self.vec)), p, kb.mul(at, self.vec))
             else:
                 kb.store(kb.load(base, src_at), p, at)
+
+    def _zero(self, kb: KernelBuilder, p: ir.Value, rows: tuple[int, int],
+              cols: tuple[int, int]) -> None:
+        """Zeros where the fill writes nothing. A unit-step fill of the channel schedule covers
+        the rectangle rows x cols of P, so only its border is cleared (clearing all of P first
+        wrote a 112x112 plane twice); otherwise all of P is."""
+        zero = ir.Constant(self.ty, 0.0)
+
+        def clear(lo: Int, hi: Int) -> None:
+            with kb.loop(lo, hi, name="pz") as i:
+                kb.store(zero, p, i)
+
+        unit = self.place.step == (1, 1) and self.vec > 1
+        if not unit or rows[0] >= rows[1] or cols[0] >= cols[1]:
+            clear(0, self.p_elems)
+            return
+        pitch, v = self.wq * self.vec, self.vec
+        clear(0, rows[0] * pitch)
+        with kb.loop(*rows, name="pr") as r:
+            line = kb.mul(r, pitch)
+            clear(line, kb.add(line, cols[0] * v))
+            clear(kb.add(line, cols[1] * v), kb.add(line, pitch))
+        clear(rows[1] * pitch, self.p_elems)
 
     @staticmethod
     def _span(offset: int, step: int, size: int, room: int) -> tuple[int, int]:
@@ -264,27 +297,44 @@ class _Depthwise(Contraction):
     def _channel_conv(self, kb: KernelBuilder, p: ir.Value, w: ir.Value,
                       where: tuple[ir.Value, ir.Value], packed: ir.Value, out_img: ir.Value,
                       bias: ir.Value | None) -> None:
-        """Channels c .. c+V of image n, every output pixel: one vector accumulator each."""
+        """Channels c .. c+V of image n, every output pixel, a row tile of pixels at a time."""
         n, c = where
-        vty = self.vty(self.vec)
         self.channel_weights(kb, w, c, packed)
-        acc = kb.var(vty, name="acc")
+        vty = self.vty(self.vec)
         init = kb.vload(bias, c, vty) if bias is not None else kb.const(vty, 0.0)
-        with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
-            corner = kb.add(kb.mul(oy, self.sh * self.wq), kb.mul(ox, self.sw))
-            kb.b.store(init, acc)
+        whole = self.wo // self.tile * self.tile
+        with kb.loop(0, self.ho, name="oy") as oy:
+            with kb.loop(0, whole, step=self.tile, name="ox") as ox:
+                self._channel_tile(kb, p, packed, init, (n, c, oy, ox), self.tile, out_img)
+            if whole < self.wo:
+                self._channel_tile(kb, p, packed, init, (n, c, oy, whole), self.wo - whole,
+                                   out_img)
 
-            def tap(t: Int, ky: Int, kx: Int) -> None:
-                at = kb.mul(kb.add(corner, self.tap_offset(kb, ky, kx)), self.vec)
-                x = kb.vload(p, at, vty)
-                kb.b.store(kb.fma(kb.vload(packed, kb.mul(t, self.vec), vty), x,
-                                  kb.b.load(acc)), acc)
+    def _channel_tile(self, kb: KernelBuilder, p: ir.Value, packed: ir.Value, init: ir.Value,
+                      at: tuple[ir.Value, ir.Value, ir.Value, Int], width: int,
+                      out_img: ir.Value) -> None:
+        """Output pixels ox0 .. ox0+width of row oy: one accumulator each, so `width` FMA
+        chains run side by side (one chain waits out the FMA latency at every tap) and, at
+        stride 1, neighbouring pixels share the loads of P (LLVM merges the equal loads)."""
+        n, c, oy, ox0 = at
+        vty = self.vty(self.vec)
+        acc = [kb.var(vty, init, name=f"acc{i}") for i in range(width)]
+        corner = kb.add(kb.mul(oy, self.sh * self.wq), kb.mul(ox0, self.sw))
 
-            self.taps(kb, tap)
+        def tap(t: Int, ky: Int, kx: Int) -> None:
+            wv = kb.vload(packed, kb.mul(t, self.vec), vty)
+            first = kb.add(corner, self.tap_offset(kb, ky, kx))
+            for i, slot in enumerate(acc):
+                x = kb.vload(p, kb.mul(kb.add(first, i * self.sw), self.vec), vty)
+                kb.b.store(kb.fma(wv, x, kb.b.load(slot)), slot)
+
+        self.taps(kb, tap)
+        for i, slot in enumerate(acc):
+            ox = kb.add(ox0, i)
             if self.vector_epilogue is not None:
-                self.vector_epilogue.emit(kb, (n, c, oy, ox), kb.b.load(acc))
+                self.vector_epilogue.emit(kb, (n, c, oy, ox), kb.b.load(slot))
             else:
-                kb.vstore(kb.b.load(acc), out_img, self.out_at(kb, c, oy, ox))
+                kb.vstore(kb.b.load(slot), out_img, self.out_at(kb, c, oy, ox))
 
     def region_groups(self) -> list[list[int]]:
         return [[0], [1], [2, 3]]
