@@ -16,8 +16,9 @@ Per group of G = 2 vectors of output channels the weights are packed once per ta
 library's strided packer (Wp[k][NR], k = (ic, ky, kx), the GEMM's B panel), then a register
 tile of T output pixels of one row x 2 vectors accumulates
   acc[t][v] += S[icb][oy*sh + ky*dh][(ox0 + t)*sw + kx*dw][icl] * Wp[(ic, ky, kx)][v]
-over icb, ky, kx (loops) and icl (unrolled): one broadcast per pixel and channel, 2*T FMAs
-per two weight loads. The bias initializes the accumulators, which are stored once, as whole
+over icb and icl (loops, icl unrolled up to 8 channels) and ky, kx (innermost, unrolled): the
+packed panel is read front to back as one stream; one broadcast per pixel and channel, 2*T
+FMAs per two weight loads. The bias initializes the accumulators, which are stored once, as whole
 vectors, into the output. The fused epilogue (bias, batchnorm, activation, residual add) runs
 on the accumulators in registers before that store when its ops allow
 (compiler/codegen/vector_epilogue.py), and the raw convolution is then not stored at all unless
@@ -54,6 +55,9 @@ UNROLL_CHANNELS = 8
 """Source channel blocks up to this wide are unrolled in the inner loop; wider ones (16c, NHWC)
 loop at run time. Unrolling 16 channels took resnet18's cold load + compile + first forward
 from 4.3 s to 6.7 s, for no speed the A/B runs could tell from their noise."""
+UNROLL_TAPS = 64
+"""Unrolled taps x unrolled channels of one step of the channel loop, at most: a 3x3 kernel over
+a 16c source (its channels a run-time loop) or a 7x7 one over a plain source unroll fully."""
 
 
 def _run(a: Addr) -> int:
@@ -298,43 +302,54 @@ class DirectConv2d(Contraction):
                 kb.b.store(init[v], acc[t][v])
         cb, plane = self.cb, self.hp * self.wp * self.cb
         corner = kb.add(kb.mul(oy, self.sh * self.wp * cb), kb.mul(ox0, self.sw * cb))
-        def tap_sum(ic: ir.Value, ky: ir.Value, kx: Int) -> None:
-            tap = kb.add(kb.mul(ky, self.kw), kx)
-            at = kb.add(corner, kb.add(kb.mul(ic, plane), kb.mul(
-                kb.add(kb.mul(ky, self.dh * self.wp), kb.mul(kx, self.dw)), cb)))
-            wk = kb.gep(packed, kb.mul(kb.add(kb.mul(ic, cb * self.khw), tap), nr))
-            self.channel_steps(kb, kb.gep(src, at), wk, acc, nr)
+        with kb.loop(0, self.icb, name="ic") as ic:
+            block = kb.gep(src, kb.add(corner, kb.mul(ic, plane)))
+            weights = kb.gep(packed, kb.mul(ic, cb * self.khw * nr))
 
-        with kb.loop(0, self.icb, name="ic") as ic, kb.loop(0, self.kh, name="ky") as ky:
-            if cb < MIN_RUN:  # a plain source: one channel a step, so the row of taps unrolls
-                for kx in range(self.kw):
-                    tap_sum(ic, ky, kx)
+            def channel(icl: Int) -> None:
+                self.channel_taps(kb, kb.gep(block, icl),
+                                  kb.gep(weights, kb.mul(icl, self.khw * nr)), acc, nr)
+
+            if cb <= UNROLL_CHANNELS:
+                for icl in range(cb):
+                    channel(icl)
             else:
-                with kb.loop(0, self.kw, name="kx") as kx:
-                    tap_sum(ic, ky, kx)
+                with kb.loop(0, cb, name="icl") as icl:
+                    channel(icl)
         self.store_tile(kb, y, tile, [[kb.b.load(a) for a in row] for row in acc])
 
-    def channel_steps(self, kb: KernelBuilder, s: ir.Value, wk: ir.Value,
-                      acc: list[list[ir.Value]], nr: int) -> None:
-        """acc[t][v] += S[.., t*sw, icl] * Wp[icl, v] for every channel icl of one source block
-        at one tap (s, wk: the block's first source element and packed weight row)."""
+    def channel_taps(self, kb: KernelBuilder, s: ir.Value, wk: ir.Value,
+                     acc: list[list[ir.Value]], nr: int) -> None:
+        """acc[t][v] += S[ky, t*sw + kx, icl] * Wp[(icl, ky, kx), v] over the taps of one
+        source channel (s, wk: its element at the tile's corner and its first packed weight
+        row). The taps are innermost, so the packed panel is read as one forward stream
+        (k = (ic, ky, kx) is its row order); a plain source unrolls them all, so pixel t + 1
+        at tap kx reuses pixel t's broadcast at kx + 1."""
         vty = ir.VectorType(self.ty, self.vec)
         cb = self.cb
 
-        def step(icl: Int) -> None:
-            wrow = kb.gep(wk, kb.mul(icl, self.khw * nr))
+        def step(ky: Int, kx: Int) -> None:
+            wrow = kb.gep(wk, kb.mul(kb.add(kb.mul(ky, self.kw), kx), nr))
             wv = [kb.vload(wrow, v * self.vec, vty) for v in range(len(acc[0]))]
+            at = kb.mul(kb.add(kb.mul(ky, self.dh * self.wp), kb.mul(kx, self.dw)), cb)
             for t, row in enumerate(acc):
-                xs = kb.splat(kb.load(s, kb.add(icl, t * self.sw * cb)), vty)
+                xs = kb.splat(kb.load(s, kb.add(at, t * self.sw * cb)), vty)
                 for v, slot in enumerate(row):
                     kb.b.store(kb.fma(xs, wv[v], kb.b.load(slot)), slot)
 
-        if cb <= UNROLL_CHANNELS:
-            for icl in range(cb):
-                step(icl)
-        else:
-            with kb.loop(0, cb, name="icl") as icl:
-                step(icl)
+        unrolled = cb if cb <= UNROLL_CHANNELS else 1
+        if unrolled * self.khw <= UNROLL_TAPS:
+            for ky in range(self.kh):
+                for kx in range(self.kw):
+                    step(ky, kx)
+            return
+        with kb.loop(0, self.kh, name="ky") as ky:
+            if unrolled * self.kw <= UNROLL_TAPS:
+                for kx in range(self.kw):
+                    step(ky, kx)
+            else:
+                with kb.loop(0, self.kw, name="kx") as kx:
+                    step(ky, kx)
 
     def store_tile(self, kb: KernelBuilder, y: ir.Value, tile: Tile,
                    acc: list[list[ir.Value]]) -> None:
