@@ -80,6 +80,8 @@ class OverlappedBackward:
         self._slots = dict(zip(gradients, segments[-1].outputs, strict=True))
         self._bound: np.ndarray | None = None
         self._sources: dict[str, np.ndarray] = {}
+        self.segment_seconds = [0.0] * len(segments)
+        """Time spent in each segment, summed over calls (the bench's scaling model)."""
 
     def run(self, feeds: dict[str, np.ndarray], reducer: Reducer,
             reduce: Callable[[int, dict[str, np.ndarray]], None]) -> np.ndarray:
@@ -91,7 +93,9 @@ class OverlappedBackward:
             self._bind()
         loss = None
         for index, entry in enumerate(self._entries):
+            start = time.perf_counter()
             results = entry(feeds)
+            self.segment_seconds[index] += time.perf_counter() - start
             if index == 0:
                 loss = results.loss
             for b, bucket in enumerate(self.plan.buckets):
