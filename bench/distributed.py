@@ -74,7 +74,7 @@ def worker(model: str, batch: int, steps: int, bucket: int) -> None:
         net.train_step(x, y)
     counters = ("allreduce_seconds", "exposed_seconds")
     before = {c: getattr(net, c, 0.0) for c in counters}
-    overlap = net._overlap() if bucket > 0 else None
+    overlap = net.overlap() if bucket > 0 else None
     segments = list(overlap.segment_seconds) if overlap is not None else []
     start = time.perf_counter()
     for _ in range(steps):

@@ -30,6 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ir.errors import RuntimeInputError
 from ir.graph import Graph
 from ir.types import NUMPY_DTYPE
 from runtime.distributed.buckets import BucketPlan, Gradient, plan_buckets
@@ -107,7 +108,7 @@ class DataParallel(Network):
 
     comm: Comm
     buffer: GradientBuffer
-    bucket_bytes: int | None = DEFAULT_BUCKET_BYTES
+    _bucket_bytes: int | None = DEFAULT_BUCKET_BYTES
     allreduce_seconds: float = 0.0
     exposed_seconds: float = 0.0
 
@@ -125,6 +126,18 @@ class DataParallel(Network):
         self.buffer = GradientBuffer(self._grad_shapes, self._stat_shapes, self._dtype)
         self.broadcast_parameters()
 
+    @property
+    def bucket_bytes(self) -> int | None:
+        return self._bucket_bytes
+
+    @bucket_bytes.setter
+    def bucket_bytes(self, size: int | None) -> None:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int)
+                                 or size < 1):
+            raise RuntimeInputError(f"bucket_bytes must be a positive number of bytes or None "
+                                    f"(one Allreduce after backward), got {size!r}")
+        self._bucket_bytes = size
+
     def broadcast_parameters(self) -> None:
         """Rank 0's parameters and state on every rank (after a restore on rank 0)."""
         for array in (*self._params.values(), *self._state.values()):
@@ -133,7 +146,7 @@ class DataParallel(Network):
     def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
         if entry != "train":
             return super()._run(entry, feeds)
-        overlap = self._overlap()
+        overlap = self.overlap()
         loss = self._overlapped(overlap, feeds) if overlap is not None else self._whole(feeds)
         views = self.buffer.views
         for name in self.buffer.stat_names:
@@ -192,8 +205,10 @@ class DataParallel(Network):
         """The apply entry's gradient inputs in parameter order (the backward outputs')."""
         return [name for name, _ in self._grad_shapes]
 
-    def _overlap(self) -> OverlappedBackward | None:
-        """The overlapped step for the current bucket_bytes (built on first use), or None."""
+    def overlap(self) -> OverlappedBackward | None:
+        """The overlapped backward the next step runs for the current bucket_bytes (built and
+        compiled on first use), or None when the step reduces the whole buffer after backward
+        (bucket_bytes None, one bucket, the reference backend, or no thread support)."""
         size = self.bucket_bytes
         if size is None or self._segments is None:
             return None
