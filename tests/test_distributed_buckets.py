@@ -1,11 +1,16 @@
 """Gradient buckets (runtime/distributed/buckets.py): which gradients are reduced together and
-where backward is cut for them, on made-up readiness (no compile, no MPI)."""
+where backward is cut for them, on made-up readiness (no compile, no MPI); and when the default
+overlaps at all (a core spare for the reducer thread, runtime/distributed/overlap.py)."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from runtime.distributed.buckets import Gradient, plan_buckets
+from runtime.distributed.comm import LocalComm
+from runtime.distributed.overlap import spare_core
 
 # lenet-like: the last layers' gradients are ready first (kernel index), parameter order kept
 GRADS = [Gradient("conv1.w", 600, 23), Gradient("conv1.b", 24, 24),
@@ -59,3 +64,24 @@ def test_a_gradient_no_kernel_writes_is_ready_at_once() -> None:
 def test_bad_arguments_are_refused(size: int, kernels: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         plan_buckets(GRADS, kernels, size)
+
+
+@pytest.mark.parametrize(("cpus", "affinity", "ranks_here", "threads", "spare"), [
+    (4, 4, 2, 1, True),    # 2 ranks x 1 thread leave 2 of 4 CPUs
+    (4, 4, 2, 2, False),   # 2 ranks x 2 threads take all 4
+    (2, 2, 2, 1, False),   # this machine under `mpirun -np 2`, NETC_THREADS=1
+    (4, 1, 4, 1, False),   # bound to one core: the reducer would share it
+    (4, 2, 2, 1, True),    # bound to two cores of its own, one thread
+])
+def test_the_default_overlaps_only_with_a_core_to_spare(
+        monkeypatch: pytest.MonkeyPatch, cpus: int, affinity: int, ranks_here: int,
+        threads: int, spare: bool) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(affinity)),
+                        raising=False)
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_SIZE", str(ranks_here))
+    reason = spare_core(LocalComm(), threads)
+    assert (reason is None) == spare, reason
+    if not spare:
+        assert reason is not None
+        assert reason.startswith("no core left for it")

@@ -414,6 +414,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "OpenMPI and pip install 'netc[mpi]'); the same as mpirun -np N netc train")
     p.add_argument("--bucket-bytes", type=count, metavar="N",
                    help="over several ranks: all-reduce the gradients in buckets of N bytes "
-                   "while backward still runs (default 1 MiB; 0: in one Allreduce after "
-                   "backward)")
+                   "while backward still runs (0: in one Allreduce after backward; default: "
+                   "1 MiB buckets when a core is free for the reducer thread, else 0)")
     p.set_defaults(run=cmd_train)

@@ -18,6 +18,7 @@ then times 1/N), so the two steps give the same parameters (tests/test_distribut
 from __future__ import annotations
 
 import functools
+import os
 import queue
 import threading
 import time
@@ -132,3 +133,28 @@ def thread_support(comm: Comm) -> str | None:
     """Why a background thread may not run this communicator's collectives (None: it may)."""
     check = getattr(comm, "thread_support", None)
     return check() if callable(check) else "the communicator does not say it is thread-safe"
+
+
+LOCAL_SIZE_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS")
+"""What mpirun (OpenMPI, MPICH) sets in every process: how many ranks run on this machine."""
+
+
+def spare_core(comm: Comm, threads: int) -> str | None:
+    """None when the reducer thread has a core of its own; else why not, for the log.
+
+    The reducer waits inside Allreduce by polling (OpenMPI's progress engine spins), so on a
+    core that a native thread of backward also needs it slows backward by what it hides: 2
+    ranks x 1 thread on 2 cores ran the overlapped step 18-28% slower (README, bench). A rank
+    bound to its own CPUs (affinity narrower than the machine) shares them with nobody; else
+    every rank on this machine shares them."""
+    try:
+        mine = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        mine = os.cpu_count() or 1
+    here = next((int(v) for v in (os.environ.get(n, "") for n in LOCAL_SIZE_VARIABLES)
+                 if v.isdigit()), comm.size)
+    sharing = 1 if mine < (os.cpu_count() or mine) else here
+    if mine > threads * sharing:
+        return None
+    return (f"no core left for it ({sharing} rank(s) x {threads} thread(s) on {mine} CPU(s); "
+            "set bucket_bytes or --bucket-bytes to overlap anyway)")
