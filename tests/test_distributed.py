@@ -121,7 +121,8 @@ def test_the_split_step_in_one_process_is_the_fused_step(kind: str, bucket: int 
 
 def test_one_bucket_is_not_overlapped_and_batchnorm_rides_in_the_last_bucket() -> None:
     """Gradients that fit one bucket are reduced after backward (nothing to overlap); with a
-    batchnorm model in buckets the running statistics and parameters are the fused step's."""
+    batchnorm model in buckets the running statistics and parameters are the fused step's,
+    and so is forward() after the steps."""
     graph = worker.small_bn()
     nets = [compiler.compile(graph, batch=8, train=True, optimizer=worker.optimizer("sgd"),
                              dtype="f64", distributed=comm) for comm in (None, LocalComm())]
@@ -130,8 +131,13 @@ def test_one_bucket_is_not_overlapped_and_batchnorm_rides_in_the_last_bucket() -
     assert split.overlap() is None  # the default bucket holds all of bn8's gradients
     split.bucket_bytes = 1
     x, y = worker.data(2, 8, (1, 8, 8))
+    for net in nets:
+        net.forward(x[0])  # the folded constants exist before the steps
     for step in range(2):
         assert nets[0].train_step(x[step], y[step]) == split.train_step(x[step], y[step])
+    # inference folds batchnorm into the convolution: the step must refresh the folded weights
+    # (checked first: reading net.params refreshes them too)
+    np.testing.assert_array_equal(split.forward(x[0]), nets[0].forward(x[0]))
     overlap = split.overlap()
     assert overlap is not None
     assert len(overlap.plan.segments) > 1

@@ -301,6 +301,12 @@ def gradient_name(param: str) -> str:
 class DataParallelJIT(DataParallel, JITNetwork):
     """The JIT network with the data-parallel step."""
 
+    def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
+        results = super()._run(entry, feeds)
+        if entry == "train":  # the step changed the parameters the folded constants come from
+            self._touch_folds()
+        return results
+
     def _bind_segments(self, plan: BucketPlan, compiled: list[CompiledEntry]
                        ) -> OverlappedBackward:
         return OverlappedBackward(plan, compiled, self._grad_names(), self.compiler.services,
