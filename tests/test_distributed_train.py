@@ -43,11 +43,14 @@ def train_args(work: dict[str, Path], name: str, *extra: object) -> tuple[object
 
 def test_ranks_2_equals_one_process_at_the_global_batch_and_resumes_with_one(
         work: dict[str, Path]) -> None:
-    """`--ranks 2 --batch 8` takes the samples one process takes at --batch 16, step for step;
-    rank 0 alone prints and writes; the checkpoint resumes in one process."""
-    two = netc(*train_args(work, "two", "--ranks", 2, "--batch", 8, "--epochs", 2))
+    """`--ranks 2 --batch 8` takes the samples one process takes at --batch 16, step for step
+    (with the allreduce overlapped with backward); rank 0 alone prints and writes; the
+    checkpoint resumes in one process."""
+    two = netc(*train_args(work, "two", "--ranks", 2, "--batch", 8, "--epochs", 2,
+                           "--bucket-bytes", 1))  # overlapped: one bucket per gradient
     assert two.returncode == 0, two.stderr
     assert "2 ranks (MPI): global batch 2 x 8 = 16" in two.stdout
+    assert "buckets, overlapped with backward)" in two.stdout
     assert two.stdout.count("netc train: tiny") == 1
     assert [line.split()[1] for line in two.stdout.splitlines()
             if line.startswith("epoch ")] == ["1/2", "2/2"]
@@ -87,7 +90,9 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 120) -> 
 
 def test_a_killed_rank_stops_the_others_and_the_checkpoint_resumes(
         work: dict[str, Path]) -> None:
-    args = train_args(work, "killed", "--batch", 4, "--epochs", 1000)
+    """Rank 1 dies while the survivor's reducer thread may be inside a bucket's Allreduce:
+    mpirun still ends the job and names the rank."""
+    args = train_args(work, "killed", "--batch", 4, "--epochs", 1000, "--bucket-bytes", 1)
     proc = subprocess.Popen(["mpirun", "--oversubscribe", "-np", "2", sys.executable, "-m",
                              "compiler.cli", *map(str, args)], cwd=ROOT, env=mpi_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -135,6 +135,8 @@ class Session:
         self.graph = load(args.model)
         model.check_trainable(self.graph, args.model)
         self.ckpt_path = Path(args.checkpoint or default_checkpoint(self.graph.name))
+        self.buckets = 0
+        """How many gradient buckets each step all-reduces while backward runs (0: none)."""
         self.resumed = checkpoint.load(self.ckpt_path) if args.resume else None
         self.settings = resolve_settings(args, self.resumed, comm.size)
         self.folder, self.train, self.test = load_data(
@@ -176,15 +178,27 @@ class Session:
         net = compiler.compile(self.graph, batch=self.settings.batch, train=True,
                                optimizer=self.settings.make_optimizer(), seed=self.settings.seed,
                                distributed=distributed)
+        entries: tuple[str, ...] = ("train",)
+        if distributed is not None:
+            entries = self._buckets(net)
         entry = getattr(net, "entry", None)  # the JIT generates code on first use: do it now
         if entry is not None:
-            for name in ("backward", "apply") if distributed else ("train",):
+            for name in (*entries, "forward"):
                 entry(name)
-            entry("forward")
         self.compile_seconds = time.perf_counter() - start
         if self.resumed is not None:
             checkpoint.restore(net, self.resumed, str(self.ckpt_path), with_state=True)
         return net
+
+    def _buckets(self, net: Any) -> tuple[str, ...]:
+        """Sets --bucket-bytes (0: one Allreduce after backward) and compiles the overlapped
+        backward's segments if the step overlaps; the entries left to compile now."""
+        bucket = getattr(self.args, "bucket_bytes", None)
+        if bucket is not None:
+            net.bucket_bytes = bucket or None
+        overlap = net.overlap()
+        self.buckets = len(overlap.plan.buckets) if overlap is not None else 0
+        return ("apply",) if overlap is not None else ("backward", "apply")
 
     def meta(self) -> dict[str, Any]:
         return {"model": self.graph.name, "model_file": str(self.args.model),
@@ -237,7 +251,9 @@ def _header(s: Session) -> list[str]:
              f"  {s.settings.describe()}; compiled in {s.compile_seconds:.1f} s"]
     if s.comm.size > 1:
         lines.append(f"  {s.comm.size} ranks (MPI): global batch {s.comm.size} x "
-                     f"{s.settings.batch} = {batch}, gradients averaged every step")
+                     f"{s.settings.batch} = {batch}, gradients averaged every step"
+                     + (f" (in {s.buckets} buckets, overlapped with backward)"
+                        if s.buckets else ""))
         if s.resumed is None and s.args.lr is None and s.settings.optimizer == "sgd":
             lines.append(f"  lr {s.settings.lr:g} = {DEFAULT_LR['sgd']:g} x {s.comm.size} ranks "
                          "(the default scaled with the global batch; --lr sets it)")
@@ -396,4 +412,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ranks", type=positive_int, metavar="N",
                    help="train data-parallel on N processes: starts `mpirun -np N` (needs "
                    "OpenMPI and pip install 'netc[mpi]'); the same as mpirun -np N netc train")
+    p.add_argument("--bucket-bytes", type=count, metavar="N",
+                   help="over several ranks: all-reduce the gradients in buckets of N bytes "
+                   "while backward still runs (0: in one Allreduce after backward; default: "
+                   "1 MiB buckets when a core is free for the reducer thread, else 0)")
     p.set_defaults(run=cmd_train)

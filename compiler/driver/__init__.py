@@ -8,4 +8,6 @@ modules are the three steps, in order:
   code (from the compile cache when possible) to runtime/jit/ as a CompiledEntry.
 - network.py: `compiler.compile` itself: checks the arguments, lowers every entry point and
   builds the Network (JIT or reference).
+- segments.py (beside jit.py, for data-parallel networks only): the backward entry compiled as
+  segments, so gradient buckets are all-reduced while backward runs.
 """

@@ -162,11 +162,15 @@ def _data_parallel(graphs: CompiledGraphs, values: dict[str, Any], batch: int, b
     from runtime.distributed.step import DataParallel, DataParallelJIT, DataParallelReference
 
     net: DataParallel
+    segments = None
     if backend == "reference":
         net = DataParallelReference(graphs, values, batch)
     else:
         from compiler.driver.jit import EntryCompiler
+        from compiler.driver.segments import BackwardSegments
 
-        net = DataParallelJIT(graphs, values, batch, EntryCompiler(graphs))
-    net.join(comm)
+        entries = EntryCompiler(graphs)
+        net = DataParallelJIT(graphs, values, batch, entries)
+        segments = BackwardSegments(entries, graphs)  # to overlap allreduce with backward
+    net.join(comm, segments)
     return net

@@ -47,6 +47,10 @@ class Comm(Protocol):
     def abort(self, code: int) -> None:
         """Ends every rank (the last resort when one rank cannot go on alone)."""
 
+    def thread_support(self) -> str | None:
+        """None when a background thread may run allreduce_sum while the main thread computes
+        (and calls nothing of this communicator meanwhile); else why not, for the log."""
+
 
 class LocalComm:
     """A world of one process: every collective is the identity. What `netc train` uses
@@ -70,6 +74,9 @@ class LocalComm:
 
     def abort(self, code: int) -> None:
         raise SystemExit(code)
+
+    def thread_support(self) -> str | None:
+        return None
 
 
 class MPIComm:
@@ -98,6 +105,17 @@ class MPIComm:
 
     def abort(self, code: int) -> None:
         self._comm.Abort(code)
+
+    def thread_support(self) -> str | None:
+        """MPI_THREAD_SERIALIZED suffices: while the reducer thread reduces, the main thread
+        makes no MPI call (it waits for the reducer before the next collective)."""
+        level = self._mpi.Query_thread()
+        if level >= self._mpi.THREAD_SERIALIZED:
+            return None
+        names = {self._mpi.THREAD_SINGLE: "MPI_THREAD_SINGLE",
+                 self._mpi.THREAD_FUNNELED: "MPI_THREAD_FUNNELED"}
+        return (f"the MPI library gives {names.get(level, level)}, and a reducer thread needs "
+                "MPI_THREAD_SERIALIZED or more")
 
 
 def launched_ranks() -> int:
