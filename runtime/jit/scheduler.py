@@ -136,15 +136,22 @@ class Scheduler:
     def submit(self, name: str, text: str, timings: dict[str, float]) -> Future[bytes]:
         """The object code of the module, once a worker has compiled it."""
         job = Job(name, text, timings)
-        with self._lock:
-            if not self._started:
-                self._started = True
-                threading.Thread(target=self._here, name="netc-llvm", daemon=True).start()
-                if helper_wanted():
-                    threading.Thread(target=self._helper, name="netc-llvm-helper",
-                                     daemon=True).start()
+        self.start()
         self._jobs.put(job)
         return job.future
+
+    def start(self) -> None:
+        """Starts the workers (once): called ahead of the first module by a caller that knows
+        modules are coming (a cold start), since the helper takes about a tenth of a second to
+        be ready."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            threading.Thread(target=self._here, name="netc-llvm", daemon=True).start()
+            if helper_wanted():
+                threading.Thread(target=self._helper, name="netc-llvm-helper",
+                                 daemon=True).start()
 
     def forget_workers(self) -> None:
         """In a child made by fork: the workers were threads and a pipe of the parent; the
