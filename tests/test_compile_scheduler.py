@@ -84,7 +84,7 @@ import json, numpy as np, compiler
 from pathlib import Path
 net = compiler.compile(compiler.load({path!r}), batch=2)
 out = net.forward(np.ones((2, 1, 28, 28), np.float32))
-programs = sorted(p.name.rsplit("-", 1)[0] for p in Path({cache!r}, "programs").iterdir())
+programs = sorted(p.name.rsplit("-", 1)[0] for p in Path({cache!r}, "programs").glob("*.json"))
 print(json.dumps({{"out": out.tolist(), "programs": programs}}))
 """
 

@@ -17,14 +17,16 @@ import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.codegen.library import LIBRARY_PARTS, LIBRARY_VERSION, SERVICES, library_parts
 from compiler.codegen.target import CodegenTarget
 from runtime.jit.cache import ModuleSink, compile_program
-from runtime.jit.engine import Loaded
 from runtime.jit.pool import Pool
-from runtime.jit.scheduler import SCHEDULER
+
+if TYPE_CHECKING:
+    from runtime.jit.engine import Loaded
+    from runtime.jit.linked import Linked
 
 LIBRARY_DTYPES = tuple(sorted({service.rsplit("_", 1)[1] for service in SERVICES[1:]}))
 """The element types the library has functions for: the suffixes of its SERVICES slots."""
@@ -52,7 +54,7 @@ class ServicesTable:
         self.target = target
         self.version = version
         self.table = (ctypes.c_void_p * len(SERVICES))()
-        self._jobs: dict[str, Future[Loaded]] = {}
+        self._jobs: dict[str, Future[Loaded | Linked]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -79,13 +81,15 @@ class ServicesTable:
         for dtype in wanted:
             self._jobs[dtype].result()
 
-    def _load(self, dtype: str) -> Loaded:
+    def _load(self, dtype: str) -> Loaded | Linked:
         # Keyed by a description, not the text: a warm start never builds the library's IR.
         key = (f"{LIBRARY_VERSION} {self.version} {self.target.describe()} {dtype} "
                f"{'+'.join(LIBRARY_PARTS)}")
         name = f"netc_library_{dtype}"
 
         def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+            from runtime.jit.scheduler import SCHEDULER  # loads LLVM: only on a cold start
+
             SCHEDULER.start()  # a cold start: the helper gets ready while the IR is built
             parts = library_parts(self.target, dtype)
             # The pool first: starting it may compile it, under the LLVM lock that the

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from pathlib import Path
 
 import llvmlite.ir as ir
 
@@ -342,17 +343,31 @@ def limited_pool_module(triple: str) -> ir.Module:
     return _LimitedPoolModule(triple).module
 
 
+def _source_fingerprint() -> str:
+    """A hash of this file, which is all the pool's IR depends on besides the triple."""
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+_POOL_LOCK = threading.Lock()
+"""Held while the pool is compiled or loaded (never while holding it does anything take it
+again; the LLVM lock, which compiling and loading take inside, is never held around it)."""
+
+
 class Pool:
     """The process's pool: compiled and started on first use, never stopped."""
 
     _instance: Pool | None = None
 
     def __init__(self, threads: int) -> None:
-        from runtime.jit.cache import compile_cached
-        from runtime.jit.engine import Engine
+        from runtime.jit.cache import compile_program, host
 
-        engine = Engine.get()
-        loaded, _ = compile_cached(str(pool_module(engine.host.triple)), "netc_pool")
+        triple = host().triple
+        # Keyed by this file's source, not the IR text: a warm start builds no IR.
+        loaded, _ = compile_program(
+            f"netc_pool {_source_fingerprint()} {triple}", "netc_pool",
+            lambda _: ([("netc_pool", str(pool_module(triple)))], {}))
         started = loaded.function("netc_pool_start", ctypes.c_int32, ctypes.c_int32)(threads - 1)
         self.threads = int(started) + 1
         self.parallel_for = loaded.address("netc_parallel_for")
@@ -360,9 +375,9 @@ class Pool:
 
     @classmethod
     def get(cls) -> Pool:
-        from runtime.jit.engine import LLVM_LOCK
-
-        with LLVM_LOCK:  # one pool per process, even when two threads ask first
+        if cls._instance is not None:
+            return cls._instance
+        with _POOL_LOCK:  # one pool per process, even when two threads ask first
             if cls._instance is None:
                 cls._instance = Pool(thread_count())
             return cls._instance
