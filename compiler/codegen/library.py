@@ -25,17 +25,14 @@ import llvmlite.ir as ir
 
 from compiler.codegen.gemm import micro_kernel
 from compiler.codegen.kernel_builder import FLOAT_TYPES, I8P, I64, VOID, KernelBuilder
+from compiler.codegen.services_table import LIBRARY_VERSION as LIBRARY_VERSION
+from compiler.codegen.services_table import SERVICES as SERVICES
 from compiler.codegen.target import CodegenTarget
-
-SERVICES = ("parallel_for", "gemm_f32", "gemm_f64", "pack_a_strided_f32", "pack_b_strided_f32",
-            "pack_a_strided_f64", "pack_b_strided_f64")
-"""Slots of the services table, in order."""
 
 GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "accumulate",
              "j0", "j1", "workspace", "b_direct")
 PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
                                                                  "cols"]}
-LIBRARY_VERSION = "netc-lib-6"
 
 
 def pack_type(ty: ir.Type) -> ir.FunctionType:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from compiler.codegen.library import LIBRARY_PARTS, LIBRARY_VERSION, SERVICES, library_parts
+from compiler.codegen.services_table import LIBRARY_VERSION, SERVICES
 from compiler.codegen.target import CodegenTarget
 from runtime.jit.cache import ModuleSink, compile_program
 from runtime.jit.pool import Pool
@@ -83,12 +83,12 @@ class ServicesTable:
 
     def _load(self, dtype: str) -> Loaded | Linked:
         # Keyed by a description, not the text: a warm start never builds the library's IR.
-        key = (f"{LIBRARY_VERSION} {self.version} {self.target.describe()} {dtype} "
-               f"{'+'.join(LIBRARY_PARTS)}")
+        key = f"{LIBRARY_VERSION} {self.version} {self.target.describe()} {dtype}"
         name = f"netc_library_{dtype}"
 
         def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-            from runtime.jit.scheduler import SCHEDULER  # loads LLVM: only on a cold start
+            from compiler.codegen.library import library_parts  # only on a cold start
+            from runtime.jit.scheduler import SCHEDULER
 
             SCHEDULER.start()  # a cold start: the helper gets ready while the IR is built
             parts = library_parts(self.target, dtype)

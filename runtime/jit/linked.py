@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +24,8 @@ from ir.errors import CompileError
 
 def c_compiler() -> str:
     """The C compiler: $CC, else `cc` on PATH; a clear error when there is none."""
+    import shutil  # this and the other process tools: not imported on a warm start
+
     cc = os.environ.get("CC", "cc")
     found = shutil.which(cc)
     if found is None:
@@ -44,6 +43,8 @@ def shared_library_command(inputs: Sequence[str], output: Path) -> list[str]:
 
 def run_cc(command: list[str], output: Path) -> None:
     """Runs a cc command; a failure is a CompileError naming `output` and cc's first lines."""
+    import subprocess
+
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
@@ -55,6 +56,8 @@ def link_objects(objects: list[bytes], output: Path) -> None:
     """Links object code into the shared object `output`, atomically (a temporary name, then
     a rename). -Bsymbolic binds the program's calls to its own functions, whatever else the
     process has loaded."""
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix=".link-", dir=output.parent) as folder:
         paths = []
         for i, data in enumerate(objects):
