@@ -134,3 +134,30 @@ def test_the_host_is_read_back_from_its_record(tmp_path, monkeypatch):
     assert cache._recorded_host() == found
     records[0].write_bytes(b"damaged")
     assert cache._recorded_host() is None  # a damaged record is asked of LLVM again
+
+
+def test_links_wait_for_builds_to_end_except_at_exit():
+    """cc must not take a core from LLVM while a program builds; at exit it links anyway."""
+    from runtime.jit.linked import LinkQueue
+
+    queue, done = LinkQueue(), []
+    with queue.building():
+        queue.submit(lambda: done.append("first"))
+        queue.drain(timeout=0.3)
+        assert done == []  # held back by the build
+    queue.drain()
+    assert done == ["first"]
+    with queue.building():
+        queue.submit(lambda: done.append("at exit"))
+        queue.drain(exiting=True)
+        assert done == ["first", "at exit"]
+
+
+def test_a_failing_link_does_not_stop_the_queue():
+    from runtime.jit.linked import LinkQueue
+
+    queue, done = LinkQueue(), []
+    queue.submit(lambda: 1 / 0)
+    queue.submit(lambda: done.append("next"))
+    queue.drain()
+    assert done == ["next"]

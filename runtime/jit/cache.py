@@ -17,6 +17,7 @@ directory only costs the cache, never the compile.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -24,7 +25,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from ir.errors import CompileError
 from ir.safe_names import inside, safe_file_name
 from ir.version import VERSION as NETC_VERSION
 from runtime.jit.host import HostTarget, cpu_identity
-from runtime.jit.linked import Linked, link_objects
+from runtime.jit.linked import Linked, LinkQueue, link_objects
 from runtime.jit.object_format import OBJECT_FORMAT
 
 if TYPE_CHECKING:
@@ -231,7 +232,8 @@ def compile_program(
         note = "cache entry incomplete: rebuilt"
     if note:
         log.warning("%s: %s", path, note)
-    return _build(key, path, name, build, note)
+    with _LINKS[0].building():
+        return _build(key, path, name, build, note)
 
 
 def _manifest(path: Path) -> tuple[dict[str, Any] | None, str]:
@@ -290,23 +292,26 @@ def _linked(path: Path, manifest: dict[str, Any]) -> Linked | None:
         return None
 
 
-_LINKER: list[ThreadPoolExecutor] = []
+_LINKS = [LinkQueue()]
 
 
 def _link_later(path: Path, manifest: dict[str, Any], objects: list[bytes]) -> None:
-    """Links the program's objects into its shared object on a background thread (cc takes
-    some tens of milliseconds; the process waits for it at exit), then adds it to the
-    manifest."""
-    if not _LINKER:
-        _LINKER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="netc-link"))
-    _LINKER[0].submit(_link, path, manifest, objects)
+    """Links the program's objects into its shared object in the background (linked.py's
+    LinkQueue: once this process builds nothing, or at exit), then names it in the manifest."""
+    _LINKS[0].submit(lambda: _link(path, manifest, objects))
 
 
 def wait_for_links() -> None:
-    """Returns once every link started so far has finished (its manifest rewritten): for
+    """Returns once every link queued so far has finished (its manifest rewritten): for
     callers that inspect or change the cache's files, like the tests."""
-    if _LINKER:
-        _LINKER[0].submit(lambda: None).result()
+    _LINKS[0].drain()
+
+
+def _link_at_exit() -> None:
+    _LINKS[0].drain(exiting=True, timeout=60.0)
+
+
+atexit.register(_link_at_exit)
 
 
 def _link(path: Path, manifest: dict[str, Any], objects: list[bytes]) -> None:
@@ -320,12 +325,12 @@ def _link(path: Path, manifest: dict[str, Any], objects: list[bytes]) -> None:
     _write(path, json.dumps({**manifest, "shared": {"sha256": digest}}, sort_keys=True).encode())
 
 
-def _forget_linker() -> None:
+def _forget_links() -> None:
     """In a child made by fork: the linking thread was the parent's."""
-    _LINKER.clear()
+    _LINKS[0] = LinkQueue()
 
 
-os.register_at_fork(after_in_child=_forget_linker)
+os.register_at_fork(after_in_child=_forget_links)
 
 
 def _engine() -> Any:

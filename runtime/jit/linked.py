@@ -14,12 +14,18 @@ to load them), every start loads the objects through LLVM as before.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ir.errors import CompileError
+
+log = logging.getLogger("netc.cache")
 
 
 def c_compiler() -> str:
@@ -56,17 +62,23 @@ def link_objects(objects: list[bytes], output: Path) -> None:
     """Links object code into the shared object `output`, atomically (a temporary name, then
     a rename). -Bsymbolic binds the program's calls to its own functions, whatever else the
     process has loaded."""
+    import shutil
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix=".link-", dir=output.parent) as folder:
+    # mkdtemp, not TemporaryDirectory: links also run at exit, after weakref finalizers
+    # (which a TemporaryDirectory made then would run at once, deleting it under cc)
+    folder = Path(tempfile.mkdtemp(prefix=".link-", dir=output.parent))
+    try:
         paths = []
         for i, data in enumerate(objects):
-            path = Path(folder) / f"{i:04d}.o"
+            path = folder / f"{i:04d}.o"
             path.write_bytes(data)
             paths.append(str(path))
-        linked = Path(folder) / output.name
+        linked = folder / output.name
         run_cc(shared_library_command([*paths, "-Wl,-Bsymbolic"], linked), output)
         os.replace(linked, output)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class Linked:
@@ -88,3 +100,64 @@ class Linked:
     def function(self, name: str, restype: type[ctypes._CData] | None,
                  *argtypes: type[ctypes._CData]) -> ctypes._CFunctionType:
         return ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+
+
+class LinkQueue:
+    """Runs links on a daemon thread, one at a time, each once no program is being built: cc
+    would take a core from LLVM, whose work is what a cold start waits for. At exit, what is
+    queued is linked (a build still running no longer holds it back), so that the next
+    process finds the shared objects; `drain` waits for that."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._building = 0
+        self._busy = False
+        self._exiting = False
+        self._started = False
+
+    @contextlib.contextmanager
+    def building(self) -> Iterator[None]:
+        """Marks a program build in progress (links wait for the end of it)."""
+        with self._cond:
+            self._building += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._building -= 1
+                self._cond.notify_all()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._cond:
+            self._jobs.append(job)
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="netc-link", daemon=True).start()
+            self._cond.notify_all()
+
+    def drain(self, exiting: bool = False, timeout: float | None = None) -> None:
+        """Returns once every queued link has run (or after `timeout` seconds); `exiting`
+        stops builds in progress from holding links back."""
+        with self._cond:
+            self._exiting = self._exiting or exiting
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._jobs and not self._busy, timeout)
+
+    def _ready(self) -> bool:
+        return bool(self._jobs) and (self._building == 0 or self._exiting)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(self._ready)
+                job = self._jobs.popleft()
+                self._busy = True
+            try:
+                job()
+            except Exception:  # a link is an optimization: never the end of the thread
+                log.exception("link failed")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
