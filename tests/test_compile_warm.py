@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from runtime.jit import cache
-from runtime.jit.host import HostTarget, cpu_identity
+from runtime.jit.cpuid import cpuid_identity
+from runtime.jit.host import HostTarget, cpu_identity, cpuinfo_identity
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """
@@ -111,17 +112,37 @@ flags\t\t: fpu sse2
 """
 
 
-def test_the_cpu_identity_is_the_first_processors_identifying_fields(tmp_path):
+def test_the_cpuinfo_identity_is_the_first_processors_identifying_fields(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text(CPUINFO)
-    identity = cpu_identity(str(info))
+    identity = cpuinfo_identity(str(info))
     assert identity is not None
     assert "flags : fpu sse2 avx2 fma avx512f" in identity
     assert "MHz" not in identity  # a clock speed says nothing about the code
     assert "flags : fpu sse2\n" not in identity + "\n"  # the second processor is not read
     info.write_text(CPUINFO.replace(" avx512f", ""))
-    assert cpu_identity(str(info)) != identity
-    assert cpu_identity(str(tmp_path / "missing")) is None
+    assert cpuinfo_identity(str(info)) != identity
+    assert cpuinfo_identity(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.skipif(cpuid_identity() is None, reason="CPUID runs on x86-64 only")
+def test_the_x86_identity_is_what_cpuid_says_on_every_core():
+    """CPUID, not /proc/cpuinfo (valgrind and emulators answer CPUID for the CPU they show
+    the process); the leaves of per-core numbering are masked or left out."""
+    cores = sorted(os.sched_getaffinity(0))
+    seen = set()
+    try:
+        for core in cores[:4]:
+            os.sched_setaffinity(0, {core})
+            seen.add(cpu_identity())
+    finally:
+        os.sched_setaffinity(0, cores)
+    assert len(seen) == 1
+    identity = seen.pop()
+    assert identity is not None
+    vendor = identity.split("\n")[2].split()[2:]  # leaf 0: ebx, ecx, edx spell the vendor
+    assert b"".join(int(r, 16).to_bytes(4, "little") for r in (vendor[0], vendor[2], vendor[1])
+                    ) in (b"GenuineIntel", b"AuthenticAMD")
 
 
 def test_the_host_is_read_back_from_its_record(tmp_path, monkeypatch):

@@ -5,9 +5,9 @@ Where it sits: under the compile cache (runtime/jit/cache.py), whose every key n
 and the driver (compiler/driver/jit.py), whose codegen target takes its vector width from it.
 LLVM says what the host is (runtime/jit/engine.py), but loading llvmlite's LLVM costs a warm
 start about 40 ms; so what LLVM said is kept in the cache directory under this CPU's identity
-(cpu_identity: /proc/cpuinfo's vendor, family, model, stepping and feature flags, the
-architecture and the llvmlite version), and read back by the next process on the same CPU.
-Where there is no /proc/cpuinfo, LLVM is asked every time.
+(cpu_identity: what LLVM reads to decide, the CPUID leaves on x86-64 (runtime/jit/cpuid.py),
+/proc/cpuinfo elsewhere; with the architecture and the llvmlite version), and read back by the
+next process that finds the same identity. Where there is none, LLVM is asked every time.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ IDENTITY_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping",
                    "cpu implementer", "cpu architecture", "cpu variant", "cpu part",
                    "cpu revision", "features")
 """The /proc/cpuinfo fields that say which CPU this is and what it can do (x86 and Arm)."""
+X86_64 = ("x86_64", "amd64")
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,22 @@ def vector_bits_override() -> int | None:
     return int(text)
 
 
-def cpu_identity(path: str = "/proc/cpuinfo") -> str | None:
-    """This CPU's identity: the identifying fields of the first processor in `path`, the
-    architecture and the llvmlite version (what LLVM's answer depends on); None when `path`
-    cannot be read or says nothing."""
+def cpu_identity(cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """This CPU's identity as LLVM's host detection sees it, with the architecture and the
+    llvmlite version; None when it cannot be read."""
     import llvmlite  # the package alone: its version, not LLVM
 
+    from runtime.jit.cpuid import cpuid_identity
+
+    machine = platform.machine()
+    found = cpuid_identity() if machine.lower() in X86_64 else cpuinfo_identity(cpuinfo)
+    return None if found is None else "\n".join([machine, llvmlite.__version__, found])
+
+
+def cpuinfo_identity(path: str = "/proc/cpuinfo") -> str | None:
+    """The identifying fields of the first processor in `path` (what LLVM reads on Arm; on
+    x86-64 it runs CPUID, whose answer valgrind or an emulator changes and /proc/cpuinfo
+    does not); None when `path` cannot be read or says nothing."""
     fields: list[str] = []
     try:
         with open(path, encoding="utf-8", errors="replace") as info:
@@ -85,6 +96,4 @@ def cpu_identity(path: str = "/proc/cpuinfo") -> str | None:
                     fields.append(" ".join(line.split()))
     except OSError:
         return None
-    if not fields:
-        return None
-    return "\n".join([platform.machine(), llvmlite.__version__, *fields])
+    return "\n".join(fields) or None
