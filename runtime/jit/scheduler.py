@@ -5,11 +5,12 @@ Where it sits: between the compile cache (runtime/jit/cache.py, which hands over
 it has no object for, as codegen produces them) and LLVM: the engine's machine in this process
 (runtime/jit/engine.py), runtime/jit/llvm_worker.py in the helper. llvmlite serializes every
 LLVM call of a process behind one lock, so one process compiles one module at a time; the
-helper, started with the first module that needs compiling (a warm start never starts it),
-compiles another meanwhile. Both emit the same bytes for the same text (llvm_worker builds the
-machine and the pipeline for both from the host's triple, CPU name and features), so the
-compile cache's keys stay what they were. Each worker takes the next module when it is free.
-If the helper cannot start or dies, its module compiles here and the thread goes on alone.
+helper, started with the first module that needs compiling or as a library compile begins (a
+warm start never starts it), compiles another meanwhile. Both emit the same bytes for the same
+text (llvm_worker builds the machine and the pipeline for both from the host's triple, CPU name
+and features), so the compile cache's keys stay what they were. Each worker takes the next
+module when it is free. If the helper cannot start or dies, its module compiles here and the
+thread goes on alone.
 """
 
 from __future__ import annotations
