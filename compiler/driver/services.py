@@ -88,9 +88,7 @@ class ServicesTable:
 
         def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict[str, Any]]:
             from compiler.codegen.library import library_parts  # only on a cold start
-            from runtime.jit.scheduler import SCHEDULER
 
-            SCHEDULER.start()  # a cold start: the helper gets ready while the IR is built
             parts = library_parts(self.target, dtype)
             # The pool first: starting it may compile it, under the LLVM lock that the
             # library's compile then holds for a third of a second.

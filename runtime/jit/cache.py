@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -53,6 +54,7 @@ def cache_dir() -> Path:
 
 
 _HOST: list[HostTarget] = []
+_HOST_LOCK = threading.Lock()
 
 
 def host() -> HostTarget:
@@ -60,7 +62,9 @@ def host() -> HostTarget:
     the cache directory when a process on the same CPU (runtime/jit/host.py's cpu_identity)
     wrote it, so that a warm start loads no LLVM; asked of LLVM (and written) otherwise."""
     if not _HOST:
-        _HOST.append(_recorded_host() or _llvm_host())
+        with _HOST_LOCK:  # the main thread and compile()'s background ones ask at once
+            if not _HOST:
+                _HOST.append(_recorded_host() or _llvm_host())
     return _HOST[0]
 
 

@@ -5,12 +5,11 @@ Where it sits: between the compile cache (runtime/jit/cache.py, which hands over
 it has no object for, as codegen produces them) and LLVM: the engine's machine in this process
 (runtime/jit/engine.py), runtime/jit/llvm_worker.py in the helper. llvmlite serializes every
 LLVM call of a process behind one lock, so one process compiles one module at a time; the
-helper, started with the first module that needs compiling or as a library compile begins (a
-warm start never starts it), compiles another meanwhile. Both emit the same bytes for the same
-text (llvm_worker builds the machine and the pipeline for both from the host's triple, CPU name
-and features), so the compile cache's keys stay what they were. Each worker takes the next
-module when it is free. If the helper cannot start or dies, its module compiles here and the
-thread goes on alone.
+helper, started with the first module that needs compiling (a warm start never starts it),
+compiles another meanwhile. Both emit the same bytes for the same text (llvm_worker builds the
+machine and the pipeline for both from the host's triple, CPU name and features), so the
+compile cache's keys stay what they were. Each worker takes the next module when it is free.
+If the helper cannot start or dies, its module compiles here and the thread goes on alone.
 """
 
 from __future__ import annotations
@@ -137,22 +136,15 @@ class Scheduler:
     def submit(self, name: str, text: str, timings: dict[str, float]) -> Future[bytes]:
         """The object code of the module, once a worker has compiled it."""
         job = Job(name, text, timings)
-        self.start()
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._here, name="netc-llvm", daemon=True).start()
+                if helper_wanted():
+                    threading.Thread(target=self._helper, name="netc-llvm-helper",
+                                     daemon=True).start()
         self._jobs.put(job)
         return job.future
-
-    def start(self) -> None:
-        """Starts the workers (once): called ahead of the first module by a caller that knows
-        modules are coming (a cold start), since the helper takes about a tenth of a second to
-        be ready."""
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
-            threading.Thread(target=self._here, name="netc-llvm", daemon=True).start()
-            if helper_wanted():
-                threading.Thread(target=self._helper, name="netc-llvm-helper",
-                                 daemon=True).start()
 
     def forget_workers(self) -> None:
         """In a child made by fork: the workers were threads and a pipe of the parent; the
