@@ -12,7 +12,6 @@ that changes the machine code changes the key.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -233,17 +232,9 @@ class EntryCompiler:
     def __init__(self, graphs: CompiledGraphs) -> None:
         self.graphs = graphs
         self.layout, self.persistent_bytes = shared_layout([graphs.primary])
+        self.target = host_target()
+        self.services = services(self.target)
         self.stages: dict[str, Stages] = {}
-
-    # The target names the started pool's threads: asked when an entry compiles, not when the
-    # network is built (a cold start is still compiling the pool then).
-    @functools.cached_property
-    def target(self) -> CodegenTarget:
-        return host_target()
-
-    @functools.cached_property
-    def services(self) -> int:
-        return services(self.target)
 
     def __call__(self, entry: str) -> CompiledEntry:
         start = time.perf_counter()

@@ -79,11 +79,8 @@ def auto_layout(graph: Graph, dtype: str, train: bool) -> str:
     for the host's vector width)."""
     from compiler.driver.jit import host_target
     from compiler.passes.layout import auto_layout as rule
-    from runtime.jit.pool import thread_count
 
-    # The vector width is all the rule reads: the threads asked for, not the started pool's
-    # (waiting for the pool, which a cold start compiles now, would hold the lowering back).
-    return rule(graph, host_target(thread_count()).lanes(dtype), train)
+    return rule(graph, host_target().lanes(dtype), train)
 
 
 def build_network(graph: object, batch: int | None, train: bool,

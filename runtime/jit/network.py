@@ -29,10 +29,8 @@ class EntrySource(Protocol):
     layout: dict[str, int]
     """Byte offset of every parameter and state tensor in the persistent region."""
     persistent_bytes: int
-
-    @property
-    def services(self) -> int:
-        """Address of the services table every entry receives (args[1])."""
+    services: int
+    """Address of the services table every entry receives (args[1])."""
 
     def __call__(self, entry: str) -> CompiledEntry: ...
 
