@@ -103,7 +103,13 @@ def test_two_processes_compile_the_same_model_at_once(concurrent):
     files = cache_files(cache_dir)
     assert files
     assert not [p for p in files if p.name.startswith(".tmp-")]
-    assert all(cache._read(p) is not None for p in files)  # complete, checksums match
+    entries = [p for p in files if p.suffix != ".so"]
+    assert all(cache._read(p) is not None for p in entries)  # complete, checksums match
+    linked = [p for p in files if p.suffix == ".so"]
+    assert linked  # each process linked what it compiled, before it exited
+    for so in linked:  # and each is the file its manifest names
+        manifest = json.loads(cache._read(so.with_suffix(".json")))
+        assert manifest["shared"]["sha256"] == hashlib.sha256(so.read_bytes()).hexdigest()
     warm, _ = finish(start(cache_dir))
     assert all(warm["hits"].values())
     assert {k: v for k, v in warm.items() if k != "hits"} == {
@@ -140,7 +146,9 @@ def run_once():
     net = compiler.compile(b.build(), batch=2, train=True)
     x = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
     loss = net.train_step(x, np.array([2, 0]))
-    return net.forward(x), loss, net.compiler.stages
+    out = net.forward(x)
+    cache.wait_for_links()  # the background links, before a test damages the files
+    return out, loss, net.compiler.stages
 
 
 def _checksummed(payload: bytes) -> bytes:

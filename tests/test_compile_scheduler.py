@@ -84,7 +84,7 @@ import json, numpy as np, compiler
 from pathlib import Path
 net = compiler.compile(compiler.load({path!r}), batch=2)
 out = net.forward(np.ones((2, 1, 28, 28), np.float32))
-programs = sorted(p.name.rsplit("-", 1)[0] for p in Path({cache!r}, "programs").iterdir())
+programs = sorted(p.name.rsplit("-", 1)[0] for p in Path({cache!r}, "programs").glob("*.json"))
 print(json.dumps({{"out": out.tolist(), "programs": programs}}))
 """
 
@@ -173,3 +173,24 @@ def test_a_forked_child_compiles_with_workers_of_its_own(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "NETC_CACHE_DIR": str(tmp_path / "cache")})
     assert run.returncode == 0, run.stderr
+
+
+def _definitions(text: str) -> list[str]:
+    """The function definitions of an LLVM module's text, each as one string, sorted."""
+    blocks = text.split("\ndefine ")[1:]
+    return sorted(block.split("\n}\n", 1)[0] for block in blocks)
+
+
+def test_the_library_parts_hold_the_library_functions_unchanged():
+    """The JIT compiles the library in parts (two workers at once); a part must hold each
+    function exactly as the one-module library (what a bundle links) defines it."""
+    from compiler.codegen.library import library_module, library_parts
+    from compiler.driver.jit import host_target
+
+    target = host_target()
+    parts = library_parts(target, "f32")
+    assert [name for name, _ in parts] == ["netc_library_f32_gemm", "netc_library_f32_pack"]
+    whole = _definitions(library_module(target, ("f32",)))
+    assert sorted(sum((_definitions(text) for _, text in parts), [])) == whole
+    names = {d.split("@", 1)[1].split("(", 1)[0].strip('"') for d in whole}
+    assert {"netc_gemm_f32", "netc_pack_a_strided_f32", "netc_pack_b_strided_f32"} <= names

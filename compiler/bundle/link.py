@@ -7,36 +7,22 @@ two bundles, or a bundle and netc's own JIT, never resolve each other's function
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from ir.errors import CompileError
+from runtime.jit.linked import c_compiler, run_cc, shared_library_command
 
-
-def c_compiler() -> str:
-    """The C compiler: $CC, else `cc` on PATH; a clear error when there is none."""
-    cc = os.environ.get("CC", "cc")
-    found = shutil.which(cc)
-    if found is None:
-        raise CompileError(f"netc build needs a C compiler: '{cc}' is not on PATH (install gcc, "
-                           "or set CC)")
-    return found
+__all__ = ["c_compiler", "compile_program", "link_library"]
 
 
 def link_library(source: Path, objects: list[Path], prefix: str, output: Path) -> None:
     """Compiles `source` and links it with `objects` into the shared library `output`."""
     script = source.with_suffix(".map")
     script.write_text(f"{{\n  global: {prefix}_*;\n  local: *;\n}};\n")
-    command = [c_compiler(), "-shared", "-fPIC", "-O2", "-std=gnu11", "-o", str(output),
-               str(source), *(str(o) for o in objects), f"-Wl,--version-script={script}",
-               "-Wl,-z,noexecstack", "-Wl,--no-undefined", "-pthread", "-lm"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        raise CompileError(f"cc could not build {output.name}: "
-                           f"{' | '.join(lines[:3]) or f'exit status {done.returncode}'}")
+    run_cc(shared_library_command(["-fPIC", "-O2", "-std=gnu11", str(source),
+                                   *(str(o) for o in objects),
+                                   f"-Wl,--version-script={script}"], output), output)
 
 
 def compile_program(source: Path, library_dir: Path, library: str, output: Path) -> None:

@@ -15,7 +15,7 @@ from compiler.bundle.target import BundleTarget
 from compiler.codegen.library import library_module
 from compiler.codegen.target import CodegenTarget
 from runtime.jit.engine import LLVM_LOCK, Engine
-from runtime.jit.pool import limited_pool_module
+from runtime.jit.pool_ir import limited_pool_module
 
 
 def bundle_modules(spec: BundleSpec, target: BundleTarget) -> list[tuple[str, str]]:

@@ -24,18 +24,15 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from compiler.codegen.gemm import micro_kernel
-from compiler.codegen.kernel_builder import F32, F64, I8P, I64, VOID, KernelBuilder
+from compiler.codegen.kernel_builder import FLOAT_TYPES, I8P, I64, VOID, KernelBuilder
+from compiler.codegen.services_table import LIBRARY_VERSION as LIBRARY_VERSION
+from compiler.codegen.services_table import SERVICES as SERVICES
 from compiler.codegen.target import CodegenTarget
-
-SERVICES = ("parallel_for", "gemm_f32", "gemm_f64", "pack_a_strided_f32", "pack_b_strided_f32",
-            "pack_a_strided_f64", "pack_b_strided_f64")
-"""Slots of the services table, in order."""
 
 GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "accumulate",
              "j0", "j1", "workspace", "b_direct")
 PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
                                                                  "cols"]}
-LIBRARY_VERSION = "netc-lib-6"
 
 
 def pack_type(ty: ir.Type) -> ir.FunctionType:
@@ -50,17 +47,42 @@ def workspace_elems(target: CodegenTarget, dtype: str) -> int:
 
 
 def library_module(target: CodegenTarget, dtypes: tuple[str, ...] = ("f32", "f64")) -> str:
-    """The library's functions for `dtypes` (the driver compiles one module per element type,
-    so an f32 model never waits for the f64 GEMM)."""
+    """The library's functions for `dtypes` in one module (what a bundle links)."""
     module = ir.Module(name="netc_library")
     module.triple = target.triple
-    for dtype, ty in (("f32", F32), ("f64", F64)):
-        if dtype not in dtypes:
-            continue
-        _gemm(module, target, dtype, ty)
-        _strided_pack(module, target, dtype, ty, "a")
-        _strided_pack(module, target, dtype, ty, "b")
+    for dtype in ("f32", "f64"):
+        if dtype in dtypes:
+            for part in LIBRARY_PARTS.values():
+                part(module, target, dtype)
     return str(module)
+
+
+def _gemm_part(module: ir.Module, target: CodegenTarget, dtype: str) -> None:
+    _gemm(module, target, dtype, FLOAT_TYPES[dtype])
+
+
+def _packers_part(module: ir.Module, target: CodegenTarget, dtype: str) -> None:
+    _strided_pack(module, target, dtype, FLOAT_TYPES[dtype], "a")
+    _strided_pack(module, target, dtype, FLOAT_TYPES[dtype], "b")
+
+
+LIBRARY_PARTS = {"gemm": _gemm_part, "pack": _packers_part}
+"""The library of one element type in parts that compile apart: the GEMM with its micro-kernels
+(about two thirds of LLVM's time) and the strided packers. No call crosses between them (the
+GEMM reaches a packer through the pointer it is given), so splitting them changes no function's
+code, and the JIT's two LLVM workers can compile them at once."""
+
+
+def library_parts(target: CodegenTarget, dtype: str) -> list[tuple[str, str]]:
+    """(module name, LLVM text) of each part of the `dtype` library, the longest first: what
+    the JIT compiles (compiler/driver/services.py) and loads together."""
+    parts = []
+    for name, part in LIBRARY_PARTS.items():
+        module = ir.Module(name=f"netc_library_{dtype}_{name}")
+        module.triple = target.triple
+        part(module, target, dtype)
+        parts.append((module.name, str(module)))
+    return parts
 
 
 def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> None:

@@ -27,9 +27,8 @@ from ir.graph import Graph, Value
 from ir.memory import ALIGN, align
 from ir.printer import print_graph
 from ir.schedule import MemoryPlan
-from runtime.jit.cache import ModuleSink, compile_program
+from runtime.jit.cache import ModuleSink, compile_program, host
 from runtime.jit.call import CompiledEntry, Slot
-from runtime.jit.engine import Engine
 from runtime.jit.pool import Pool, thread_count
 from runtime.jit.program import GraphProgram
 from runtime.network import CompiledGraphs
@@ -65,18 +64,17 @@ def host_target(threads: int | None = None) -> CodegenTarget:
     every cache key."""
     import os
 
-    engine = Engine.get()
+    found = host()
     profile = os.environ.get("NETC_PROFILE", "") not in ("", "0")
-    return CodegenTarget(engine.host.triple, engine.host.vector_bits,
-                         threads or _pool_threads(), profile)
+    return CodegenTarget(found.triple, found.vector_bits, threads or _pool_threads(), profile)
 
 
 _POOL_THREADS: list[int] = []
 
 
 def _pool_threads() -> int:
-    """The native pool's thread count, asked once: Pool.get() takes the LLVM lock, which a
-    background library compile may hold for a while."""
+    """The native pool's thread count, asked once: Pool.get() may wait while another thread
+    compiles or loads the pool."""
     if not _POOL_THREADS:
         _POOL_THREADS.append(Pool.get().threads)
     return _POOL_THREADS[0]

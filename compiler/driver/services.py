@@ -4,9 +4,10 @@ the library's GEMM and packers (compiler/codegen/library.py).
 Where it sits: in the JIT driver (compiler/driver/), beside jit.py, which asks for the table
 when it starts compiling a network and waits for the element types an entry uses before the
 entry may run. The library is compiled (or loaded from the compile cache) once per process and
-codegen target, one module per element type, each in a background thread: an f32 model never
-waits for the f64 GEMM, and LLVM compiles the library while the main thread lowers the model
-and generates its kernels' IR (llvmlite releases the GIL while LLVM works).
+codegen target, per element type (in parts, library_parts, that the scheduler's two workers
+compile at once), each in a background thread: an f32 model never waits for the f64 GEMM, and
+LLVM compiles the library while the main thread lowers the model and generates its kernels' IR
+(llvmlite releases the GIL while LLVM works).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from compiler.codegen.library import LIBRARY_VERSION, SERVICES, library_module
+from compiler.codegen.services_table import LIBRARY_VERSION, SERVICES
 from compiler.codegen.target import CodegenTarget
 from runtime.jit.cache import ModuleSink, compile_program
-from runtime.jit.engine import Loaded
 from runtime.jit.pool import Pool
+
+if TYPE_CHECKING:
+    from runtime.jit.engine import Loaded
+    from runtime.jit.linked import Linked
 
 LIBRARY_DTYPES = tuple(sorted({service.rsplit("_", 1)[1] for service in SERVICES[1:]}))
 """The element types the library has functions for: the suffixes of its SERVICES slots."""
@@ -50,7 +54,7 @@ class ServicesTable:
         self.target = target
         self.version = version
         self.table = (ctypes.c_void_p * len(SERVICES))()
-        self._jobs: dict[str, Future[Loaded]] = {}
+        self._jobs: dict[str, Future[Loaded | Linked]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -77,18 +81,21 @@ class ServicesTable:
         for dtype in wanted:
             self._jobs[dtype].result()
 
-    def _load(self, dtype: str) -> Loaded:
+    def _load(self, dtype: str) -> Loaded | Linked:
         # Keyed by a description, not the text: a warm start never builds the library's IR.
         key = f"{LIBRARY_VERSION} {self.version} {self.target.describe()} {dtype}"
         name = f"netc_library_{dtype}"
 
         def build(sink: ModuleSink) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-            text = library_module(self.target, (dtype,))
+            from compiler.codegen.library import library_parts  # only on a cold start
+
+            parts = library_parts(self.target, dtype)
             # The pool first: starting it may compile it, under the LLVM lock that the
-            # library's compile then holds for half a second.
+            # library's compile then holds for a third of a second.
             Pool.get()
-            sink(name, text)  # to the scheduler: it may compile beside the kernels
-            return [(name, text)], {}
+            for part, text in parts:  # to the scheduler: both workers, beside the kernels
+                sink(part, text)
+            return parts, {}
 
         loaded, _ = compile_program(key, name, build)
         for slot, service in enumerate(SERVICES):

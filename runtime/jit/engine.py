@@ -10,7 +10,6 @@ a helper process (runtime/jit/scheduler.py) runs the same way.
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from dataclasses import dataclass
 
@@ -19,53 +18,15 @@ import llvmlite.binding as llvm
 
 from ir.errors import CompileError
 from runtime.jit import llvm_worker
+from runtime.jit.host import VECTOR_WIDTHS, HostTarget, vector_bits_override
+
+__all__ = ["LLVM_LOCK", "VECTOR_WIDTHS", "Engine", "HostTarget", "Loaded", "rejected",
+           "timestamp_hz", "vector_bits_override"]
 
 LLVM_LOCK = threading.RLock()
 """Held by every use of llvmlite.binding (parsing, optimizing, emitting, loading machine code):
 LLVM's global context and MCJIT are not thread-safe, and two threads compiling networks at once
 crashed the process inside LLVM. Generating IR text (llvmlite.ir, pure Python) needs no lock."""
-
-
-@dataclass(frozen=True)
-class HostTarget:
-    """What the machine code depends on; part of every compile-cache key."""
-
-    triple: str
-    cpu: str
-    features: str
-    llvmlite_version: str
-
-    @property
-    def vector_bits(self) -> int:
-        """The vector width code is blocked for: the host's widest (512 with AVX-512F, 256 with
-        AVX2 and FMA, else 128), unless NETC_VECTOR_BITS asks for another. LLVM legalizes
-        vectors wider than the host's into several registers, so the 512-bit blocking runs (and
-        is tested) on an AVX2 host, and the 256-bit one on an AVX-512 host."""
-        return vector_bits_override() or self.native_vector_bits
-
-    @property
-    def native_vector_bits(self) -> int:
-        """The host's widest vector width, whatever NETC_VECTOR_BITS says."""
-        flags = set(self.features.split(","))
-        if "+avx512f" in flags:
-            return 512
-        if "+avx2" in flags and "+fma" in flags:
-            return 256
-        return 128
-
-
-VECTOR_WIDTHS = (128, 256, 512)
-
-
-def vector_bits_override() -> int | None:
-    """NETC_VECTOR_BITS as a width (None when unset); anything else is a clear error."""
-    text = os.environ.get("NETC_VECTOR_BITS", "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or int(text) not in VECTOR_WIDTHS:
-        raise CompileError(f"NETC_VECTOR_BITS={text!r}: expected one of "
-                           f"{', '.join(map(str, VECTOR_WIDTHS))}")
-    return int(text)
 
 
 def rejected(name: str, message: str) -> CompileError:

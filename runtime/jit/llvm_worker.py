@@ -22,16 +22,18 @@ from typing import BinaryIO
 
 import llvmlite.binding as llvm
 
+from runtime.jit.object_format import MACHINE
+
 REQUEST = struct.Struct("<I")
 OBJECT = struct.Struct("<Qddd")
 ERROR = struct.Struct("<Q")
 
 
 def target_machine(triple: str, cpu: str, features: str) -> llvm.TargetMachine:
-    """The machine code generator netc compiles with (O3 instruction selection)."""
+    """The machine code generator netc compiles with (object_format.MACHINE: O3 instruction
+    selection, MCJIT's code model)."""
     target = llvm.Target.from_triple(triple)
-    return target.create_target_machine(cpu=cpu, features=features, opt=3,
-                                        codemodel="jitdefault")
+    return target.create_target_machine(cpu=cpu, features=features, **MACHINE)
 
 
 def parse(machine: llvm.TargetMachine, triple: str, text: str) -> llvm.ModuleRef:
