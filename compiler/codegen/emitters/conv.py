@@ -236,13 +236,16 @@ class _Conv(Contraction):
             self._pixel_rows(kb, p0, p1, copy)
 
     def col2im(self, kb: KernelBuilder, col: ir.Value, dx_img: ir.Value, a: Addr,
-               channel0: ir.Value, rows: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
-        """dx[channel0 + c, iy, ix] += col[r, p - p0] for every in-image window position."""
-        width = kb.sub(p1, p0)
-        with kb.loop(0, rows, name="r") as r:
+               channel0: ir.Value, rows: tuple[Int, Int], p0: ir.Value, p1: ir.Value,
+               ld: Int | None = None) -> None:
+        """dx[channel0 + c, iy, ix] += col[r - rows[0], p - p0] for the im2col rows r in
+        `rows` and every in-image window position; col's rows are `ld` apart (default: the
+        pixel count p1 - p0)."""
+        width = kb.sub(p1, p0) if ld is None else ld
+        with kb.loop(rows[0], rows[1], name="r") as r:
             c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
             plane = kb.gep(dx_img, a.channel(kb, kb.add(channel0, c)))
-            row = kb.gep(col, kb.b.mul(r, width))
+            row = kb.gep(col, kb.b.mul(kb.sub(r, rows[0]), kb.i64(width)))
 
             def scatter(oy: ir.Value, row0: ir.Value, lo0: ir.Value, hi0: ir.Value) -> None:
                 iy = kb.add(kb.mul(oy, self.sh), yoff)
@@ -453,7 +456,7 @@ class Conv2dGradInput(_Conv):
                     b = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
                     self.gemm(kb, rows, width, count, a, b, col, width, int(i > 0), 0, width,
                               ws)
-                self.col2im(kb, col, dx_img, self.adx, first, rows, p0, p1)
+                self.col2im(kb, col, dx_img, self.adx, first, (0, rows), p0, p1)
 
             self.pixel_loop(kb, 0, self.p, tile, body)
         self.task_epilogue(kb, image, c0, c1)

@@ -3,10 +3,10 @@
 Semantics follow runtime/ref_ops*.py exactly: padding counts as -inf for max and as excluded or
 included (count_include_pad) for the average, ceil_mode windows never count their overhang, and
 the max gradient goes to the first maximum of the window (a later element wins only if strictly
-greater, or NaN), as PyTorch does; that gradient's kernel is maxpool_grad.py. Elements are addressed through compiler/codegen/addr.py, so
-the same loops serve NCHW, NHWC and blocked layouts. Tasks split the planes (plain layouts) or
-the images (other layouts, whose planes are interleaved in memory); each task's epilogue sweeps
-what it wrote.
+greater, or NaN), as PyTorch does (that gradient's kernel: maxpool_grad.py). Elements are
+addressed through compiler/codegen/addr.py, so the same loops serve NCHW, NHWC and blocked
+layouts. Tasks split the planes (plain layouts) or the images (other layouts, whose planes are
+interleaved in memory); each task's epilogue sweeps what it wrote.
 """
 
 from __future__ import annotations

@@ -1,0 +1,143 @@
+"""Convolution gradients of small images as GEMMs whose columns run across images.
+
+Where it sits: a variant of `conv2d_grad_input` (compiler/codegen/emitters/__init__.py tries
+VARIANTS before conv.py's default) for plain NCHW training of deep layers, whose images are a
+few pixels (resnet18's 7x7 and 14x14). Per image the GEMM there has only P = 49 or 196
+columns, yet every call packs all of W (512 x 4608 at layer4: 9.4 MB, packed 16 times per
+kernel); its columns were a third padding. Here the images of a task are one column axis
+q = (image, pixel), cut into chunks of at most ACROSS_COLUMNS:
+
+  grad input   for each chunk:  D[o, q] = dy[n, o, p]        (staged: rows across images)
+                                for each block of rows (c, ky, kx) of W^T:
+                                  col = W^T[rows, :] @ D       (library GEMM)
+                                  dx[n] += col2im(col)         (each image's columns)
+
+W is packed once per chunk (twice per kernel at layer4), the GEMM's columns are whole
+micro-panels but for the last, and there is no flipped copy of W. Tasks split dx's channels,
+whose rows of W^T they multiply and whose dx elements only they add into.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import llvmlite.ir as ir
+
+from compiler.codegen.addr import Addr
+from compiler.codegen.emitters.contraction import View
+from compiler.codegen.emitters.conv import TILE_BYTES, _ceil_div, _Conv
+from compiler.codegen.epilogue import emit_box
+from compiler.codegen.kernel_builder import KernelBuilder
+from ir.graph import Node
+
+ACROSS_PIXELS = 256
+"""Images of at most this many output pixels run across images (resnet18: layer3 and 4)."""
+ACROSS_MIN_ROWS = 576
+"""...and at least this many rows of W^T (64 channels x 3x3): every task stages the chunk's dy,
+which is cheap only against enough rows multiplied by it (a 1x1 projection stays in conv.py)."""
+ACROSS_COLUMNS = 256
+"""Columns of one chunk: its staged dy (channels x columns) stays in L2 beside the col tile."""
+
+Segment = Callable[[ir.Value, ir.Value, ir.Value, ir.Value], None]
+"""body(n, p_lo, p_hi, offset): image n's pixels [p_lo, p_hi) at chunk column `offset`."""
+
+
+def accepts(node: Node) -> bool:
+    """Ungrouped, plain NCHW gradients of small images (see the module docstring)."""
+    if node.op != "conv2d_grad_input" or node.attrs.get("groups", 1) != 1:
+        return False
+    dy = node.operands[0]
+    if Addr.of(node.type).layout or Addr.of(dy.type).layout:
+        return False
+    pixels = int(dy.type.shape[2]) * int(dy.type.shape[3])
+    rows = math.prod(int(d) for d in node.operands[1].type.shape[1:])
+    return pixels <= ACROSS_PIXELS and rows >= ACROSS_MIN_ROWS and int(node.type.shape[0]) > 1
+
+
+class Conv2dGradInputAcross(_Conv):
+    """dx = col2im(W^T dy) with dy's images side by side as GEMM columns."""
+
+    def setup(self) -> None:
+        node = self.ctx.anchor
+        dy, w = node.operands
+        self.geometry(Addr.of(node.type), w.type.shape, Addr.of(dy.type), node.attrs)
+        total = self.nb * self.p
+        chunks = _ceil_div(total, ACROSS_COLUMNS)
+        self.width = _ceil_div(_ceil_div(total, chunks), self.nr) * self.nr
+        self.block = min(self.kcol, max(self.mr, TILE_BYTES // (self.itemsize * self.width)
+                                        // self.mr * self.mr))
+        self.m, self.n, self.k = self.kcol, total, self.og
+
+    def column_chunks(self) -> int:
+        """Tasks split dx's channels (their rows of W^T): each packs only its rows of W, and
+        chunks of whole channels never add into one dx element."""
+        return max(1, min(2 * self.ctx.gen.target.threads, self.cg))
+
+    def extra_workspace(self) -> int:
+        return (self.og + self.block) * self.width * self.itemsize
+
+    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
+        node = self.ctx.anchor
+        dy, w, dx = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
+                                               node.name))
+        c0 = kb.b.sdiv(kb.mul(chunk, self.cg), kb.i64(self.chunks), name="c0")
+        c1 = kb.b.sdiv(kb.mul(kb.add(chunk, 1), self.cg), kb.i64(self.chunks), name="c1")
+        plane = self.h * self.w
+        with kb.loop(0, self.nb, name="zn") as n, kb.loop(kb.mul(c0, plane), kb.mul(c1, plane),
+                                                          name="z") as i:
+            kb.store(ir.Constant(self.ty, 0.0), dx, kb.add(kb.mul(n, self.ax.image), i))
+        staged = self.scratch(kb, ws)
+        col = kb.gep(staged, self.og * self.width, name="col")
+        columns = self.nb * self.p
+        with kb.loop(0, columns, step=self.width, name="q0") as q0:
+            q1 = kb.min(kb.add(q0, self.width), columns)
+            self.segments(kb, q0, q1, lambda n, lo, hi, at: self.stage(kb, dy, staged, n, lo,
+                                                                          hi, at))
+            rows = (kb.mul(c0, self.khw), kb.mul(c1, self.khw))
+            with kb.loop(rows[0], rows[1], step=self.block, name="r0") as r0:
+                r1 = kb.min(kb.add(r0, self.block), rows[1])
+                a = View(kb.gep(w, r0), 1, self.kcol)  # A[(c, ky, kx), o] = W[o, c, ky, kx]
+                self.gemm(kb, kb.sub(r1, r0), kb.sub(q1, q0), self.og, a,
+                          View(staged, self.width, 1), col, self.width, 0, 0, kb.sub(q1, q0),
+                          ws, b_in_place=True)
+
+                def scatter(n: ir.Value, lo: ir.Value, hi: ir.Value, at: ir.Value) -> None:
+                    self.col2im(kb, kb.gep(col, at), kb.gep(dx, kb.mul(n, self.ax.image)),
+                                self.ax, kb.i64(0), (r0, r1), lo, hi, self.width)
+
+                self.segments(kb, q0, q1, scatter)
+        self.sweep(kb, c0, c1)
+
+    def stage(self, kb: KernelBuilder, dy: ir.Value, staged: ir.Value, n: ir.Value,
+              lo: ir.Value, hi: ir.Value, at: ir.Value) -> None:
+        """staged[o, at + p - lo] = dy[n, o, p] for p in [lo, hi): image n's part of a chunk."""
+        src = kb.gep(dy, kb.add(kb.mul(n, self.ay.image), lo))
+        dst = kb.gep(staged, at)
+        with kb.loop(0, self.og, name="so") as o, kb.loop(0, kb.sub(hi, lo), name="sp") as p:
+            kb.store(kb.load(src, kb.add(kb.mul(o, self.p), p)), dst,
+                     kb.add(kb.mul(o, self.width), p))
+
+    def sweep(self, kb: KernelBuilder, c0: ir.Value, c1: ir.Value) -> None:
+        """The epilogue over what this task wrote: channels [c0, c1) of every image."""
+        if self.epilogue is None or not self.epilogue.needed:
+            return
+        if self.chunks == 1:
+            with kb.loop(0, self.nb, name="en") as n:
+                self.epilogue_for(kb, [n])
+            return
+        emit_box(self.epilogue, kb, self.region_groups(),
+                 [(0, self.nb), (c0, c1), (0, self.h * self.w)])
+
+    def segments(self, kb: KernelBuilder, q0: ir.Value, q1: ir.Value, body: Segment) -> None:
+        """body(n, p_lo, p_hi, offset) for each image whose pixels chunk [q0, q1) holds."""
+        first = kb.b.sdiv(q0, kb.i64(self.p))
+        last = kb.b.sdiv(kb.sub(q1, 1), kb.i64(self.p))
+        with kb.loop(first, kb.add(last, 1), name="sn") as n:
+            base = kb.mul(n, self.p)
+            lo = kb.max(kb.sub(q0, base), 0)
+            hi = kb.min(kb.sub(q1, base), self.p)
+            body(n, lo, hi, kb.sub(kb.add(base, lo), q0))
+
+
+VARIANTS = {"conv2d_grad_input": [(accepts, Conv2dGradInputAcross)]}

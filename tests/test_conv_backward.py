@@ -1,0 +1,77 @@
+"""Convolution gradients of small images (compiler/codegen/emitters/conv_across.py) against the
+reference interpreter, forward and backward, at both vector widths, in f32 and f64, and by
+finite differences in f64.
+
+The shapes make the kernels cross every edge they have: chunks of columns that split an image
+(5 images of 100 pixels in chunks of 256 columns), rows of W^T in several blocks per task
+(128 channels x 9), strides 1 and 2 with padding, a 7x7 stride-2 kernel and a dilated one."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.codegen.emitters.conv_across import accepts
+from compiler.driver.pipelines import lower
+from compiler.passes import PassContext
+from tests.op_graphs import (
+    DTYPES,
+    assert_gradients,
+    check,
+    feeds_for,
+    gradcheck_feeds,
+    op_graph,
+    op_loss_graph,
+)
+from tests.test_gemm import widths
+
+
+def attrs(stride=1, pad=0, dilation=1):
+    return dict(stride=(stride, stride), pad=(pad,) * 4, dilation=(dilation, dilation))
+
+
+CASES = [
+    # (input shape, weight shape, attrs)
+    ((5, 128, 10, 10), (40, 128, 3, 3), attrs(pad=1)),  # chunks split images, rows in blocks
+    ((3, 64, 13, 11), (24, 64, 3, 3), attrs(stride=2, pad=1)),
+    ((2, 12, 20, 18), (8, 12, 7, 7), attrs(stride=2, pad=3)),  # a 7x7 stride-2 stem
+    ((2, 64, 9, 9), (5, 64, 3, 3), attrs(pad=2, dilation=2)),
+]
+
+
+def scaled(graph, feeds):
+    """The input of order 1 / sqrt(fan-in): sums over thousands of terms stay of order 1."""
+    x, w = feeds["in0"], feeds["in1"]
+    fan_in = w.shape[1] * w.shape[2] * w.shape[3]
+    return {**feeds, "in1": (w / fan_in ** 0.5).astype(w.dtype), "in0": x}
+
+
+@pytest.mark.parametrize("bits", widths())
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("x", "w", "attrs"), CASES)
+def test_small_image_gradients_match_the_reference(monkeypatch, bits, dtype, x, w, attrs):
+    monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
+    graph = op_graph("conv2d", [x, w], attrs, dtype)
+    check(graph, scaled(graph, feeds_for(graph)), dtype)
+
+
+@pytest.mark.parametrize(("x", "w", "attrs"), CASES[1:])
+def test_small_image_gradients_by_finite_differences(x, w, attrs):
+    graph = op_loss_graph("conv2d", [(2, *x[1:]), w], attrs)
+    assert_gradients(graph, gradcheck_feeds(graph))
+
+
+def test_the_gradients_of_small_images_take_the_across_kernel():
+    """Every input gradient of the cases is one the across kernel accepts; a batch of one
+    image, images of more than 256 pixels and a 1x1 projection stay on conv.py's kernels."""
+    def grad_inputs(x, w, a):
+        graph = op_graph("conv2d", [x, w], a, "f32")
+        lowered = lower(graph, "grads", PassContext(train=True, wrt=("in0", "in1")))
+        return [n for n in lowered.nodes() if n.op == "conv2d_grad_input"]
+
+    for x, w, a in CASES:
+        nodes = grad_inputs(x, w, a)
+        assert nodes
+        assert all(accepts(n) for n in nodes)
+    assert not any(accepts(n) for n in grad_inputs((1, 4, 6, 6), (4, 4, 3, 3), attrs(pad=1)))
+    assert not any(accepts(n) for n in grad_inputs((2, 4, 17, 16), (4, 4, 1, 1), attrs()))
+    assert not any(accepts(n) for n in grad_inputs((2, 256, 8, 8), (8, 256, 1, 1), attrs(2)))
