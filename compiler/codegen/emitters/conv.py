@@ -500,6 +500,17 @@ class Conv2dGradWeight(_Conv):
         self.m, self.n, self.k = self.og, self.kcol, self.nb * self.p
         self.images = 1
 
+    def task_rows(self) -> int:
+        """The most im2col rows (columns of dW) one task gathers."""
+        panels = _ceil_div(self.kcol, self.nr)
+        return min(self.kcol, _ceil_div(panels, self.chunks) * self.nr)
+
+    def tile_elems(self) -> int:
+        """Room for a tile of any task's rows: tiles are as wide in pixels as TILE_BYTES allows
+        for the task's rows, not all of W's (resnet18 layer3: 98 pixels, not 32), since
+        every GEMM call loads and stores the task's block of dW once."""
+        return max(TILE_BYTES // self.itemsize, self.kcol * self.nr) + self.lanes
+
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
         dy, x, dw = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
@@ -507,7 +518,7 @@ class Conv2dGradWeight(_Conv):
         r0, r1 = self.columns(kb, chunk)
         rows = kb.sub(r1, r0)
         col = self.scratch(kb, ws)
-        tile = self.pixel_chunk(self.kcol)
+        tile = self.pixel_chunk(self.task_rows())
         with self.group_loop(kb) as g, kb.loop(0, self.nb, name="n") as n:
             # the channels of this task's im2col rows r0..r1 (of group g)
             group_c0 = _scaled(kb, g, self.cg)
