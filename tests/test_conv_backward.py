@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from compiler.codegen.emitters import conv_across
 from compiler.codegen.emitters.conv_across import accepts
 from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
@@ -45,6 +46,14 @@ def scaled(graph, feeds):
     return {**feeds, "in1": (w / fan_in ** 0.5).astype(w.dtype), "in0": x}
 
 
+@pytest.fixture
+def small_weights_across(monkeypatch):
+    """The across kernel for these cases' weights too (it takes 128 Ki weights and up:
+    resnet18's layer3 and 4), so the checks stay small."""
+    monkeypatch.setattr(conv_across, "ACROSS_MIN_WEIGHTS", 1)
+
+
+@pytest.mark.usefixtures("small_weights_across")
 @pytest.mark.parametrize("bits", widths())
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("x", "w", "attrs"), CASES)
@@ -54,24 +63,42 @@ def test_small_image_gradients_match_the_reference(monkeypatch, bits, dtype, x, 
     check(graph, scaled(graph, feeds_for(graph)), dtype)
 
 
+@pytest.mark.usefixtures("small_weights_across")
 @pytest.mark.parametrize(("x", "w", "attrs"), CASES[1:])
 def test_small_image_gradients_by_finite_differences(x, w, attrs):
     graph = op_loss_graph("conv2d", [(2, *x[1:]), w], attrs)
     assert_gradients(graph, gradcheck_feeds(graph))
 
 
-def test_the_gradients_of_small_images_take_the_across_kernel():
-    """Every input gradient of the cases is one the across kernel accepts; a batch of one
-    image, images of more than 256 pixels and a 1x1 projection stay on conv.py's kernels."""
-    def grad_inputs(x, w, a):
-        graph = op_graph("conv2d", [x, w], a, "f32")
-        lowered = lower(graph, "grads", PassContext(train=True, wrt=("in0", "in1")))
-        return [n for n in lowered.nodes() if n.op == "conv2d_grad_input"]
+def grad_inputs(x, w, a):
+    graph = op_graph("conv2d", [x, w], a, "f32")
+    lowered = lower(graph, "grads", PassContext(train=True, wrt=("in0", "in1")))
+    nodes = [n for n in lowered.nodes() if n.op == "conv2d_grad_input"]
+    assert nodes
+    return nodes
 
+
+@pytest.mark.usefixtures("small_weights_across")
+def test_the_cases_take_the_across_kernel():
+    """Every input gradient of the cases is one the across kernel accepts (else the checks
+    above would test conv.py's); a batch of one image, images of more than 256 pixels and a 1x1
+    projection stay on conv.py's kernels."""
     for x, w, a in CASES:
-        nodes = grad_inputs(x, w, a)
-        assert nodes
-        assert all(accepts(n) for n in nodes)
-    assert not any(accepts(n) for n in grad_inputs((1, 4, 6, 6), (4, 4, 3, 3), attrs(pad=1)))
-    assert not any(accepts(n) for n in grad_inputs((2, 4, 17, 16), (4, 4, 1, 1), attrs()))
+        assert all(accepts(n) for n in grad_inputs(x, w, a))
+    assert not any(accepts(n) for n in grad_inputs((1, 64, 6, 6), (4, 64, 3, 3), attrs(pad=1)))
+    assert not any(accepts(n) for n in grad_inputs((2, 64, 19, 18), (4, 64, 3, 3), attrs()))
     assert not any(accepts(n) for n in grad_inputs((2, 256, 8, 8), (8, 256, 1, 1), attrs(2)))
+
+
+def test_which_real_layers_run_across():
+    """resnet18's layer3 and 4 (and layer3's strided entry) run across images; cifar's second
+    stage (64 x 64 x 3x3 weights on 16x16 images) and resnet's 1x1 projections do not."""
+    resnet = [((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1)),
+              ((8, 512, 7, 7), (512, 512, 3, 3), attrs(pad=1)),
+              ((8, 128, 28, 28), (256, 128, 3, 3), attrs(stride=2, pad=1))]
+    for x, w, a in resnet:
+        assert all(accepts(n) for n in grad_inputs(x, w, a))
+    assert not any(accepts(n) for n in grad_inputs((32, 64, 16, 16), (64, 64, 3, 3),
+                                                    attrs(pad=1)))
+    assert not any(accepts(n) for n in grad_inputs((8, 256, 14, 14), (512, 256, 1, 1),
+                                                    attrs(stride=2)))

@@ -32,10 +32,13 @@ from compiler.codegen.kernel_builder import KernelBuilder
 from ir.graph import Node
 
 ACROSS_PIXELS = 256
-"""Images of at most this many output pixels run across images (resnet18: layer3 and 4)."""
+"""Images of at most this many output pixels run across images (resnet18: layer3 and 4)..."""
 ACROSS_MIN_ROWS = 576
-"""...and at least this many rows of W^T (64 channels x 3x3): every task stages the chunk's dy,
-which is cheap only against enough rows multiplied by it (a 1x1 projection stays in conv.py)."""
+"""...with at least this many rows of W^T (64 channels x 3x3): every task stages the chunk's
+dy, which is cheap only against enough rows multiplied by it (1x1 projections stay)..."""
+ACROSS_MIN_WEIGHTS = 1 << 17
+"""...and at least this many weights (512 KiB in f32): repacking a smaller W per image costs
+little, and conv.py's vector gathers beat the scalar col2im (cifar's 64 x 64 x 3x3 stays)."""
 ACROSS_COLUMNS = 256
 """Columns of one chunk: its staged dy (channels x columns) stays in L2 beside the col tile."""
 
@@ -51,8 +54,10 @@ def accepts(node: Node) -> bool:
     if Addr.of(node.type).layout or Addr.of(dy.type).layout:
         return False
     pixels = int(dy.type.shape[2]) * int(dy.type.shape[3])
-    rows = math.prod(int(d) for d in node.operands[1].type.shape[1:])
-    return pixels <= ACROSS_PIXELS and rows >= ACROSS_MIN_ROWS and int(node.type.shape[0]) > 1
+    shape = [int(d) for d in node.operands[1].type.shape]
+    rows = math.prod(shape[1:])
+    return (pixels <= ACROSS_PIXELS and rows >= ACROSS_MIN_ROWS
+            and rows * shape[0] >= ACROSS_MIN_WEIGHTS and int(node.type.shape[0]) > 1)
 
 
 class Conv2dGradInputAcross(_Conv):
