@@ -28,6 +28,12 @@ from ir.errors import CompileError
 from ir.types import Dim
 
 TILE_BYTES = 256 * 1024
+"""A slab of a tile (KC rows x its pixels) the GEMM reads again for every block of A's rows:
+sized to stay in L2."""
+TILE_COLUMNS = 512
+"""Pixels of one im2col tile at most: its slabs of KC = 256 rows stay in L2 (512 KiB in f32)."""
+TILE_MAX_BYTES = 4 * 1024 * 1024
+"""The whole tile at most (per thread): deep layers' tiles hold thousands of rows."""
 UNROLL_ROW_VECTORS = 16
 """Output rows up to this many vectors wide are gathered by unrolled vector copies."""
 
@@ -59,9 +65,14 @@ class _Conv(Contraction):
         self.p = self.ho * self.wo
 
     def tile_limit(self, rows: int) -> int:
-        """The most pixels an im2col tile (rows x pixels) holds under TILE_BYTES: whole
-        micro-panels, at least one."""
-        return max(self.nr, (TILE_BYTES // (self.itemsize * rows)) // self.nr * self.nr)
+        """The most pixels an im2col tile (rows x pixels) holds: whole micro-panels, the
+        image's pixels up to TILE_COLUMNS within TILE_MAX_BYTES, at least one panel. Every
+        GEMM call packs all of W again, so tiles are as wide as the GEMM's reads of them stay
+        in L2 (KC-row slabs), not as a whole tile fits there: resnet18's layer2 at 256 KiB
+        tiles packed its 590 KB of W 200 times per kernel, 32 pixels at a time."""
+        most = min(TILE_COLUMNS, _ceil_div(self.p, self.nr) * self.nr)
+        fits = TILE_MAX_BYTES // (self.itemsize * rows) // self.nr * self.nr
+        return max(self.nr, min(most, fits))
 
     def pixel_chunk(self, rows: int, span: int | None = None) -> int:
         """Pixels per im2col tile for a loop over `span` pixels (default: the image): as few
@@ -500,16 +511,17 @@ class Conv2dGradWeight(_Conv):
         self.m, self.n, self.k = self.og, self.kcol, self.nb * self.p
         self.images = 1
 
-    def task_rows(self) -> int:
-        """The most im2col rows (columns of dW) one task gathers."""
+    def task_rows(self, chunks: int) -> int:
+        """The most im2col rows (columns of dW) one of `chunks` tasks gathers."""
         panels = _ceil_div(self.kcol, self.nr)
-        return min(self.kcol, _ceil_div(panels, self.chunks) * self.nr)
+        return min(self.kcol, _ceil_div(panels, chunks) * self.nr)
 
     def tile_elems(self) -> int:
-        """Room for a tile of any task's rows: tiles are as wide in pixels as TILE_BYTES allows
-        for the task's rows, not all of W's (resnet18 layer3: 98 pixels, not 32), since
-        every GEMM call loads and stores the task's block of dW once."""
-        return max(TILE_BYTES // self.itemsize, self.kcol * self.nr) + self.lanes
+        """Room for a tile of a task's rows, split or not (prepare() sizes the workspace
+        before it settles the split): tiles are as wide in pixels as the task's rows allow,
+        not all of W's, since every GEMM call loads and stores the task's block of dW once."""
+        rows = {self.kcol, self.task_rows(self.column_chunks())}
+        return max(r * self.tile_limit(r) for r in rows) + self.lanes
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
@@ -518,7 +530,7 @@ class Conv2dGradWeight(_Conv):
         r0, r1 = self.columns(kb, chunk)
         rows = kb.sub(r1, r0)
         col = self.scratch(kb, ws)
-        tile = self.pixel_chunk(self.task_rows())
+        tile = self.pixel_chunk(self.task_rows(self.chunks))
         with self.group_loop(kb) as g, kb.loop(0, self.nb, name="n") as n:
             # the channels of this task's im2col rows r0..r1 (of group g)
             group_c0 = _scaled(kb, g, self.cg)
