@@ -28,8 +28,7 @@ from ir.errors import CompileError
 from ir.types import Dim
 
 TILE_BYTES = 256 * 1024
-"""A slab of a tile (KC rows x its pixels) the GEMM reads again for every block of A's rows:
-sized to stay in L2."""
+"""An im2col tile this size stays in L2 whole (see tile_limit)."""
 TILE_COLUMNS = 512
 """Pixels of one im2col tile at most: its slabs of KC = 256 rows stay in L2 (512 KiB in f32)."""
 TILE_MAX_BYTES = 4 * 1024 * 1024
@@ -65,14 +64,17 @@ class _Conv(Contraction):
         self.p = self.ho * self.wo
 
     def tile_limit(self, rows: int) -> int:
-        """The most pixels an im2col tile (rows x pixels) holds: whole micro-panels, the
-        image's pixels up to TILE_COLUMNS within TILE_MAX_BYTES, at least one panel. Every
-        GEMM call packs all of W again, so tiles are as wide as the GEMM's reads of them stay
-        in L2 (KC-row slabs), not as a whole tile fits there: resnet18's layer2 at 256 KiB
-        tiles packed its 590 KB of W 200 times per kernel, 32 pixels at a time."""
-        most = min(TILE_COLUMNS, _ceil_div(self.p, self.nr) * self.nr)
-        fits = TILE_MAX_BYTES // (self.itemsize * rows) // self.nr * self.nr
-        return max(self.nr, min(most, fits))
+        """The most pixels an im2col tile (rows x pixels) holds, in whole micro-panels: all
+        that fit in TILE_BYTES, or the image's pixels up to TILE_COLUMNS within
+        TILE_MAX_BYTES, whichever is more; at least one panel. Every GEMM call packs all of W
+        again, so tiles of many rows are as wide as the GEMM's reads of them stay in L2
+        (KC-row slabs), not as the whole tile fits there: resnet18's layer2 at 256 KiB tiles
+        packed its 590 KB of W 200 times per kernel, 32 pixels at a time."""
+        panel = self.nr
+        fits = TILE_BYTES // (self.itemsize * rows) // panel * panel
+        wide = min(TILE_COLUMNS, _ceil_div(self.p, panel) * panel,
+                   TILE_MAX_BYTES // (self.itemsize * rows) // panel * panel)
+        return max(panel, fits, wide)
 
     def pixel_chunk(self, rows: int, span: int | None = None) -> int:
         """Pixels per im2col tile for a loop over `span` pixels (default: the image): as few
