@@ -1,6 +1,6 @@
-"""Convolution gradients of small images (compiler/codegen/emitters/conv_across.py) against the
-reference interpreter, forward and backward, at both vector widths, in f32 and f64, and by
-finite differences in f64.
+"""Convolution gradients of small images (compiler/codegen/emitters/conv_across.py) and conv.py's
+strided gathers against the reference interpreter, forward and backward, at both vector
+widths, in f32 and f64, and by finite differences in f64.
 
 The shapes make the kernels cross every edge they have: chunks of columns that split an image
 (5 images of 100 pixels in chunks of 256 columns), rows of W^T in several blocks per task
@@ -102,3 +102,21 @@ def test_which_real_layers_run_across():
                                                     attrs(pad=1)))
     assert not any(accepts(n) for n in grad_inputs((8, 256, 14, 14), (512, 256, 1, 1),
                                                     attrs(stride=2)))
+
+
+STRIDED = [
+    # rows of 38 and 27 output columns: whole vectors of 16 (or 8) lanes and a scalar tail
+    ((2, 3, 9, 75), (4, 3, 7, 7), attrs(stride=2, pad=3)),  # a stem: padding on both sides
+    ((2, 2, 7, 80), (3, 2, 3, 3), attrs(stride=3)),  # stride 3, the row's end unread
+]
+
+
+@pytest.mark.parametrize("bits", widths())
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("x", "w", "attrs"), STRIDED)
+def test_strided_gathers_match_the_reference(monkeypatch, bits, dtype, x, w, attrs):
+    """conv.py's im2col of strided convolutions copies whole vectors of columns (one wide
+    load shuffled down); the forward and the weight gradient read its tiles."""
+    monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
+    graph = op_graph("conv2d", [x, w], attrs, dtype)
+    check(graph, scaled(graph, feeds_for(graph)), dtype)

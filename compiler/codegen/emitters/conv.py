@@ -241,12 +241,32 @@ class _Conv(Contraction):
                 src = kb.gep(plane, kb.add(kb.mul(iy, a.row), kb.mul(xoff, a.col)))
                 with kb.loop(lo0, lo, name="z0") as ox:
                     kb.store(zero, dst, ox)
-                with kb.loop(lo, hi, name="cp") as ox:
+                start = self._strided_vectors(kb, src, dst, xoff, lo, hi)
+                with kb.loop(start, hi, name="cp") as ox:
                     kb.store(kb.load(src, kb.mul(ox, self.sw * a.col)), dst, ox)
                 with kb.loop(hi, hi0, name="z1") as ox:
                     kb.store(zero, dst, ox)
 
             self._pixel_rows(kb, p0, p1, copy)
+
+    def _strided_vectors(self, kb: KernelBuilder, src: ir.Value, dst: ir.Value,
+                         xoff: ir.Value, lo: ir.Value, hi: ir.Value) -> ir.Value:
+        """dst[ox] = src[ox * s] for whole vectors of columns from lo, where the image's
+        columns are contiguous and the stride s > 1: one load of L*s columns shuffled down to
+        L (a stride-2 stem gathers 15 M elements per step). Returns where the scalar copy
+        goes on. Every vector's last column read, (ox + L)*s - 1, is inside the image row."""
+        s, lanes = self.sw, self.lanes
+        if self.ax.col != 1 or s == 1:
+            return lo
+        room = kb.b.sdiv(kb.sub(self.w, xoff), kb.i64(s))  # columns whose L*s reads fit
+        count = kb.b.sdiv(kb.max(kb.sub(kb.min(hi, room), lo), 0), kb.i64(lanes))
+        end = kb.add(lo, kb.mul(count, lanes))
+        wide = ir.VectorType(self.ty, lanes * s)
+        pick = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [i * s for i in range(lanes)])
+        with kb.loop(lo, end, step=lanes, name="cv") as ox:
+            row = kb.vload(src, kb.mul(ox, s), wide)
+            kb.vstore(kb.b.shuffle_vector(row, row, pick), dst, ox)
+        return end
 
     def col2im(self, kb: KernelBuilder, col: ir.Value, dx_img: ir.Value, a: Addr,
                channel0: ir.Value, rows: tuple[Int, Int], p0: ir.Value, p1: ir.Value,
