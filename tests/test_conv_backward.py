@@ -8,6 +8,7 @@ The shapes make the kernels cross every edge they have: chunks of columns that s
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from compiler.codegen.emitters import conv_across
@@ -23,6 +24,7 @@ from tests.op_graphs import (
     op_graph,
     op_loss_graph,
 )
+from tests.test_conv_kernels import TOL, compare, load
 from tests.test_gemm import widths
 
 
@@ -71,18 +73,19 @@ def test_small_image_gradients_by_finite_differences(x, w, attrs):
 
 
 def grad_inputs(x, w, a):
+    """The convolution and its input gradient in the training graph."""
     graph = op_graph("conv2d", [x, w], a, "f32")
     lowered = lower(graph, "grads", PassContext(train=True, wrt=("in0", "in1")))
-    nodes = [n for n in lowered.nodes() if n.op == "conv2d_grad_input"]
-    assert nodes
+    nodes = [n for n in lowered.nodes() if n.op in ("conv2d", "conv2d_grad_input")]
+    assert len(nodes) == 2
     return nodes
 
 
 @pytest.mark.usefixtures("small_weights_across")
 def test_the_cases_take_the_across_kernel():
-    """Every input gradient of the cases is one the across kernel accepts (else the checks
-    above would test conv.py's); a batch of one image, images of more than 256 pixels and a 1x1
-    projection stay on conv.py's kernels."""
+    """Every convolution and input gradient of the cases is one the across kernels accept
+    (else the checks above would test conv.py's); a batch of one image, images of more than
+    256 pixels and a 1x1 projection stay on conv.py's kernels."""
     for x, w, a in CASES:
         assert all(accepts(n) for n in grad_inputs(x, w, a))
     assert not any(accepts(n) for n in grad_inputs((1, 64, 6, 6), (4, 64, 3, 3), attrs(pad=1)))
@@ -120,3 +123,35 @@ def test_strided_gathers_match_the_reference(monkeypatch, bits, dtype, x, w, att
     monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
     graph = op_graph("conv2d", [x, w], attrs, dtype)
     check(graph, scaled(graph, feeds_for(graph)), dtype)
+
+
+def residual_block():
+    """A residual block on 9x9 images: convolutions with bias whose epilogues (ReLU; the
+    residual add and ReLU) run on chunks that split an image (3 images, 2 chunks)."""
+    layers = [
+        {"conv2d": {"name": "a", "filters": 64, "kernel": 3, "padding": 1}},
+        {"relu": {"name": "ra"}},
+        {"conv2d": {"name": "b", "filters": 64, "kernel": 3, "padding": 1}},
+        {"add": {"name": "res", "inputs": ["b", "image"]}},
+        {"relu": {"name": "rb"}},
+        {"flatten": {"name": "flat"}},
+        {"dense": {"name": "fc", "units": 5}},
+    ]
+    return {"name": "block", "input": {"name": "image", "shape": [64, 9, 9]},
+            "layers": layers, "loss": "softmax_cross_entropy"}
+
+
+@pytest.mark.usefixtures("small_weights_across")
+@pytest.mark.parametrize("bits", widths())
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_residual_block_trains_as_the_reference(tmp_path, monkeypatch, bits, dtype):
+    monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
+    net, ref, x = compare(load(tmp_path, residual_block()), (64, 9, 9), "", dtype, batch=3,
+                          train=True)
+    labels = np.array([1, 4, 0])
+    loss, grads = net.loss_and_grads(x, labels)
+    want_loss, want = ref.loss_and_grads(x, labels)
+    np.testing.assert_allclose(loss, want_loss, **TOL[dtype])
+    for name, g in want.items():
+        scale = max(np.abs(g).max(), 1.0)
+        np.testing.assert_allclose(grads[name] / scale, g / scale, err_msg=name, **TOL[dtype])

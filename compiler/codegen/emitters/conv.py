@@ -222,10 +222,12 @@ class _Conv(Contraction):
             body(oy, row0, kb.max(kb.sub(p0, row0), 0), kb.min(kb.sub(p1, row0), self.wo))
 
     def im2col(self, kb: KernelBuilder, x_img: ir.Value, channel0: ir.Value, col: ir.Value,
-               r0: ir.Value | int, r1: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
-        """col[r - r0, p - p0] = x[channel0 + c, oy*s + ky*d - pt, ox*s + kx*d - pl] (0 outside)."""
+               r0: ir.Value | int, r1: ir.Value | int, p0: ir.Value, p1: ir.Value,
+               ld: Int | None = None) -> None:
+        """col[r - r0, p - p0] = x[channel0 + c, oy*s + ky*d - pt, ox*s + kx*d - pl] (0 outside);
+        col's rows are `ld` apart (default: the pixel count p1 - p0)."""
         a = self.ax
-        width = kb.sub(p1, p0)
+        width = kb.sub(p1, p0) if ld is None else kb.i64(ld)
         zero = ir.Constant(self.ty, 0.0)
         with kb.loop(r0, r1, name="r") as r:
             c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
