@@ -71,6 +71,14 @@ def accepts(node: Node) -> bool:
 class _Across(_Conv):
     """The column axis q = (image, pixel) of the convolution's output, in chunks."""
 
+    width: int
+    block: int
+
+    def extra_workspace(self) -> int:
+        """Per thread: `block` rows of a chunk (an im2col tile, or W^T dy) and og more (the
+        forward's accumulator, or the gradient's staged dy)."""
+        return (self.block + self.og) * self.width * self.itemsize
+
     def chunk_width(self, chunks: int) -> int:
         """Columns per chunk for at least `chunks` chunks of at most ACROSS_COLUMNS: equal,
         in whole micro-panels."""
@@ -106,9 +114,6 @@ class Conv2dAcross(_Across):
 
     def column_chunks(self) -> int:
         return _ceil_div(self.nb * self.p, self.width)
-
-    def extra_workspace(self) -> int:
-        return (self.block + self.og) * self.width * self.itemsize
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
@@ -172,9 +177,6 @@ class Conv2dGradInputAcross(_Across):
         """Tasks split dx's channels (their rows of W^T): each packs only its rows of W, and
         chunks of whole channels never add into one dx element."""
         return max(1, min(2 * self.ctx.gen.target.threads, self.cg))
-
-    def extra_workspace(self) -> int:
-        return (self.og + self.block) * self.width * self.itemsize
 
     def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
         node = self.ctx.anchor
