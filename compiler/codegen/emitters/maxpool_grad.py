@@ -8,14 +8,16 @@ layouts) or the images, so no two tasks write one dx element.
 
 Three paths:
   tiled windows (stride = kernel, no padding)  each dx element written once, no zeroing
-  plain planes, windows inside the image      a vector of L output pixels of one row at a time:
-      every window position is one load of L*s input columns (s = stride) shuffled down to L,
-      the argmax is kept per lane, then dy is added into dx per window position as one
-      L*s-wide read-modify-write (dy in the lanes that hit, zeros between them)
-  everything else (borders, other layouts)    one output pixel at a time, scalar
-The vector path is exact and race-free: within one window position the L lanes write distinct
-columns (s >= 1 apart), and the positions run one after another, so windows that overlap (kernel
-> stride) still add every contribution.
+  plain planes                                a vector of L output pixels of one row at a time,
+      for the columns whose windows' reads stay inside the input row: every window position
+      is one load of L*s input columns (s = stride) shuffled down to L, the argmax is kept per
+      lane, then each window row's gradients are summed in registers and added into dx with
+      one read-modify-write (dy in the lanes that hit, zeros between them); window rows in the
+      padding never win
+  everything else (row ends, other layouts)   one output pixel at a time, scalar
+The vector path is exact and race-free: within one window position the L lanes hold distinct
+columns (s >= 1 apart), and the rows and vectors run one after another, so windows that
+overlap (kernel > stride) still add every contribution.
 """
 
 from __future__ import annotations
@@ -47,24 +49,21 @@ class MaxPoolGrad(_Window):
         self.units = self.n * self.channels if self.plain else self.n
         self.ctx.ntasks = self.tasks_for(self.units, numel(x.type.shape) * 4)
         self.lanes = self.ctx.gen.target.lanes(node.type.dtype)
-        self.rows, self.cols = self._interior()
+        self.cols = self._columns()
 
-    def _interior(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """Output rows [a, b) whose windows lie inside the image, and output columns [a, b)
-        that vectors of L lanes cover with every load (L*s columns) inside the input row;
-        empty ranges when the vector path does not apply."""
-        none = ((0, 0), (0, 0))
+    def _columns(self) -> tuple[int, int]:
+        """Output columns [a, b) that vectors of L lanes cover with every load (L*s input
+        columns from a window's first) inside the input row; an empty range when the vector
+        path does not apply."""
         if (not self.plain or self.tiled() or self.kh * self.kw > UNROLL_WINDOW
                 or self.sw > MAX_VECTOR_STRIDE):
-            return none
-        row_lo = -(-self.pt // self.sh)
-        row_hi = min(self.ho, (self.h - 1 + self.pt - (self.kh - 1) * self.dh) // self.sh + 1)
+            return 0, 0
         col_lo = -(-self.pl // self.sw)
         # a vector starting at column b reads input columns up to (b + L)*s + (kw-1)*dw - pl - 1
         col_hi = min(self.wo, (self.w + self.pl - (self.kw - 1) * self.dw) // self.sw)
-        if row_hi <= row_lo or col_hi - col_lo < self.lanes:
-            return none
-        return (row_lo, row_hi), (col_lo, col_hi)
+        if col_hi - col_lo < self.lanes:
+            return 0, 0
+        return col_lo, col_hi
 
     def dx_at(self, kb: KernelBuilder, base: ir.Value, iy: ir.Value, ix: ir.Value) -> ir.Value:
         return kb.add(base, kb.add(kb.mul(iy, self.adx.row), kb.mul(ix, self.adx.col)))
@@ -90,32 +89,29 @@ class MaxPoolGrad(_Window):
 
     def _row(self, kb: KernelBuilder, ptrs: tuple[ir.Value, ...], bases: tuple[ir.Value, ...],
              oy: ir.Value, ty: ir.Type) -> None:
-        """Output row oy: vectors over the interior columns of an interior row, scalar
-        windows everywhere else."""
-        (row_lo, row_hi), (col_lo, col_hi) = self.rows, self.cols
+        """Output row oy: vectors over the columns whose windows' reads stay in the input row,
+        scalar windows at the ends."""
+        col_lo, col_hi = self.cols
 
         def scalar(lo: ir.Value | int, hi: ir.Value | int) -> None:
             with kb.loop(lo, hi, name="ox") as ox:
                 self._scalar_window(kb, ptrs, bases, oy, ox, ty)
 
-        if row_hi <= row_lo:
+        if col_hi <= col_lo:
             scalar(0, self.wo)
             return
-        inside = kb.in_range(oy, row_lo, row_hi)
-        with kb.b.if_else(inside) as (interior, border):
-            with interior:
-                scalar(0, col_lo)
-                with kb.loop(col_lo, col_hi, step=self.lanes, name="ov") as ov:
-                    self._vector_windows(kb, ptrs, bases, oy, ov, ty)
-                scalar(col_hi, self.wo)
-            with border:
-                scalar(0, self.wo)
+        scalar(0, col_lo)
+        with kb.loop(col_lo, col_hi, step=self.lanes, name="ov") as ov:
+            self._vector_windows(kb, ptrs, bases, oy, ov, ty)
+        scalar(col_hi, self.wo)
 
     def _vector_windows(self, kb: KernelBuilder, ptrs: tuple[ir.Value, ...],
                         bases: tuple[ir.Value, ...], oy: ir.Value, ov: ir.Value,
                         ty: ir.Type) -> None:
         """The L windows from column ov (the last vector of a row starts at col_hi - L and
-        leaves the lanes an earlier vector already did without a gradient)."""
+        leaves the lanes an earlier vector already did without a gradient). Window rows
+        outside the image (padding) are read from a row inside and never win; their dx row
+        is not touched."""
         dy, x, dx = ptrs
         xb, gb, db = bases
         lanes, s = self.lanes, self.sw
@@ -123,33 +119,56 @@ class MaxPoolGrad(_Window):
         ity = ir.VectorType(I32, lanes)
         start = kb.min(ov, self.cols[1] - lanes)
         pick = ir.Constant(ir.VectorType(I32, lanes), [i * s for i in range(lanes)])
-        spread = ir.Constant(ir.VectorType(I32, lanes * s),
-                             [j // s if j % s == 0 else lanes for j in range(lanes * s)])
-        zero = kb.const(vty, 0.0)
-        offsets = []
-        best = arg = None
+        rows = [kb.add(kb.mul(oy, self.sh), ky * self.dh - self.pt) for ky in range(self.kh)]
+        inside = [kb.in_range(iy, 0, self.h) for iy in rows]
+        x0 = kb.add(kb.mul(start, s), -self.pl)  # the input column of lane 0's window
+        best = kb.const(vty, float("-inf"))
+        arg = ir.Constant(ity, [-1] * lanes)
         for k in range(self.kh * self.kw):
             ky, kx = divmod(k, self.kw)
-            iy = kb.add(kb.mul(oy, self.sh), ky * self.dh - self.pt)
-            ix = kb.add(kb.mul(start, s), kx * self.dw - self.pl)
-            offsets.append((iy, ix))
-            row = kb.vload(x, self.x_at(kb, xb, iy, ix), wide)
+            iy = kb.min(kb.max(rows[ky], 0), self.h - 1)
+            row = kb.vload(x, self.x_at(kb, xb, iy, kb.add(x0, kx * self.dw)), wide)
             v = kb.b.shuffle_vector(row, row, pick)
-            if best is None:
-                best, arg = v, ir.Constant(ity, [0] * lanes)
-                continue
-            better = _first_max(kb, v, best)
+            first = kb.b.icmp_signed("<", arg, ir.Constant(ity, [0] * lanes))
+            better = kb.b.or_(_first_max(kb, v, best), first)
+            better = kb.b.select(inside[ky], better, ir.Constant(better.type, [0] * lanes))
             best = kb.b.select(better, v, best)
             arg = kb.b.select(better, ir.Constant(ity, [k] * lanes), arg)
         g = kb.vload(dy, self.y_at(kb, gb, oy, start), vty)
         done = kb.b.trunc(kb.sub(ov, start), I32)  # lanes below this were an earlier vector's
         fresh = kb.b.icmp_signed(">=", ir.Constant(ity, list(range(lanes))), kb.splat(done, ity))
-        g = kb.b.select(fresh, g, zero)
-        for k, (iy, ix) in enumerate(offsets):
-            hit = kb.b.icmp_signed("==", arg, ir.Constant(ity, [k] * lanes))
-            share = kb.b.shuffle_vector(kb.b.select(hit, g, zero), zero, spread)
-            at = self.dx_at(kb, db, iy, ix)
-            kb.vstore(kb.b.fadd(kb.vload(dx, at, wide), share), dx, at)
+        g = kb.b.select(fresh, g, kb.const(vty, 0.0))
+        for ky in range(self.kh):
+            with kb.if_(inside[ky]):
+                self._add_row(kb, dx, self.dx_at(kb, db, rows[ky], x0), g, arg, ky, ty)
+
+    def _add_row(self, kb: KernelBuilder, dx: ir.Value, at: ir.Value, g: ir.Value,
+                 arg: ir.Value, ky: int, ty: ir.Type) -> None:
+        """dx[at + j] += the gradients of window row ky, whose kw positions land at columns
+        kx*dw + lane*s: summed in registers first, then one L*s-wide and one (kw-1)*dw-wide
+        read-modify-write (overlapping stores one column apart stalled every load after)."""
+        lanes, s = self.lanes, self.sw
+        span = lanes * s + (self.kw - 1) * self.dw
+        zero = kb.const(g.type, 0.0)
+        parts = []
+        for kx in range(self.kw):
+            hit = kb.b.icmp_signed("==", arg, ir.Constant(arg.type, [ky * self.kw + kx] * lanes))
+            shift = kx * self.dw
+            mask = [(j - shift) // s if j >= shift and (j - shift) % s == 0
+                    and (j - shift) // s < lanes else lanes for j in range(span)]
+            parts.append(kb.b.shuffle_vector(kb.b.select(hit, g, zero), zero,
+                                             ir.Constant(ir.VectorType(I32, span), mask)))
+        total = parts[0]
+        for part in parts[1:]:
+            total = kb.b.fadd(total, part)
+        for lo, hi in ((0, lanes * s), (lanes * s, span)):
+            if hi <= lo:
+                continue
+            piece = kb.b.shuffle_vector(total, total,
+                                        ir.Constant(ir.VectorType(I32, hi - lo),
+                                                    list(range(lo, hi))))
+            kb.vstore(kb.b.fadd(kb.vload(dx, kb.add(at, lo), piece.type), piece), dx,
+                      kb.add(at, lo))
 
     def _scalar_window(self, kb: KernelBuilder, ptrs: tuple[ir.Value, ...],
                        bases: tuple[ir.Value, ...], oy: ir.Value, ox: ir.Value,
