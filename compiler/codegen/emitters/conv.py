@@ -11,6 +11,8 @@ Layouts (compiler/codegen/addr.py): im2col and col2im address elements as plane 
 so they read and write NCHW, NHWC and NCHW<b>c alike. The GEMM writes its result in the output's
 layout by choosing the orientation: C[O, pixels] for NCHW (rows of channels), C[pixels, O] for
 NHWC (rows of pixels), and one C[pixels, b] per channel block for NCHW<b>c.
+Plain batches of small images with large weights (resnet18's layer3 and 4 in training) run the
+variants of conv_across.py instead, whose GEMM columns span images.
 """
 
 from __future__ import annotations
