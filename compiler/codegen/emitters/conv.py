@@ -1,9 +1,9 @@
 """Convolutions and their gradients as GEMMs over small im2col tiles, in any layout.
 
-Per image, a tile of at most ~256 KB of the im2col matrix (rows (c, ky, kx), a range of output
-pixels) is written into the thread's workspace with row copies (each row is a shifted slice of
-an input row, zero in the padding), then multiplied by the library GEMM. The whole im2col matrix
-of a batch is never built.
+Per image, a tile of the im2col matrix (rows (c, ky, kx), a range of output pixels: 256 KB, or
+up to 512 pixels for many rows, see tile_limit) is written into the thread's workspace with row
+copies (each row is a shifted slice of an input row, zero in the padding), then multiplied by
+the library GEMM. The whole im2col matrix of a batch is never built.
   conv2d       y[n] = W[g] @ im2col(x[n])                 tasks: images x pixel chunks
   grad input   col = W[g]^T @ dy[n], added back into dx   tasks: images x channel chunks
   grad weight  dW[g] += dy[n] @ im2col(x[n])^T            tasks: column chunks of dW
