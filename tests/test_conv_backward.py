@@ -111,6 +111,8 @@ STRIDED = [
     # rows of 38 and 27 output columns: whole vectors of 16 (or 8) lanes and a scalar tail
     ((2, 3, 9, 75), (4, 3, 7, 7), attrs(stride=2, pad=3)),  # a stem: padding on both sides
     ((2, 2, 7, 80), (3, 2, 3, 3), attrs(stride=3)),  # stride 3, the row's end unread
+    # 36 filters over 75 columns of W: the weight gradient's tasks split the filters
+    ((2, 3, 9, 75), (36, 3, 5, 5), attrs(stride=2, pad=2)),
 ]
 
 
@@ -119,7 +121,8 @@ STRIDED = [
 @pytest.mark.parametrize(("x", "w", "attrs"), STRIDED)
 def test_strided_gathers_match_the_reference(monkeypatch, bits, dtype, x, w, attrs):
     """conv.py's im2col of strided convolutions copies whole vectors of columns (one wide
-    load shuffled down); the forward and the weight gradient read its tiles."""
+    load shuffled down); the forward and the weight gradient read its tiles, the latter split
+    by columns of dW or (few columns, many filters) by its rows."""
     monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
     graph = op_graph("conv2d", [x, w], attrs, dtype)
     check(graph, scaled(graph, feeds_for(graph)), dtype)
