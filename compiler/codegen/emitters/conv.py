@@ -1,16 +1,19 @@
 """Convolutions and their gradients as GEMMs over small im2col tiles, in any layout.
 
-Per image, a tile of at most ~256 KB of the im2col matrix (rows (c, ky, kx), a range of output
-pixels) is written into the thread's workspace with row copies (each row is a shifted slice of
-an input row, zero in the padding), then multiplied by the library GEMM. The whole im2col matrix
-of a batch is never built.
+Per image, a tile of the im2col matrix (rows (c, ky, kx), a range of output pixels: 256 KB, or
+up to 512 pixels for many rows, see tile_limit) is written into the thread's workspace with row
+copies (each row is a shifted slice of an input row, zero in the padding), then multiplied by
+the library GEMM. The whole im2col matrix of a batch is never built.
   conv2d       y[n] = W[g] @ im2col(x[n])                 tasks: images x pixel chunks
   grad input   col = W[g]^T @ dy[n], added back into dx   tasks: images x channel chunks
-  grad weight  dW[g] += dy[n] @ im2col(x[n])^T            tasks: column chunks of dW
+  grad weight  dW[g] += dy[n] @ im2col(x[n])^T            tasks: chunks of dW's columns or rows
+                                                           (conv_grad_weight.py)
 Layouts (compiler/codegen/addr.py): im2col and col2im address elements as plane + h*row + w*col,
 so they read and write NCHW, NHWC and NCHW<b>c alike. The GEMM writes its result in the output's
 layout by choosing the orientation: C[O, pixels] for NCHW (rows of channels), C[pixels, O] for
 NHWC (rows of pixels), and one C[pixels, b] per channel block for NCHW<b>c.
+Plain batches of small images with large weights (resnet18's layer3 and 4 in training) run the
+variants of conv_across.py instead, whose GEMM columns span images.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ from ir.errors import CompileError
 from ir.types import Dim
 
 TILE_BYTES = 256 * 1024
+"""An im2col tile this size stays in L2 whole (see tile_limit)."""
+TILE_COLUMNS = 512
+"""Pixels of one im2col tile at most: its slabs of KC = 256 rows stay in L2 (512 KiB in f32)."""
+TILE_MAX_BYTES = 4 * 1024 * 1024
+"""The whole tile at most (per thread): deep layers' tiles hold thousands of rows."""
 UNROLL_ROW_VECTORS = 16
 """Output rows up to this many vectors wide are gathered by unrolled vector copies."""
 
@@ -59,9 +67,17 @@ class _Conv(Contraction):
         self.p = self.ho * self.wo
 
     def tile_limit(self, rows: int) -> int:
-        """The most pixels an im2col tile (rows x pixels) holds under TILE_BYTES: whole
-        micro-panels, at least one."""
-        return max(self.nr, (TILE_BYTES // (self.itemsize * rows)) // self.nr * self.nr)
+        """The most pixels an im2col tile (rows x pixels) holds, in whole micro-panels: all
+        that fit in TILE_BYTES, or the image's pixels up to TILE_COLUMNS within
+        TILE_MAX_BYTES, whichever is more; at least one panel. Every GEMM call packs all of W
+        again, so tiles of many rows are as wide as the GEMM's reads of them stay in L2
+        (KC-row slabs), not as the whole tile fits there: resnet18's layer2 at 256 KiB tiles
+        packed its 590 KB of W 200 times per kernel, 32 pixels at a time."""
+        panel = self.nr
+        fits = TILE_BYTES // (self.itemsize * rows) // panel * panel
+        wide = min(TILE_COLUMNS, _ceil_div(self.p, panel) * panel,
+                   TILE_MAX_BYTES // (self.itemsize * rows) // panel * panel)
+        return max(panel, fits, wide)
 
     def pixel_chunk(self, rows: int, span: int | None = None) -> int:
         """Pixels per im2col tile for a loop over `span` pixels (default: the image): as few
@@ -209,10 +225,12 @@ class _Conv(Contraction):
             body(oy, row0, kb.max(kb.sub(p0, row0), 0), kb.min(kb.sub(p1, row0), self.wo))
 
     def im2col(self, kb: KernelBuilder, x_img: ir.Value, channel0: ir.Value, col: ir.Value,
-               r0: ir.Value | int, r1: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
-        """col[r - r0, p - p0] = x[channel0 + c, oy*s + ky*d - pt, ox*s + kx*d - pl] (0 outside)."""
+               r0: ir.Value | int, r1: ir.Value | int, p0: ir.Value, p1: ir.Value,
+               ld: Int | None = None) -> None:
+        """col[r - r0, p - p0] = x[channel0 + c, oy*s + ky*d - pt, ox*s + kx*d - pl] (0 outside);
+        col's rows are `ld` apart (default: the pixel count p1 - p0)."""
         a = self.ax
-        width = kb.sub(p1, p0)
+        width = kb.sub(p1, p0) if ld is None else kb.i64(ld)
         zero = ir.Constant(self.ty, 0.0)
         with kb.loop(r0, r1, name="r") as r:
             c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
@@ -228,21 +246,44 @@ class _Conv(Contraction):
                 src = kb.gep(plane, kb.add(kb.mul(iy, a.row), kb.mul(xoff, a.col)))
                 with kb.loop(lo0, lo, name="z0") as ox:
                     kb.store(zero, dst, ox)
-                with kb.loop(lo, hi, name="cp") as ox:
+                start = self._strided_vectors(kb, src, dst, xoff, lo, hi)
+                with kb.loop(start, hi, name="cp") as ox:
                     kb.store(kb.load(src, kb.mul(ox, self.sw * a.col)), dst, ox)
                 with kb.loop(hi, hi0, name="z1") as ox:
                     kb.store(zero, dst, ox)
 
             self._pixel_rows(kb, p0, p1, copy)
 
+    def _strided_vectors(self, kb: KernelBuilder, src: ir.Value, dst: ir.Value,
+                         xoff: ir.Value, lo: ir.Value, hi: ir.Value) -> ir.Value:
+        """dst[ox] = src[ox * s] for whole vectors of columns from lo, where the image's
+        columns are contiguous and the stride s > 1: one load of L*s columns shuffled down to
+        L (a stride-2 stem gathers 15 M elements per step). Returns where the scalar copy
+        goes on. Every vector's last column read, (ox + L)*s - 1, is inside the image row."""
+        s, lanes = self.sw, self.lanes
+        if self.ax.col != 1 or s == 1:
+            return lo
+        room = kb.b.sdiv(kb.sub(self.w, xoff), kb.i64(s))  # columns whose L*s reads fit
+        count = kb.b.sdiv(kb.max(kb.sub(kb.min(hi, room), lo), 0), kb.i64(lanes))
+        end = kb.add(lo, kb.mul(count, lanes))
+        wide = ir.VectorType(self.ty, lanes * s)
+        pick = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [i * s for i in range(lanes)])
+        with kb.loop(lo, end, step=lanes, name="cv") as ox:
+            row = kb.vload(src, kb.mul(ox, s), wide)
+            kb.vstore(kb.b.shuffle_vector(row, row, pick), dst, ox)
+        return end
+
     def col2im(self, kb: KernelBuilder, col: ir.Value, dx_img: ir.Value, a: Addr,
-               channel0: ir.Value, rows: ir.Value | int, p0: ir.Value, p1: ir.Value) -> None:
-        """dx[channel0 + c, iy, ix] += col[r, p - p0] for every in-image window position."""
-        width = kb.sub(p1, p0)
-        with kb.loop(0, rows, name="r") as r:
+               channel0: ir.Value, rows: tuple[Int, Int], p0: ir.Value, p1: ir.Value,
+               ld: Int | None = None) -> None:
+        """dx[channel0 + c, iy, ix] += col[r - rows[0], p - p0] for the im2col rows r in
+        `rows` and every in-image window position; col's rows are `ld` apart (default: the
+        pixel count p1 - p0)."""
+        width = kb.sub(p1, p0) if ld is None else ld
+        with kb.loop(rows[0], rows[1], name="r") as r:
             c, yoff, xoff, ox_lo, ox_hi = self._row_geometry(kb, r)
             plane = kb.gep(dx_img, a.channel(kb, kb.add(channel0, c)))
-            row = kb.gep(col, kb.b.mul(r, width))
+            row = kb.gep(col, kb.b.mul(kb.sub(r, rows[0]), kb.i64(width)))
 
             def scatter(oy: ir.Value, row0: ir.Value, lo0: ir.Value, hi0: ir.Value) -> None:
                 iy = kb.add(kb.mul(oy, self.sh), yoff)
@@ -453,7 +494,7 @@ class Conv2dGradInput(_Conv):
                     b = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
                     self.gemm(kb, rows, width, count, a, b, col, width, int(i > 0), 0, width,
                               ws)
-                self.col2im(kb, col, dx_img, self.adx, first, rows, p0, p1)
+                self.col2im(kb, col, dx_img, self.adx, first, (0, rows), p0, p1)
 
             self.pixel_loop(kb, 0, self.p, tile, body)
         self.task_epilogue(kb, image, c0, c1)
@@ -486,55 +527,5 @@ class Conv2dGradInput(_Conv):
         return [(image, kb.add(image, 1)), (lo, hi), (0, self.h * self.w)]
 
 
-class Conv2dGradWeight(_Conv):
-    """dW[g] = sum over images of dy[n] @ im2col(x[n])^T; tasks split dW's columns."""
-
-    def setup(self) -> None:
-        node = self.ctx.anchor
-        dy, x = node.operands
-        self.ady = Addr.of(dy.type)
-        self.geometry(Addr.of(x.type), node.type.shape, self.ady, node.attrs)
-        self.m, self.n, self.k = self.og, self.kcol, self.nb * self.p
-        self.images = 1
-
-    def task(self, kb: KernelBuilder, image: ir.Value, chunk: ir.Value, ws: ir.Value) -> None:
-        node = self.ctx.anchor
-        dy, x, dw = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
-                                               node.name))
-        r0, r1 = self.columns(kb, chunk)
-        rows = kb.sub(r1, r0)
-        col = self.scratch(kb, ws)
-        tile = self.pixel_chunk(self.kcol)
-        with self.group_loop(kb) as g, kb.loop(0, self.nb, name="n") as n:
-            # the channels of this task's im2col rows r0..r1 (of group g)
-            group_c0 = _scaled(kb, g, self.cg)
-            channels = (kb.add(kb.b.sdiv(r0, kb.i64(self.khw)), group_c0),
-                        kb.add(kb.b.sdiv(kb.add(r1, self.khw - 1), kb.i64(self.khw)), group_c0))
-            src = self.source(kb, kb.gep(x, kb.mul(n, self.ax.image)), ws, channels)
-            dy_img = kb.gep(dy, kb.mul(n, self.ady.image))
-
-            def body(p0: ir.Value, p1: ir.Value) -> None:
-                self.gather(kb, src, kb.i64(group_c0), col, r0, r1, p0, p1)
-                width = kb.sub(p1, p0)
-                later = kb.b.zext(kb.b.or_(kb.b.icmp_signed(">", n, kb.i64(0)),
-                                           kb.b.icmp_signed(">", p0, kb.i64(0))),
-                                  kb.i64(0).type)
-                for o0, count in self.blocks(self.ady, _scaled(kb, g, self.og), self.og):
-                    c = kb.gep(dw, kb.add(_scaled(kb, o0, self.kcol), r0))
-                    a = self.dy_view(kb, dy_img, self.ady, o0, count, p0)
-                    b = View(col, 1, width)  # B[p, j] = col[j, p]
-                    self.gemm(kb, count, rows, width, a, b, c, self.kcol, later, 0, rows, ws)
-
-            self.pixel_loop(kb, 0, self.p, tile, body)
-        self.task_epilogue(kb, kb.i64(0), r0, r1)
-
-    def region_groups(self) -> list[list[int]]:
-        return [[0], [1, 2, 3]]
-
-    def region(self, kb: KernelBuilder, image: ir.Value, lo: ir.Value,
-               hi: ir.Value) -> list[tuple[Int, Int]]:
-        return [(0, self.cout), (lo, hi)]
-
-
-EMITTERS = {"conv2d": Conv2d, "conv2d_grad_input": Conv2dGradInput,
-            "conv2d_grad_weight": Conv2dGradWeight}
+EMITTERS = {"conv2d": Conv2d, "conv2d_grad_input": Conv2dGradInput}
+"""conv2d_grad_weight: compiler/codegen/emitters/conv_grad_weight.py."""

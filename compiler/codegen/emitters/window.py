@@ -3,10 +3,10 @@
 Semantics follow runtime/ref_ops*.py exactly: padding counts as -inf for max and as excluded or
 included (count_include_pad) for the average, ceil_mode windows never count their overhang, and
 the max gradient goes to the first maximum of the window (a later element wins only if strictly
-greater, or NaN), as PyTorch does. Elements are addressed through compiler/codegen/addr.py, so
-the same loops serve NCHW, NHWC and blocked layouts. Tasks split the planes (plain layouts) or
-the images (other layouts, whose planes are interleaved in memory); each task's epilogue sweeps
-what it wrote.
+greater, or NaN), as PyTorch does (that gradient's kernel: maxpool_grad.py). Elements are
+addressed through compiler/codegen/addr.py, so the same loops serve NCHW, NHWC and blocked
+layouts. Tasks split the planes (plain layouts) or the images (other layouts, whose planes are
+interleaved in memory); each task's epilogue sweeps what it wrote.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
-from compiler.codegen.emitters.base import Emitter, numel
+from compiler.codegen.emitters.base import Emitter
 from compiler.codegen.kernel_builder import KernelBuilder
 
 Body = Callable[[ir.Value, ir.Value], None]
@@ -232,81 +232,6 @@ class AvgPool(_Window):
         self.planes(kb, task, plane)
 
 
-class MaxPoolGrad(_Window):
-    def prepare(self) -> None:
-        node = self.ctx.anchor
-        dy, x = node.operands
-        self.ctx.touch(dy.name, x.name, node.name)
-        self.geometry(Addr.of(x.type), Addr.of(dy.type))
-        self.adx = Addr.of(node.type)
-        self.plain = self.plain and self.adx.layout == ""
-        self.units = self.n * self.channels if self.plain else self.n
-        self.ctx.ntasks = self.tasks_for(self.units, numel(x.type.shape) * 4)
-
-    def dx_at(self, kb: KernelBuilder, base: ir.Value, iy: ir.Value, ix: ir.Value) -> ir.Value:
-        return kb.add(base, kb.add(kb.mul(iy, self.adx.row), kb.mul(ix, self.adx.col)))
-
-    def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
-        node = self.ctx.anchor
-        dy, x, dx = (self.ctx.ptr(v) for v in (node.operands[0].name, node.operands[1].name,
-                                                 node.name))
-        ty = self.ctx.elem_type(node.name)
-        best = kb.var(ty, name="best")
-        where = kb.var(kb.i64(0).type, name="argmax")
-        tiled = self.tiled()
-
-        def plane(n: ir.Value, c: ir.Value) -> None:
-            xb, gb, db = (a.plane(kb, n, c) for a in (self.ax, self.ay, self.adx))
-            if tiled:
-                self._tiled_plane(kb, dy, x, dx, xb, gb, db, ty)
-                return
-            with kb.loop(0, self.h, name="zy") as iy, kb.loop(0, self.w, name="zx") as ix:
-                kb.store(ir.Constant(ty, 0.0), dx, self.dx_at(kb, db, iy, ix))
-            with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
-                kb.b.store(ir.Constant(ty, float("-inf")), best)
-                kb.b.store(kb.i64(-1), where)
-
-                def visit(k, iy, ix, inside, padded):
-                    with kb.if_(inside):
-                        v = kb.load(x, self.x_at(kb, xb, iy, ix))
-                        cur = kb.b.load(best)
-                        first = kb.b.icmp_signed("<", kb.b.load(where), kb.i64(0))
-                        better = kb.b.or_(kb.b.or_(kb.b.fcmp_ordered(">", v, cur),
-                                                   kb.b.fcmp_unordered("uno", v, v)), first)
-                        kb.b.store(kb.b.select(better, v, cur), best)
-                        at = self.dx_at(kb, db, iy, ix)
-                        kb.b.store(kb.b.select(better, at, kb.b.load(where)), where)
-
-                self.window(kb, oy, ox, visit)
-                arg = kb.b.load(where)
-                with kb.if_(kb.b.icmp_signed(">=", arg, kb.i64(0))):
-                    g = kb.load(dy, self.y_at(kb, gb, oy, ox))
-                    kb.store(kb.b.fadd(kb.load(dx, arg), g), dx, arg)
-
-        self.planes(kb, task, plane)
-
-    def _tiled_plane(self, kb: KernelBuilder, dy: ir.Value, x: ir.Value, dx: ir.Value,
-                     xb: ir.Value, gb: ir.Value, db: ir.Value, ty: ir.Type) -> None:
-        """Each input element gets its window's dy if it is the window's first maximum, else 0:
-        written once, no zeroing pass, no read-modify-write."""
-        zero = ir.Constant(ty, 0.0)
-        with kb.loop(0, self.ho, name="oy") as oy, kb.loop(0, self.wo, name="ox") as ox:
-            window = self.tiled_window(kb, x, xb, oy, ox)
-            best, arg = window[0][1], kb.i64(0)
-            for i, (_, v) in enumerate(window[1:], start=1):
-                better = kb.b.or_(kb.b.fcmp_ordered(">", v, best),
-                                  kb.b.fcmp_unordered("uno", v, v))
-                best = kb.b.select(better, v, best)
-                arg = kb.b.select(better, kb.i64(i), arg)
-            g = kb.load(dy, self.y_at(kb, gb, oy, ox))
-            for i in range(self.kh * self.kw):
-                ky, kx = divmod(i, self.kw)
-                at = self.dx_at(kb, db, kb.add(kb.mul(oy, self.kh), ky),
-                                kb.add(kb.mul(ox, self.kw), kx))
-                hit = kb.b.icmp_signed("==", arg, kb.i64(i))
-                kb.store(kb.b.select(hit, g, zero), dx, at)
-
-
 class AvgPoolGrad(AvgPool):
     def prepare(self) -> None:
         node = self.ctx.anchor
@@ -336,5 +261,5 @@ class AvgPoolGrad(AvgPool):
         self.planes(kb, task, plane)
 
 
-EMITTERS = {"maxpool2d": MaxPool, "avgpool2d": AvgPool, "maxpool2d_grad": MaxPoolGrad,
-            "avgpool2d_grad": AvgPoolGrad}
+EMITTERS = {"maxpool2d": MaxPool, "avgpool2d": AvgPool, "avgpool2d_grad": AvgPoolGrad}
+"""maxpool2d_grad: compiler/codegen/emitters/maxpool_grad.py."""
