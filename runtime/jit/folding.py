@@ -1,10 +1,12 @@
-"""The folded batchnorm constants of a JIT network's forward entry, kept in step with the
-parameters.
+"""The constants a JIT network's forward entry computes from its parameters (folded batchnorm,
+packed convolution weights), kept in step with the parameters.
 
 Where it sits: compiler/passes/fold_batch_norm.py replaced each inference batchnorm after a
 convolution or dense layer by the layer over two per-call inputs (the folded weight and bias)
-and recorded in the node's meta which parameters and statistics they come from. The JIT
-network (runtime/jit/network.py) owns one FoldedConstants: it hands the folded arrays to every
+and recorded in the node's meta which parameters and statistics they come from;
+compiler/passes/pack_conv_weights.py gave a direct convolution a per-call input holding its
+weight (a parameter or a folded weight: fold, then pack) packed as panels. The JIT
+network (runtime/jit/network.py) owns one FoldedConstants: it hands these arrays to every
 forward call with the caller's, recomputing them first when the parameters may have changed
 (a train_step, an assignment to `net.params` or `net.state`, a checkpoint load, or a view of a
 parameter handed out, which the caller may write into). A view kept from before a forward and
@@ -19,12 +21,18 @@ from typing import Any
 import numpy as np
 
 from ir.graph import Graph
+from ir.layouts import weight_to_panels
 from runtime.network import ArrayDict
 
 FOLD_META = "batchnorm_fold"
 """Node meta key (written by compiler/passes/fold_batch_norm.py): {"folded_weight",
 "folded_bias", "weight", "bias" (or None), "scale", "shift", "mean", "var"}: input names; and
 "eps", the batchnorm's epsilon."""
+
+
+PACK_META = "weight_panels"
+"""Node meta key (written by compiler/passes/pack_conv_weights.py): {"packed": the per-call
+input, "weight": the parameter or folded weight it packs, "width": output channels a panel}."""
 
 
 def fold_recipes(graph: Graph) -> list[dict[str, Any]]:
@@ -47,11 +55,26 @@ def fold(recipe: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
             recipe["folded_bias"]: np.ascontiguousarray((bias - mean) * s + shift, weight.dtype)}
 
 
+def pack_recipes(graph: Graph) -> list[dict[str, Any]]:
+    """Every weight packing the pass recorded in `graph`, in node order, one per packed input."""
+    recipes = {n.meta[PACK_META]["packed"]: n.meta[PACK_META] for n in graph.nodes()
+               if PACK_META in n.meta}
+    return list(recipes.values())
+
+
+def pack(recipe: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The packed weight of one recipe: Wp[o // P][i][ky][kx][o % P] = W[o][i][ky][kx]."""
+    return {recipe["packed"]: weight_to_panels(arrays[recipe["weight"]], recipe["width"])}
+
+
 class FoldedConstants:
-    """The folded arrays of a forward graph, recomputed lazily after `touch()`."""
+    """The folded and packed arrays of a forward graph, recomputed lazily after `touch()`.
+    Memory: a packed weight is a second copy of its parameter, so an inference network's
+    convolution weights take twice their size (ONNX Runtime keeps a packed copy too)."""
 
     def __init__(self, graph: Graph, arrays: Callable[[], Mapping[str, np.ndarray]]) -> None:
         self.recipes = fold_recipes(graph)
+        self.packs = pack_recipes(graph)
         self._arrays = arrays
         self._folded: dict[str, np.ndarray] = {}
         self._stale = True
@@ -64,11 +87,13 @@ class FoldedConstants:
 
     def feeds(self) -> dict[str, np.ndarray]:
         """The folded inputs of the forward entry, by name, up to date."""
-        if self._stale and self.recipes:
+        if self._stale and (self.recipes or self.packs):
             arrays = self._arrays()
             folded: dict[str, np.ndarray] = {}
             for recipe in self.recipes:
                 folded.update(fold(recipe, arrays))
+            for recipe in self.packs:  # after the folds: a packed weight may be a folded one
+                folded.update(pack(recipe, {**arrays, **folded}))
             self._folded = folded
             self.refolds += 1
         self._stale = False
@@ -94,7 +119,7 @@ class WatchedArrayDict(ArrayDict):
 
 def folded_input_names(graph: Graph) -> set[str]:
     """The forward graph's inputs the runtime supplies, not the caller."""
-    names: set[str] = set()
+    names = {recipe["packed"] for recipe in pack_recipes(graph)}
     for recipe in fold_recipes(graph):
         names.update((recipe["folded_weight"], recipe["folded_bias"]))
     return names
