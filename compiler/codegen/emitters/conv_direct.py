@@ -62,6 +62,8 @@ WIDEST_VECTOR_BITS = 512
 """The widest vectors any target has: a packed weight's panels hold whole vectors of every
 width (see panel_width)."""
 UNROLL_TAPS = 64
+LINE = 64
+"""Bytes of a cache line."""
 """Unrolled taps x unrolled channels of one step of the channel loop, at most: a 3x3 kernel over
 a 16c source (its channels a run-time loop) or a 7x7 one over a plain source unroll fully."""
 
@@ -255,12 +257,11 @@ class DirectConv2d(Contraction):
 
     def group_outer(self) -> bool:
         """Pack each group's weights once and refill the source per group and image, unless
-        the refills move more elements than repacking per image would (always, for weights
-        packed by the runtime: then nothing is repacked)."""
+        the refills move more elements than repacking per image would (weights packed by the
+        runtime: than reading the task's panels again per image, from beyond L2 when they are
+        big; the same count)."""
         if not self.padded or self.nb == 1:
             return True
-        if self.prepacked:
-            return False
         groups = -(-self.units // self.channel_chunks) * self.per_unit
         return groups * self.source_elems() <= self.kcol * self.cout
 
@@ -317,11 +318,18 @@ class DirectConv2d(Contraction):
             nr = self.ctx.gen.target.micro_tile(self.dtype)[1]
             return Panels([kb.gep(packed, v * self.vec) for v in range(nv)], nr)
         p = self.prepacked
-        bases = []
-        for v in range(nv):
-            c = kb.add(o0, v * self.vec)
+        def column(c: ir.Value) -> ir.Value:
             at = kb.add(kb.mul(kb.b.udiv(c, kb.i64(p)), self.kcol * p), kb.b.urem(c, kb.i64(p)))
-            bases.append(kb.gep(w, at, name=f"panel{v}"))
+            return kb.gep(w, at, name="panel")
+
+        if p % self.group == 0:  # the whole group in one panel: one pointer, fixed offsets
+            first = column(o0)
+            bases = [kb.gep(first, v * self.vec) for v in range(nv)]
+        else:
+            bases = [column(kb.add(o0, v * self.vec)) for v in range(nv)]
+        with kb.loop(0, self.kcol, name="pf") as k:  # into L2 at full speed, as a pack would
+            for base in bases:
+                self.prefetch(kb, base, kb.mul(k, p), self.vec)
         return Panels(bases, p)
 
     def pack(self, kb: KernelBuilder, w: ir.Value, packed: ir.Value, o0: ir.Value,
@@ -397,6 +405,18 @@ class DirectConv2d(Contraction):
             else:
                 with kb.loop(0, self.kw, name="kx") as kx:
                     step(ky, kx)
+
+    def prefetch(self, kb: KernelBuilder, base: ir.Value, at: Int, count: int) -> None:
+        """Asks for the cache lines of base[at : at + count] (for reading, into every level)."""
+        name = "llvm.prefetch.p0i8"
+        fn = kb.module.globals.get(name)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        if fn is None:
+            fn = ir.Function(kb.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                             name)
+        for line in range(0, count * self.itemsize, LINE):
+            ptr = kb.b.bitcast(kb.gep(base, kb.add(at, line // self.itemsize)), i8p)
+            kb.b.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
 
     def store_tile(self, kb: KernelBuilder, y: ir.Value, tile: Tile,
                    acc: list[list[ir.Value]]) -> None:
