@@ -4,11 +4,12 @@ reference interpreter, in every activation layout, and the rule behind layout="a
 One network holds every case the kernel distinguishes: a plain image read into a blocked output
 (one source channel per step), 1x1 / 3x3 / 5x5 / 7x7 kernels, strides 1 and 2, asymmetric
 padding and dilation, no padding (the input read in place), a last channel group of a single
-vector, a channel count that leaves the value plain (the im2col GEMM beside the direct kernels),
-a grouped convolution, and batches whose images loop inside each task, both with the weights
-packed outside the images and inside; the weights packed once by the runtime
-(pack-conv-weights, the default) and per call (what bundles build). tests/test_vector_widths.py runs this file again at the
-vector width the host does not pick."""
+vector, a channel count that takes half-width blocks (24 channels: nchw8c inside nchw16c), a
+value read by a grouped convolution, which stays plain (the im2col GEMM beside the direct
+kernels), and batches whose images loop inside each task, both with the weights packed
+outside the images and inside; the weights packed once by the runtime (pack-conv-weights, the
+default) and per call (what bundles build). tests/test_vector_widths.py runs this file again
+at the vector width the host does not pick."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def conv_net():
         conv("c3s2", 32, 3, stride=2, padding=1),       # strided 3x3
         conv("pre", 32, 3, padding=1),                  # read by the grouped one: plain
         conv("g2", 32, 3, padding=1, groups=2),         # grouped: stays on the GEMM path
-        conv("c1s2", 24, 1, stride=2),                  # 24 channels: plain in nchw16c
+        conv("c1s2", 24, 1, stride=2),                  # 24 channels: nchw8c in nchw16c
         {"relu": {"name": "r3"}},
         {"flatten": {"name": "flat"}},
         {"dense": {"name": "fc", "units": 5}},
@@ -165,7 +166,7 @@ def test_direct_convolutions_read_weights_packed_once(tmp_path):
     lowered = lower(graph, "forward", PassContext(batch=2, options=options), verify_each=True)
     widths = {n.name: weight_panels_of(n.operands[1].type.layout) for n in lowered.nodes()
               if accepts(n)}
-    assert widths == {"c7s2": 16, "c3": 32, "c5d": 32, "c1": 32, "c3s2": 32}
+    assert widths == {"c7s2": 16, "c3": 32, "c5d": 32, "c1": 32, "c3s2": 32, "c1s2": 8}
     assert {n.operands[1].role for n in lowered.nodes() if n.name in widths} == {"input"}
     assert "c7s2.weight" in {v.name for v in lowered.params}  # the parameter stays
     text = print_graph(lowered)
@@ -188,7 +189,7 @@ def direct_layers(graph, layout):
 def test_the_direct_kernel_takes_blocked_ungrouped_convolutions(tmp_path):
     graph = load(tmp_path, conv_net())
     assert direct_layers(graph, "") == set()  # plain outputs: the im2col GEMM
-    assert direct_layers(graph, "nchw16c") == {"c7s2", "c3", "c5d", "c1", "c3s2"}
+    assert direct_layers(graph, "nchw16c") == {"c7s2", "c3", "c5d", "c1", "c3s2", "c1s2"}
     assert direct_layers(graph, "nchw8c") == {"c7s2", "c3", "c5d", "c1", "c3s2", "c1s2"}
 
 
