@@ -141,3 +141,25 @@ def element_offset(layout: str, shape: tuple[int, ...], index: tuple[int, ...]) 
         return ((n * hh + h) * ww + w) * cc + c
     b = block_of(layout)
     return (((n * (cc // b) + c // b) * hh + h) * ww + w) * b + c % b
+
+
+def weight_panels_tag(width: int) -> str:
+    """The tag of a conv weight [O, I, KH, KW] stored as panels of `width` output channels:
+    Wp[o // width][i][ky][kx][o % width] (the direct convolution's packed operand, made once
+    by compiler/passes/pack_conv_weights.py instead of on every call)."""
+    return f"oihw{width}o"
+
+
+def weight_panels_of(tag: str) -> int:
+    """The panel width of a weight_panels_tag (0 for any other tag)."""
+    if tag.startswith("oihw") and tag.endswith("o") and tag[4:-1].isdigit():
+        return int(tag[4:-1])
+    return 0
+
+
+def weight_to_panels(w: np.ndarray, width: int) -> np.ndarray:
+    """A logical [O, I, KH, KW] weight in weight_panels_tag(width)'s memory order (a copy);
+    O must be a multiple of `width`."""
+    o = w.shape[0]
+    return np.ascontiguousarray(w.reshape(o // width, width, -1).transpose(0, 2, 1)
+                                .reshape(w.shape))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ir.errors import NetcError, ParseError
 from ir.graph import Graph, Value
-from ir.layouts import ACTIVATION_LAYOUTS, parse_flat
+from ir.layouts import ACTIVATION_LAYOUTS, parse_flat, weight_panels_of
 from ir.types import BATCH, Dim, TensorType, check_padded, check_total, elements
 
 NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*"
@@ -148,17 +148,18 @@ class _Parser:
             raise self.error(str(err), start) from None
 
     def parse_layout(self) -> str:
-        """The `@tag` after a type's shape ("" without one): an activation layout, or the flat
-        and cols tags the layout pass gives a flatten and the dense weight after it."""
+        """The `@tag` after a type's shape ("" without one): an activation layout, the flat
+        and cols tags the layout pass gives a flatten and the dense weight after it, or the
+        panels of a packed conv weight (pack-conv-weights)."""
         tag = self.accept("graphname")  # `@nchw8c` lexes as one token, like `@graph`
         if tag is None:
             return ""
         name = tag.text[1:]
         flat = parse_flat(name)
         layout = flat[1].layout if flat is not None else name
-        if layout not in ACTIVATION_LAYOUTS[1:]:
-            raise self.error(f"unknown layout '{tag.text}' (expected @nhwc, @nchw8c, @nchw16c "
-                             "or a flat_/cols_ tag of the layout pass)", tag)
+        if layout not in ACTIVATION_LAYOUTS[1:] and not weight_panels_of(name):
+            raise self.error(f"unknown layout '{tag.text}' (expected @nhwc, @nchw8c, @nchw16c, "
+                             "a flat_/cols_ tag of the layout pass or a weight's @oihw<b>o)", tag)
         return name
 
     def parse_dim(self) -> Dim:

@@ -4,10 +4,12 @@ reference interpreter, in every activation layout, and the rule behind layout="a
 One network holds every case the kernel distinguishes: a plain image read into a blocked output
 (one source channel per step), 1x1 / 3x3 / 5x5 / 7x7 kernels, strides 1 and 2, asymmetric
 padding and dilation, no padding (the input read in place), a last channel group of a single
-vector, a channel count that leaves the value plain (the im2col GEMM beside the direct kernels),
-a grouped convolution, and batches whose images loop inside each task, both with the weights
-packed outside the images and inside. tests/test_vector_widths.py runs this file again at the
-vector width the host does not pick."""
+vector, a channel count that takes half-width blocks (24 channels: nchw8c inside nchw16c), a
+value read by a grouped convolution, which stays plain (the im2col GEMM beside the direct
+kernels), and batches whose images loop inside each task, both with the weights packed
+outside the images and inside; the weights packed once by the runtime (pack-conv-weights, the
+default) and per call (what bundles build). tests/test_vector_widths.py runs this file again
+at the vector width the host does not pick."""
 
 from __future__ import annotations
 
@@ -21,9 +23,13 @@ import pytest
 import compiler
 from compiler.codegen.emitters.conv_direct import accepts
 from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
+from compiler.driver.network import build_network
 from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
 from compiler.passes.layout import auto_layout
+from ir.layouts import weight_panels_of, weight_to_panels
+from ir.parser import parse
+from ir.printer import print_graph
 from runtime.jit.engine import Engine
 
 LAYOUTS = ["", "nhwc", "nchw8c", "nchw16c"]
@@ -47,7 +53,7 @@ def conv_net():
         conv("c3s2", 32, 3, stride=2, padding=1),       # strided 3x3
         conv("pre", 32, 3, padding=1),                  # read by the grouped one: plain
         conv("g2", 32, 3, padding=1, groups=2),         # grouped: stays on the GEMM path
-        conv("c1s2", 24, 1, stride=2),                  # 24 channels: plain in nchw16c
+        conv("c1s2", 24, 1, stride=2),                  # 24 channels: nchw8c in nchw16c
         {"relu": {"name": "r3"}},
         {"flatten": {"name": "flat"}},
         {"dense": {"name": "fc", "units": 5}},
@@ -133,6 +139,48 @@ def test_training_reads_the_direct_forward(tmp_path):
         np.testing.assert_allclose(grads[name] / scale, g / scale, err_msg=name, **TOL["f64"])
 
 
+@pytest.mark.parametrize("layout", ["nhwc", "nchw8c", "nchw16c"])
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_weights_packed_per_call_match_the_reference(tmp_path, layout, dtype):
+    """fold_batch_norm=False (what AOT bundles build): no runtime constants, so the direct
+    kernels pack their weights per call, as they did before pack-conv-weights; batch 3 runs
+    both loop orders (wide_net)."""
+    for model, shape in ((conv_net(), (3, 14, 13)), (wide_net(), (16, 24, 24))):
+        graph = load(tmp_path, model)
+        ref = compiler.compile(graph, batch=3, backend="reference", dtype=dtype)
+        net = build_network(graph, batch=3, train=False, optimizer=None, backend="jit", seed=0,
+                            dtype=dtype, layout=layout, fold_batch_norm=False)
+        assert not [v for v in net.graphs.forward.inputs if weight_panels_of(v.type.layout)]
+        for name in ref.params:
+            net.params[name] = ref.params[name]
+        x = np.random.default_rng(4).standard_normal((3, *shape)).astype(net.params[
+            "fc.weight"].dtype)
+        np.testing.assert_allclose(net.forward(x), ref.forward(x), **TOL[dtype])
+
+
+def test_direct_convolutions_read_weights_packed_once(tmp_path):
+    """Every direct convolution reads a runtime-packed weight whose panels hold whole vectors
+    at both widths and divide its output channels; the printed IR parses back unchanged."""
+    graph = load(tmp_path, conv_net())
+    options = {"layout": "nchw16c", "fold_batch_norm": True}
+    lowered = lower(graph, "forward", PassContext(batch=2, options=options), verify_each=True)
+    widths = {n.name: weight_panels_of(n.operands[1].type.layout) for n in lowered.nodes()
+              if accepts(n)}
+    assert widths == {"c7s2": 16, "c3": 32, "c5d": 32, "c1": 32, "c3s2": 32, "c1s2": 8}
+    assert {n.operands[1].role for n in lowered.nodes() if n.name in widths} == {"input"}
+    assert "c7s2.weight" in {v.name for v in lowered.params}  # the parameter stays
+    text = print_graph(lowered)
+    assert "@oihw32o input" in text
+    assert print_graph(parse(text)) == text
+
+
+def test_panels_are_the_weight_blocked_over_output_channels():
+    w = np.arange(48 * 5 * 3 * 2, dtype=np.float32).reshape(48, 5, 3, 2)
+    panels = weight_to_panels(w, 16).reshape(3, 5 * 3 * 2, 16)
+    for o in (0, 17, 47):
+        np.testing.assert_array_equal(panels[o // 16, :, o % 16], w[o].reshape(-1))
+
+
 def direct_layers(graph, layout):
     lowered = lower(graph, "forward", PassContext(batch=2, options={"layout": layout}))
     return {n.name for n in lowered.nodes() if accepts(n)}
@@ -141,7 +189,7 @@ def direct_layers(graph, layout):
 def test_the_direct_kernel_takes_blocked_ungrouped_convolutions(tmp_path):
     graph = load(tmp_path, conv_net())
     assert direct_layers(graph, "") == set()  # plain outputs: the im2col GEMM
-    assert direct_layers(graph, "nchw16c") == {"c7s2", "c3", "c5d", "c1", "c3s2"}
+    assert direct_layers(graph, "nchw16c") == {"c7s2", "c3", "c5d", "c1", "c3s2", "c1s2"}
     assert direct_layers(graph, "nchw8c") == {"c7s2", "c3", "c5d", "c1", "c3s2", "c1s2"}
 
 

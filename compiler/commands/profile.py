@@ -111,10 +111,15 @@ def _cycle_counters() -> Iterator[None]:
 def random_arguments(net: Network, train: bool, seed: int = 0) -> list[np.ndarray]:
     """Inputs (and labels, for training) of the network's shapes and dtypes: normal floats,
     zeros for integers (index 0 and class 0 are valid in every model)."""
+    from runtime.jit.folding import folded_input_names
+
     rng = np.random.default_rng(seed)
     roles = ("input", "label") if train else ("input",)
+    primary = net.graphs.primary
+    computed = folded_input_names(primary)  # folded and packed weights: the runtime's own
     arrays = []
-    for value in [v for role in roles for v in net.graphs.primary.inputs_with_role(role)]:
+    for value in [v for role in roles for v in primary.inputs_with_role(role)
+                  if v.name not in computed]:
         shape = tuple(int(d) for d in value.type.shape)
         if value.type.dtype.startswith("f"):
             dtype = np.float32 if value.type.dtype == "f32" else np.float64

@@ -2,9 +2,12 @@
 the layer's weights, so the JIT runs one kernel (with the activation in its epilogue) where
 it ran two, and never sweeps the activation a second time.
 
-Pre: a forward (inference) graph, canonicalized; ctx.options["fold_batch_norm"] set (the JIT
-sets it; the reference backend runs the graph as written) and the activations in the plain
-layout (ctx.options["layout"] empty: a blocked layout stores weights in its own order).
+Pre: a forward (inference) graph, canonicalized, before the layout pass; ctx.options
+["fold_batch_norm"] set (the JIT sets it; the reference backend runs the graph as written).
+Any activation layout: the layout pass then gives the folded weight the order it gives the
+weight (a dense weight after a flatten: permuted columns), and scaling a weight's rows commutes
+with permuting its columns, so the runtime folds the stored arrays as they are; a folded
+convolution weight may then be packed (pack-conv-weights: fold, then pack).
 Post: every batchnorm whose input is a conv2d or dense result read by nothing else, with
 parameters and statistics that are graph inputs, is the layer itself over two new per-call
 inputs, the folded weight and bias:
@@ -34,7 +37,7 @@ FOLDABLE = ("conv2d", "dense")
 
 @register("fold-batch-norm")
 def fold_batch_norm(graph: Graph, ctx: PassContext) -> Graph:
-    if not ctx.options.get("fold_batch_norm") or ctx.options.get("layout"):
+    if not ctx.options.get("fold_batch_norm"):
         return graph
     for node in graph.nodes():
         layer = _foldable_layer(graph, node)

@@ -7,7 +7,8 @@ Post: every value's type carries its layout (printed `f32[64,16,5,5]@nhwc`):
 - rank-4 activations (and their gradients) made by convolutions, pools and pointwise ops get
   the layout; graph inputs and results stay plain (the first convolution reads the user's NCHW
   image directly, so no conversion kernel is needed); for a blocked layout, a value whose
-  channels do not fill whole blocks stays plain;
+  channels do not fill whole blocks takes blocks half as wide where they fill those (24 or 40
+  channels in nchw16c: nchw8c), else stays plain;
 - a flatten of a laid-out value is still a view: its result is tagged `flat_<L>_<C>x<H>x<W>`
   (features in physical order), the dense weight that reads it `cols_<L>_<C>x<H>x<W>`
   (W'[k, phys(j)] = W[k, j]), and so are that weight's gradient and optimizer state; the
@@ -106,9 +107,11 @@ def _assign(graph: Graph, chosen: str) -> dict[str, str]:
     results = {v.name for v in graph.result_values()}
     tags: dict[str, str] = {}
     for group in members.values():
-        if all(_activation(graph, v, chosen, results) for v in group):
-            for v in group:
-                tags[v.name] = chosen
+        for layout in (chosen, *_narrower(chosen)):
+            if all(_activation(graph, v, layout, results) for v in group):
+                for v in group:
+                    tags[v.name] = layout
+                break
     _flatten_chains(graph, sets, members, tags)
     return tags
 
@@ -124,6 +127,15 @@ def _activation(graph: Graph, v: Value, chosen: str, results: set[str]) -> bool:
               or any(_grouped_conv(u) for u in graph.users(v))):
         return False  # blocks must hold whole channels of one group
     return all(u.op in READERS and _reads_ok(u, v) for u in graph.users(v))
+
+
+def _narrower(chosen: str) -> tuple[str, ...]:
+    """The layout a value whose channels do not fill `chosen`'s blocks takes instead: blocks
+    half as wide, when that layout exists (nchw16c -> nchw8c: EfficientNet's 24- and
+    40-channel values then run as direct kernels, not as plain GEMMs between blocked ones)."""
+    b = block_of(chosen)
+    half = f"nchw{b // 2}c"
+    return (half,) if b and half in ACTIVATION_LAYOUTS else ()
 
 
 def _grouped_conv(node: Node) -> bool:

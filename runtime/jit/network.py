@@ -72,7 +72,7 @@ class JITNetwork(Network):
         """The forward entry's feeds plus its folded batchnorm constants (runtime/jit/folding)."""
         if self._folds is None:
             self._folds = FoldedConstants(self.graphs.forward,
-                                          lambda: {**self._params, **self._state})
+                                          lambda: {**self._params, **self._state}, self.layouts)
         return {**feeds, **self._folds.feeds()}
 
     def enable_guards(self, plan_for: Callable[[str], MemoryPlan]) -> None:

@@ -12,8 +12,11 @@ The source is read as S[icb][Hp][Wp][cb], which is every input layout at once: b
 (cb = the block), plain NCHW (cb = 1, icb = the channel) and NHWC (cb = C, one icb). With
 padding, S is a zero-padded copy of the rows a task reads, in the thread's workspace; without,
 S is the input itself (a 1x1 convolution is a plain GEMM over the image, no copy, no im2col).
-Per group of G = 2 vectors of output channels the weights are packed once per task by the
-library's strided packer (Wp[k][NR], k = (ic, ky, kx), the GEMM's B panel), then a register
+The weights are read as panels Wp[k][G] of G output channels, k = (ic, ky, kx): either a
+weight the runtime packed once (@oihw<G>o, compiler/passes/pack_conv_weights.py, after the
+batchnorm fold; the kernel reads it as it is), or, for a plain weight (bundles, training
+graphs), packed per task and group of 2 vectors by the library's strided packer (Wp[k][NR], the
+GEMM's B panel; resnet18 repacked its 47 MB of weights on every call this way). Then a register
 tile of T output pixels of one row x 2 vectors accumulates
   acc[t][v] += S[icb][oy*sh + ky*dh][(ox0 + t)*sw + kx*dw][icl] * Wp[(ic, ky, kx)][v]
 over icb and icl (loops, icl unrolled up to 8 channels) and ky, kx (innermost, unrolled): the
@@ -43,7 +46,7 @@ from compiler.codegen.kernel_builder import KernelBuilder
 from compiler.codegen.library import pack_type
 from compiler.codegen.vector_epilogue import VectorEpilogue
 from ir.graph import Node
-from ir.layouts import block_of
+from ir.layouts import block_of, weight_panels_of
 
 GROUP_VECTORS = 2
 """Output-channel vectors of one register tile (the GEMM micro-kernel's NR / lanes)."""
@@ -55,7 +58,12 @@ UNROLL_CHANNELS = 8
 """Source channel blocks up to this wide are unrolled in the inner loop; wider ones (16c, NHWC)
 loop at run time. Unrolling 16 channels took resnet18's cold load + compile + first forward
 from 4.3 s to 6.7 s, for no speed the A/B runs could tell from their noise."""
+WIDEST_VECTOR_BITS = 512
+"""The widest vectors any target has: a packed weight's panels hold whole vectors of every
+width (see panel_width)."""
 UNROLL_TAPS = 64
+LINE = 64
+"""Bytes of a cache line."""
 """Unrolled taps x unrolled channels of one step of the channel loop, at most: a 3x3 kernel over
 a 16c source (its channels a run-time loop) or a 7x7 one over a plain source unroll fully."""
 
@@ -76,6 +84,25 @@ def accepts(node: Node) -> bool:
         return False
     run = _run(Addr.of(out))
     return run >= MIN_RUN and run % MIN_RUN == 0
+
+
+def panel_width(node: Node) -> int:
+    """The panel width pack-conv-weights packs `node`'s weight in (0 when `node` does not run
+    here): the largest power of two up to a register tile of the widest vectors that divides
+    the output channels. Every vector of every target's register tile then sits in one panel
+    (its width divides the output's run, which divides the output channels), so one packed
+    weight serves both vector widths."""
+    if not accepts(node):
+        return 0
+    lanes = WIDEST_VECTOR_BITS // (32 if node.type.dtype == "f32" else 64)
+    return _pow2_divisor(int(node.operands[1].type.shape[0]), GROUP_VECTORS * lanes)
+
+
+class Panels(NamedTuple):
+    """Where a register tile's weights are: vector v's row k at bases[v] + k*stride."""
+
+    bases: list[ir.Value]
+    stride: int
 
 
 class Tile(NamedTuple):
@@ -105,6 +132,8 @@ class DirectConv2d(Contraction):
         self.geometry(w.type.shape, node.attrs)
         self.nb = self.ay.n  # images are a loop inside every task (see task())
         self.has_bias = len(node.operands) == 3
+        self.prepacked = weight_panels_of(w.type.layout)
+        """The panel width of a weight packed once by the runtime (0: pack per call)."""
         self.m, self.n, self.k = self.cout, self.ho * self.wo, self.kcol
 
     def geometry(self, w_shape: Any, attrs: Mapping[str, Any]) -> None:
@@ -147,6 +176,8 @@ class DirectConv2d(Contraction):
         return self.icb * self.hp * self.wp * self.cb if self.padded else 0
 
     def packed_elems(self) -> int:
+        if self.prepacked:
+            return 0
         return self.kcol * self.ctx.gen.target.micro_tile(self.dtype)[1]
 
     def extra_workspace(self) -> int:
@@ -201,14 +232,14 @@ class DirectConv2d(Contraction):
                 with kb.if_(kb.lt(full, g1)):
                     body(kb.i64(full * self.group), (self.cout % self.group) // self.vec)
 
-        def rows(n: ir.Value, src: ir.Value, o0: ir.Value, nv: int) -> None:
-            self.rows(kb, bias, src, packed, y, n, o0, nv, r0, r1)
+        def rows(n: ir.Value, src: ir.Value, o0: ir.Value, nv: int, panels: Panels) -> None:
+            self.rows(kb, bias, src, panels, y, n, o0, nv, r0, r1)
 
         if self.group_outer():
             def per_group(o0: ir.Value, nv: int) -> None:
-                self.pack(kb, w, packed, o0, nv * self.vec)
+                panels = self.panels(kb, w, packed, o0, nv)
                 with kb.loop(0, self.nb, name="n") as n:
-                    rows(n, source(n), o0, nv)
+                    rows(n, source(n), o0, nv, panels)
 
             groups(per_group)
         else:
@@ -216,8 +247,7 @@ class DirectConv2d(Contraction):
                 src = source(n)
 
                 def per_image(o0: ir.Value, nv: int) -> None:
-                    self.pack(kb, w, packed, o0, nv * self.vec)
-                    rows(n, src, o0, nv)
+                    rows(n, src, o0, nv, self.panels(kb, w, packed, o0, nv))
 
                 groups(per_image)
         if self.vector_epilogue is not None:
@@ -227,7 +257,9 @@ class DirectConv2d(Contraction):
 
     def group_outer(self) -> bool:
         """Pack each group's weights once and refill the source per group and image, unless
-        the refills move more elements than repacking per image would."""
+        the refills move more elements than repacking per image would (weights packed by the
+        runtime: than reading the task's panels again per image, from beyond L2 when they are
+        big; the same count)."""
         if not self.padded or self.nb == 1:
             return True
         groups = -(-self.units // self.channel_chunks) * self.per_unit
@@ -264,7 +296,7 @@ class DirectConv2d(Contraction):
                     kb.store(zero, row, j)
         return dst
 
-    def rows(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value, packed: ir.Value,
+    def rows(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value, panels: Panels,
              y: ir.Value, n: ir.Value, o0: ir.Value, nv: int, r0: ir.Value,
              r1: ir.Value) -> None:
         """Output channels [o0, o0 + nv*vec) of rows [r0, r1) of image n, tile by tile."""
@@ -272,10 +304,33 @@ class DirectConv2d(Contraction):
         with kb.loop(r0, r1, name="oy") as oy:
             with kb.loop(0, whole, step=self.tile, name="ox") as ox:
                 tile = Tile(n, o0, nv, oy, ox, self.tile)
-                self.register_tile(kb, bias, src, packed, y, tile)
+                self.register_tile(kb, bias, src, panels, y, tile)
             if whole < self.wo:
-                self.register_tile(kb, bias, src, packed, y,
+                self.register_tile(kb, bias, src, panels, y,
                                    Tile(n, o0, nv, oy, whole, self.wo - whole))
+
+    def panels(self, kb: KernelBuilder, w: ir.Value, packed: ir.Value, o0: ir.Value,
+               nv: int) -> Panels:
+        """The panels of output channels [o0, o0 + nv*vec): in the runtime's packed weight
+        (vector v in panel c // P at column c % P, c = o0 + v*vec), or packed here now."""
+        if not self.prepacked:
+            self.pack(kb, w, packed, o0, nv * self.vec)
+            nr = self.ctx.gen.target.micro_tile(self.dtype)[1]
+            return Panels([kb.gep(packed, v * self.vec) for v in range(nv)], nr)
+        p = self.prepacked
+        def column(c: ir.Value) -> ir.Value:
+            at = kb.add(kb.mul(kb.b.udiv(c, kb.i64(p)), self.kcol * p), kb.b.urem(c, kb.i64(p)))
+            return kb.gep(w, at, name="panel")
+
+        if p % self.group == 0:  # the whole group in one panel: one pointer, fixed offsets
+            first = column(o0)
+            bases = [kb.gep(first, v * self.vec) for v in range(nv)]
+        else:
+            bases = [column(kb.add(o0, v * self.vec)) for v in range(nv)]
+        with kb.loop(0, self.kcol, name="pf") as k:  # into L2 at full speed, as a pack would
+            for base in bases:
+                self.prefetch(kb, base, kb.mul(k, p), self.vec)
+        return Panels(bases, p)
 
     def pack(self, kb: KernelBuilder, w: ir.Value, packed: ir.Value, o0: ir.Value,
              count: int) -> None:
@@ -288,11 +343,11 @@ class DirectConv2d(Contraction):
                        kb.i64(self.kcol), kb.i64(0), kb.i64(count)])
 
     def register_tile(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value,
-                      packed: ir.Value, y: ir.Value, tile: Tile) -> None:
+                      panels: Panels, y: ir.Value, tile: Tile) -> None:
         """y[n, o0 + v*vec, oy, ox0 + t] = bias + the sum, for t < width, v < nv (then the
         epilogue, in registers when it can)."""
         n, o0, nv, oy, ox0, width = tile
-        nr = self.ctx.gen.target.micro_tile(self.dtype)[1]
+        stride = panels.stride
         vty = ir.VectorType(self.ty, self.vec)
         init = [kb.vload(bias, kb.add(o0, v * self.vec), vty) if bias is not None
                 else kb.const(vty, 0.0) for v in range(nv)]
@@ -304,11 +359,11 @@ class DirectConv2d(Contraction):
         corner = kb.add(kb.mul(oy, self.sh * self.wp * cb), kb.mul(ox0, self.sw * cb))
         with kb.loop(0, self.icb, name="ic") as ic:
             block = kb.gep(src, kb.add(corner, kb.mul(ic, plane)))
-            weights = kb.gep(packed, kb.mul(ic, cb * self.khw * nr))
+            weights = [kb.gep(b, kb.mul(ic, cb * self.khw * stride)) for b in panels.bases]
 
             def channel(icl: Int) -> None:
-                self.channel_taps(kb, kb.gep(block, icl),
-                                  kb.gep(weights, kb.mul(icl, self.khw * nr)), acc, nr)
+                firsts = [kb.gep(p, kb.mul(icl, self.khw * stride)) for p in weights]
+                self.channel_taps(kb, kb.gep(block, icl), firsts, acc, stride)
 
             if cb <= UNROLL_CHANNELS:
                 for icl in range(cb):
@@ -318,19 +373,19 @@ class DirectConv2d(Contraction):
                     channel(icl)
         self.store_tile(kb, y, tile, [[kb.b.load(a) for a in row] for row in acc])
 
-    def channel_taps(self, kb: KernelBuilder, s: ir.Value, wk: ir.Value,
-                     acc: list[list[ir.Value]], nr: int) -> None:
+    def channel_taps(self, kb: KernelBuilder, s: ir.Value, wk: list[ir.Value],
+                     acc: list[list[ir.Value]], stride: int) -> None:
         """acc[t][v] += S[ky, t*sw + kx, icl] * Wp[(icl, ky, kx), v] over the taps of one
-        source channel (s, wk: its element at the tile's corner and its first packed weight
-        row). The taps are innermost, so the packed panel is read as one forward stream
-        (k = (ic, ky, kx) is its row order); a plain source unrolls them all, so pixel t + 1
-        at tap kx reuses pixel t's broadcast at kx + 1."""
+        source channel (s: its element at the tile's corner; wk[v]: vector v's first weight
+        row of the channel, its rows `stride` apart). The taps are innermost, so each panel is
+        read as one forward stream (k = (ic, ky, kx) is its row order); a plain source unrolls
+        them all, so pixel t + 1 at tap kx reuses pixel t's broadcast at kx + 1."""
         vty = ir.VectorType(self.ty, self.vec)
         cb = self.cb
 
         def step(ky: Int, kx: Int) -> None:
-            wrow = kb.gep(wk, kb.mul(kb.add(kb.mul(ky, self.kw), kx), nr))
-            wv = [kb.vload(wrow, v * self.vec, vty) for v in range(len(acc[0]))]
+            row = kb.mul(kb.add(kb.mul(ky, self.kw), kx), stride)
+            wv = [kb.vload(p, row, vty) for p in wk]
             at = kb.mul(kb.add(kb.mul(ky, self.dh * self.wp), kb.mul(kx, self.dw)), cb)
             for t, row in enumerate(acc):
                 xs = kb.splat(kb.load(s, kb.add(at, t * self.sw * cb)), vty)
@@ -350,6 +405,18 @@ class DirectConv2d(Contraction):
             else:
                 with kb.loop(0, self.kw, name="kx") as kx:
                     step(ky, kx)
+
+    def prefetch(self, kb: KernelBuilder, base: ir.Value, at: Int, count: int) -> None:
+        """Asks for the cache lines of base[at : at + count] (for reading, into every level)."""
+        name = "llvm.prefetch.p0i8"
+        fn = kb.module.globals.get(name)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        if fn is None:
+            fn = ir.Function(kb.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                             name)
+        for line in range(0, count * self.itemsize, LINE):
+            ptr = kb.b.bitcast(kb.gep(base, kb.add(at, line // self.itemsize)), i8p)
+            kb.b.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
 
     def store_tile(self, kb: KernelBuilder, y: ir.Value, tile: Tile,
                    acc: list[list[ir.Value]]) -> None:
