@@ -40,11 +40,16 @@ loss: softmax_cross_entropy
 BATCH = 2
 
 
+def loaded(tmp_path_factory, name, text):
+    """The model `text` written to `<name>.yaml` in a fresh folder and loaded from there."""
+    path = tmp_path_factory.mktemp("bn") / f"{name}.yaml"
+    path.write_text(text)
+    return compiler.load(path)
+
+
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bn") / "cbr.yaml"
-    path.write_text(MODEL)
-    return compiler.load(path)
+    return loaded(tmp_path_factory, "cbr", MODEL)
 
 
 def randomized(nets, dtype, seed=0):
@@ -183,9 +188,7 @@ the flatten is stored with permuted columns and folded as stored."""
 
 @pytest.fixture(scope="module")
 def blocked(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bn") / "cbr16.yaml"
-    path.write_text(BLOCKED)
-    return compiler.load(path)
+    return loaded(tmp_path_factory, "cbr16", BLOCKED)
 
 
 @pytest.mark.parametrize("layout", ["nchw16c", "nhwc"])
