@@ -17,6 +17,7 @@ then times 1/N), so the two steps give the same parameters (tests/test_distribut
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import queue
@@ -26,10 +27,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ir.types import NUMPY_DTYPE
 from runtime.distributed.buckets import BucketPlan
 from runtime.distributed.comm import Comm
-from runtime.jit.call import Buffers, CompiledEntry, NativeEntry, Slot
+from runtime.jit.call import Buffers, CompiledEntry, NativeEntry, Slot, slot_view
+from runtime.jit.pool import available_cpus
 
 
 class Reducer:
@@ -116,23 +117,14 @@ def _quiet(entry: CompiledEntry, keep_loss: bool) -> CompiledEntry:
     """`entry` reading back nothing but (in the first segment) the loss: the gradients are read
     in place by the reducer, and copying every output after every segment would cost what the
     overlap saves."""
-    return CompiledEntry(entry.name, entry.address, entry.arena_bytes, entry.externals, [],
-                         entry.loss if keep_loss else None, entry.workspace_bytes, entry.info,
-                         entry.kernels, entry.profile_offset)
+    return dataclasses.replace(entry, outputs=[], loss=entry.loss if keep_loss else None)
 
 
 def _view(slot: Slot, buffers: Buffers) -> np.ndarray:
-    if slot.region == "input":
+    view = slot_view(slot, buffers)
+    if view is None:
         raise RuntimeError("a gradient that is an input cannot be reduced in place")
-    memory = buffers.region if slot.region == "persistent" else buffers.arena
-    return np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=memory,
-                      offset=slot.offset)
-
-
-def thread_support(comm: Comm) -> str | None:
-    """Why a background thread may not run this communicator's collectives (None: it may)."""
-    check = getattr(comm, "thread_support", None)
-    return check() if callable(check) else "the communicator does not say it is thread-safe"
+    return view
 
 
 LOCAL_SIZE_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS")
@@ -147,10 +139,7 @@ def spare_core(comm: Comm, threads: int) -> str | None:
     ranks x 1 thread on 2 cores ran the overlapped step 18-28% slower (README, bench). A rank
     bound to its own CPUs (affinity narrower than the machine) shares them with nobody; else
     every rank on this machine shares them."""
-    try:
-        mine = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        mine = os.cpu_count() or 1
+    mine = available_cpus()
     here = next((int(v) for v in (os.environ.get(n, "") for n in LOCAL_SIZE_VARIABLES)
                  if v.isdigit()), comm.size)
     sharing = 1 if mine < (os.cpu_count() or mine) else here

@@ -39,7 +39,6 @@ from runtime.distributed.overlap import (
     OverlappedBackward,
     Reducer,
     spare_core,
-    thread_support,
 )
 from runtime.jit.call import CompiledEntry
 from runtime.jit.network import JITNetwork
@@ -247,7 +246,7 @@ class DataParallel(Network):
         plan = plan_buckets(gradients, segments.kernels, size)
         if len(plan.buckets) < 2:
             return None  # nothing to overlap: the one bucket is complete when backward ends
-        reason = thread_support(self.comm)
+        reason = self.comm.thread_support()
         if reason is not None:
             log.warning("allreduce not overlapped with backward: %s", reason)
             return None
@@ -300,12 +299,6 @@ def gradient_name(param: str) -> str:
 
 class DataParallelJIT(DataParallel, JITNetwork):
     """The JIT network with the data-parallel step."""
-
-    def _run(self, entry: str, feeds: dict[str, np.ndarray]) -> Results:
-        results = super()._run(entry, feeds)
-        if entry == "train":  # the step changed the parameters the folded constants come from
-            self._touch_folds()
-        return results
 
     def _bind_segments(self, plan: BucketPlan, compiled: list[CompiledEntry]
                        ) -> OverlappedBackward:

@@ -168,15 +168,20 @@ class NativeEntry:
         return guarded, [*checks, arena]
 
     def _view(self, slot: Slot) -> np.ndarray | None:
-        """A result's bytes as an array (None for results that are the caller's inputs)."""
-        if slot.region == "input":
-            return None
-        buffer = self.buffers.region if slot.region == "persistent" else self.buffers.arena
-        return np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,
-                          offset=slot.offset)
+        return slot_view(slot, self.buffers)
 
     def _read(self, slot: Slot, view: np.ndarray | None,
               feeds: dict[str, np.ndarray]) -> np.ndarray:
         if view is None:  # the result is (a view of) the caller's own array
             return feeds[self.compiled.externals[slot.offset]].reshape(slot.shape).copy()
         return view.copy()
+
+
+def slot_view(slot: Slot, buffers: Buffers) -> np.ndarray | None:
+    """A result's bytes where the plan put them, as an array (None for results that are the
+    caller's inputs)."""
+    if slot.region == "input":
+        return None
+    buffer = buffers.region if slot.region == "persistent" else buffers.arena
+    return np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,
+                      offset=slot.offset)

@@ -102,7 +102,7 @@ class JITNetwork(Network):
             if entry == "forward":
                 feeds = self._with_folds(feeds)
             results = self._entries[entry](feeds, plan)
-            if entry == "train":
+            if entry in ("train", "apply"):  # the entries that update the parameters
                 self._touch_folds()
             return results
 

@@ -31,6 +31,11 @@ def thread_count() -> int:
             n = 0
         if n >= 1:
             return min(n, 256)
+    return available_cpus()
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask, else (not on Linux) the machine's."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
