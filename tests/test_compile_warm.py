@@ -34,10 +34,10 @@ print(json.dumps({"losses": losses, "forward": out.tolist(),
 """
 
 
-def start(cache_dir: Path) -> dict:
+def start(cache_dir: Path, **env: str) -> dict:
     run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True,
                          text=True, timeout=300,
-                         env={**os.environ, "NETC_CACHE_DIR": str(cache_dir)})
+                         env={**os.environ, "NETC_CACHE_DIR": str(cache_dir), **env})
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
@@ -80,6 +80,26 @@ def test_a_damaged_shared_object_is_relinked_and_the_objects_run(tmp_path, cold,
     for so in shared_objects(cache_dir):  # linked again, as the manifests say
         manifest = json.loads(cache._read(so.with_suffix(".json")) or b"{}")
         assert manifest["shared"]["sha256"] == hashlib.sha256(so.read_bytes()).hexdigest()
+
+
+def test_a_link_that_failed_is_not_tried_again_at_every_start(tmp_path, cold):
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(cold[0], cache_dir)
+    for so in shared_objects(cache_dir):
+        so.unlink()
+    for manifest in (cache_dir / "programs").glob("*.json"):  # as before the first link
+        stored = json.loads(cache._read(manifest) or b"{}")
+        stored.pop("shared")
+        cache._write(manifest, json.dumps(stored).encode())
+    failed = start(cache_dir, CC="false")  # a C compiler that always fails
+    again = start(cache_dir)  # cc works now, but the manifests say the link failed
+    assert shared_objects(cache_dir) == []
+    for run in (failed, again):
+        assert run["llvm"]
+        assert {k: run[k] for k in ("losses", "forward")} == {k: cold[1][k] for k in
+                                                              ("losses", "forward")}
+    for manifest in (cache_dir / "programs").glob("*.json"):
+        assert "failed" in json.loads(cache._read(manifest) or b"{}")["shared"]
 
 
 def test_cache_keys_name_everything_the_machine_code_depends_on(monkeypatch):

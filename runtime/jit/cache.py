@@ -268,7 +268,8 @@ def _load_stored(path: Path, manifest: dict[str, Any]) -> tuple[Loaded | Linked,
     if len(objects) != count:
         return None
     loaded = _engine().load_objects(objects)
-    _link_later(path, manifest, objects)
+    if "failed" not in (manifest.get("shared") or {}):  # a link that failed once fails again
+        _link_later(path, manifest, objects)
     return loaded, count
 
 
@@ -291,8 +292,9 @@ def _linked(path: Path, manifest: dict[str, Any]) -> Linked | None:
         return None
     try:
         return Linked(so)
-    except OSError as err:  # dlopen refused it
+    except OSError as err:  # dlopen refused it (a noexec folder, a hardened system)
         log.info("%s not loaded (%s): the objects are", so, err)
+        _mark_unlinked(path, manifest, f"not loaded: {err}")
         return None
 
 
@@ -325,8 +327,16 @@ def _link(path: Path, manifest: dict[str, Any], objects: list[bytes]) -> None:
         digest = hashlib.sha256(so.read_bytes()).hexdigest()
     except (CompileError, OSError) as err:
         log.info("%s not linked (%s): later starts load its objects", so.name, err)
+        _mark_unlinked(path, manifest, str(err))
         return
     _write(path, json.dumps({**manifest, "shared": {"sha256": digest}}, sort_keys=True).encode())
+
+
+def _mark_unlinked(path: Path, manifest: dict[str, Any], reason: str) -> None:
+    """Records in the manifest that this program's shared object cannot be made or loaded
+    here, so that later starts load its objects without running cc again at every exit."""
+    manifest["shared"] = {"failed": reason[:300]}
+    _write(path, json.dumps(manifest, sort_keys=True).encode())
 
 
 def _forget_links() -> None:
