@@ -160,6 +160,10 @@ def weight_panels_of(tag: str) -> int:
 def weight_to_panels(w: np.ndarray, width: int) -> np.ndarray:
     """A logical [O, I, KH, KW] weight in weight_panels_tag(width)'s memory order (a copy);
     O must be a multiple of `width`."""
-    o = w.shape[0]
-    return np.ascontiguousarray(w.reshape(o // width, width, -1).transpose(0, 2, 1)
-                                .reshape(w.shape))
+    return np.ascontiguousarray(panels_of(w, width)).reshape(w.shape)
+
+
+def panels_of(w: np.ndarray, width: int) -> np.ndarray:
+    """A logical [O, ...] weight seen as its panels, [O / width, rest, width] (a view, no
+    copy): the order weight_to_panels stores, for writing panels into a buffer in one pass."""
+    return w.reshape(w.shape[0] // width, width, -1).transpose(0, 2, 1)

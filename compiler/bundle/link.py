@@ -7,10 +7,8 @@ two bundles, or a bundle and netc's own JIT, never resolve each other's function
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from ir.errors import CompileError
 from runtime.jit.linked import c_compiler, run_cc, shared_library_command
 
 __all__ = ["c_compiler", "compile_program", "link_library"]
@@ -29,6 +27,4 @@ def compile_program(source: Path, library_dir: Path, library: str, output: Path)
     """Builds a C program against a bundle (what the README says, for tests and the bench)."""
     command = [c_compiler(), "-O2", "-o", str(output), str(source), f"-I{library_dir}",
                f"-L{library_dir}", f"-l{library}", f"-Wl,-rpath,{library_dir.resolve()}"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise CompileError(f"cc could not build {output.name}: {done.stderr.strip()[:500]}")
+    run_cc(command, output)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ir.graph import Graph
-from ir.layouts import weight_to_logical, weight_to_panels, weight_to_physical
+from ir.layouts import panels_of, weight_to_logical, weight_to_physical
 from ir.memory import align, aligned_bytes
 from runtime.network import ArrayDict
 
@@ -68,11 +68,6 @@ def pack_recipes(graph: Graph) -> list[dict[str, Any]]:
     return list(recipes.values())
 
 
-def pack(recipe: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The packed weight of one recipe: Wp[o // P][i][ky][kx][o % P] = W[o][i][ky][kx]."""
-    return weight_to_panels(arrays[recipe["weight"]], recipe["width"])
-
-
 class PackedWeights:
     """Every packed weight of a graph in one buffer, allocated once and refilled in place:
     each at an offset aligned as the kernels' vector loads want (numpy only promises 16
@@ -84,19 +79,26 @@ class PackedWeights:
         self.arrays: dict[str, np.ndarray] = {}
 
     def refill(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        packed = [pack(recipe, arrays) for recipe in self.recipes]
+        """The packed weights of `arrays`' current values, each written into its place in one
+        pass: Wp[o // P][i][ky][kx][o % P] = W[o][i][ky][kx]."""
+        weights = [arrays[recipe["weight"]] for recipe in self.recipes]
         if not self.arrays:
-            offsets, total = [], 0
-            for panels in packed:
-                offsets.append(total)
-                total += align(panels.nbytes)
-            buffer = aligned_bytes(total)
-            for recipe, panels, at in zip(self.recipes, packed, offsets, strict=True):
-                view = buffer[at:at + panels.nbytes].view(panels.dtype).reshape(panels.shape)
-                self.arrays[recipe["packed"]] = view
-        for recipe, panels in zip(self.recipes, packed, strict=True):
-            self.arrays[recipe["packed"]][...] = panels
+            self._allocate(weights)
+        for recipe, weight in zip(self.recipes, weights, strict=True):
+            width = recipe["width"]
+            target = self.arrays[recipe["packed"]]
+            target.reshape(weight.shape[0] // width, -1, width)[...] = panels_of(weight, width)
         return self.arrays
+
+    def _allocate(self, weights: list[np.ndarray]) -> None:
+        offsets, total = [], 0
+        for weight in weights:
+            offsets.append(total)
+            total += align(weight.nbytes)
+        buffer = aligned_bytes(total)
+        for recipe, weight, at in zip(self.recipes, weights, offsets, strict=True):
+            view = buffer[at:at + weight.nbytes].view(weight.dtype).reshape(weight.shape)
+            self.arrays[recipe["packed"]] = view
 
 
 class FoldedConstants:
