@@ -62,10 +62,10 @@ WIDEST_VECTOR_BITS = 512
 """The widest vectors any target has: a packed weight's panels hold whole vectors of every
 width (see panel_width)."""
 UNROLL_TAPS = 64
-LINE = 64
-"""Bytes of a cache line."""
 """Unrolled taps x unrolled channels of one step of the channel loop, at most: a 3x3 kernel over
 a 16c source (its channels a run-time loop) or a 7x7 one over a plain source unroll fully."""
+LINE = 64
+"""Bytes of a cache line."""
 
 
 def _run(a: Addr) -> int:

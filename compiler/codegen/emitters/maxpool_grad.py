@@ -26,16 +26,11 @@ import llvmlite.ir as ir
 
 from compiler.codegen.addr import Addr
 from compiler.codegen.emitters.base import numel
-from compiler.codegen.emitters.window import UNROLL_WINDOW, _Window
+from compiler.codegen.emitters.window import UNROLL_WINDOW, _Window, first_max
 from compiler.codegen.kernel_builder import I32, KernelBuilder
 
 MAX_VECTOR_STRIDE = 4
 """Wider strides load L*s columns to use L of them: beyond this the scalar path is cheaper."""
-
-
-def _first_max(kb: KernelBuilder, v: ir.Value, best: ir.Value) -> ir.Value:
-    """Whether v replaces the running maximum: strictly greater, or NaN (ties keep the first)."""
-    return kb.b.or_(kb.b.fcmp_ordered(">", v, best), kb.b.fcmp_unordered("uno", v, v))
 
 
 class MaxPoolGrad(_Window):
@@ -130,7 +125,7 @@ class MaxPoolGrad(_Window):
             row = kb.vload(x, self.x_at(kb, xb, iy, kb.add(x0, kx * self.dw)), wide)
             v = kb.b.shuffle_vector(row, row, pick)
             first = kb.b.icmp_signed("<", arg, ir.Constant(ity, [0] * lanes))
-            better = kb.b.or_(_first_max(kb, v, best), first)
+            better = kb.b.or_(first_max(kb, v, best), first)
             better = kb.b.select(inside[ky], better, ir.Constant(better.type, [0] * lanes))
             best = kb.b.select(better, v, best)
             arg = kb.b.select(better, ir.Constant(ity, [k] * lanes), arg)
@@ -187,7 +182,7 @@ class MaxPoolGrad(_Window):
                 v = kb.load(x, self.x_at(kb, xb, iy, ix))
                 cur = kb.b.load(best)
                 first = kb.b.icmp_signed("<", kb.b.load(where), kb.i64(0))
-                better = kb.b.or_(_first_max(kb, v, cur), first)
+                better = kb.b.or_(first_max(kb, v, cur), first)
                 kb.b.store(kb.b.select(better, v, cur), best)
                 at = self.dx_at(kb, db, iy, ix)
                 kb.b.store(kb.b.select(better, at, kb.b.load(where)), where)
@@ -207,7 +202,7 @@ class MaxPoolGrad(_Window):
             window = self.tiled_window(kb, x, xb, oy, ox)
             best, arg = window[0][1], kb.i64(0)
             for i, (_, v) in enumerate(window[1:], start=1):
-                better = _first_max(kb, v, best)
+                better = first_max(kb, v, best)
                 best = kb.b.select(better, v, best)
                 arg = kb.b.select(better, kb.i64(i), arg)
             g = kb.load(dy, self.y_at(kb, gb, oy, ox))

@@ -117,10 +117,15 @@ class _Window(Emitter):
             kb.store(ir.Constant(ty, 0.0), ptr, self.x_at(kb, base, iy, ix))
 
 
+def first_max(kb: KernelBuilder, v: ir.Value, best: ir.Value) -> ir.Value:
+    """Whether v replaces the running maximum: strictly greater, or NaN (numpy's NaN rule; ties
+    keep the earlier value). The pool's forward and its gradient must agree on it."""
+    return kb.b.or_(kb.b.fcmp_ordered(">", v, best), kb.b.fcmp_unordered("uno", v, v))
+
+
 def _max(kb: KernelBuilder, v: ir.Value, cur: ir.Value) -> ir.Value:
     """max with numpy's NaN rule, keeping the earlier value on ties."""
-    better = kb.b.or_(kb.b.fcmp_ordered(">", v, cur), kb.b.fcmp_unordered("uno", v, v))
-    return kb.b.select(better, v, cur)
+    return kb.b.select(first_max(kb, v, cur), v, cur)
 
 
 class MaxPool(_Window):
