@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import llvmlite.ir as ir
 
-from compiler.codegen.kernel_builder import I8P, I32, I64, VOID, KernelBuilder
+from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
 
 
 def micro_kernel(module: ir.Module, shared: dict[str, ir.Function], ty: ir.Type, mr: int,
@@ -75,15 +75,10 @@ def _prefetch_tile(kb: KernelBuilder, c: ir.Value, ldc: ir.Value, rows: int, nv:
                    lanes: int) -> None:
     """Asks for the C tile's cache lines (for writing) before the k loop: the loop runs long
     enough to hide their misses, which otherwise stall the stores at its end, once per tile."""
-    name = "llvm.prefetch.p0i8"
-    fn = kb.module.globals.get(name)
-    if fn is None:
-        fn = ir.Function(kb.module, ir.FunctionType(VOID, [I8P, I32, I32, I32]), name)
     for r in range(rows):
         row = kb.mul(ldc, r)
         for v in range(nv):
-            at = kb.b.bitcast(kb.gep(c, kb.add(row, v * lanes)), I8P)
-            kb.b.call(fn, [at, ir.Constant(I32, 1), ir.Constant(I32, 3), ir.Constant(I32, 1)])
+            kb.prefetch(kb.gep(c, kb.add(row, v * lanes)), write=True)
 
 
 def _store_tile(kb: KernelBuilder, tile: list[list[ir.Value]], c: ir.Value, ldc: ir.Value,

@@ -190,6 +190,16 @@ class KernelBuilder:
 
     # ------------------------------------------------------------ intrinsics
 
+    def prefetch(self, ptr: ir.Value, write: bool = False) -> None:
+        """Asks for the cache line holding `ptr` (into every cache level), for reading or for
+        writing (llvm.prefetch, declared on demand)."""
+        name = "llvm.prefetch.p0i8"
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(VOID, [I8P, I32, I32, I32]), name)
+        self.b.call(fn, [self.b.bitcast(ptr, I8P), ir.Constant(I32, int(write)),
+                         ir.Constant(I32, 3), ir.Constant(I32, 1)])
+
     def intrinsic(self, name: str, ty: ir.Type, args: Sequence[ir.Value],
                   arg_types: Sequence[ir.Type] | None = None) -> ir.Value:
         """Calls llvm.<name>.<suffix> for a float or float-vector type (declared on demand)."""

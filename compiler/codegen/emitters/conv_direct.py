@@ -408,15 +408,8 @@ class DirectConv2d(Contraction):
 
     def prefetch(self, kb: KernelBuilder, base: ir.Value, at: Int, count: int) -> None:
         """Asks for the cache lines of base[at : at + count] (for reading, into every level)."""
-        name = "llvm.prefetch.p0i8"
-        fn = kb.module.globals.get(name)
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        if fn is None:
-            fn = ir.Function(kb.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-                             name)
         for line in range(0, count * self.itemsize, LINE):
-            ptr = kb.b.bitcast(kb.gep(base, kb.add(at, line // self.itemsize)), i8p)
-            kb.b.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+            kb.prefetch(kb.gep(base, kb.add(at, line // self.itemsize)))
 
     def store_tile(self, kb: KernelBuilder, y: ir.Value, tile: Tile,
                    acc: list[list[ir.Value]]) -> None:
