@@ -172,9 +172,9 @@ def test_the_host_is_read_back_from_its_record(tmp_path, monkeypatch):
     records = list((tmp_path / "hosts").glob("*.json"))
     assert len(records) == 1
     monkeypatch.setattr(cache, "_HOST", [])
-    assert cache._recorded_host() == found
+    assert cache._recorded_host(cache._host_record()) == found
     records[0].write_bytes(b"damaged")
-    assert cache._recorded_host() is None  # a damaged record is asked of LLVM again
+    assert cache._recorded_host(records[0]) is None  # a damaged record is asked of LLVM again
 
 
 def test_links_wait_for_builds_to_end_except_at_exit():

@@ -64,7 +64,8 @@ def host() -> HostTarget:
     if not _HOST:
         with _HOST_LOCK:  # the main thread and compile()'s background ones ask at once
             if not _HOST:
-                _HOST.append(_recorded_host() or _llvm_host())
+                record = _host_record()  # the CPUID probe, once
+                _HOST.append(_recorded_host(record) or _llvm_host(record))
     return _HOST[0]
 
 
@@ -76,8 +77,7 @@ def _host_record() -> Path | None:
     return cache_dir() / "hosts" / f"{name}.json"
 
 
-def _recorded_host() -> HostTarget | None:
-    record = _host_record()
+def _recorded_host(record: Path | None) -> HostTarget | None:
     payload = _read(record) if record is not None else None
     if payload is None:
         return None
@@ -87,11 +87,10 @@ def _recorded_host() -> HostTarget | None:
         return None
 
 
-def _llvm_host() -> HostTarget:
+def _llvm_host(record: Path | None) -> HostTarget:
     from runtime.jit.engine import Engine
 
     found = Engine.get().host
-    record = _host_record()
     if record is not None:
         _write(record, json.dumps(asdict(found), sort_keys=True).encode())
     return found
