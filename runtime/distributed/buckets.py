@@ -19,6 +19,7 @@ segment runs to the end of backward.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -47,9 +48,10 @@ class BucketPlan:
     segments: list[tuple[int, int]]
     """Kernel ranges [start, stop) of the backward segments, in order, covering every kernel."""
 
-    @property
+    @functools.cached_property
     def order(self) -> list[str]:
-        """The gradients in buffer order (bucket after bucket)."""
+        """The gradients in buffer order (bucket after bucket); worked out once, read every
+        step."""
         return [name for bucket in self.buckets for name in bucket.names]
 
 

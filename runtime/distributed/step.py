@@ -135,6 +135,7 @@ class DataParallel(Network):
         self._reducer: Reducer | None = None
         backward = self._need(BACKWARD)
         self._grad_shapes = _gradients(backward, list(self._params))
+        self._grad_order = [name for name, _ in self._grad_shapes]
         self._stat_shapes = _averaged_state(backward, self._state)
         self._dtype = _float(backward)
         self.buffer = GradientBuffer(self._grad_shapes, self._stat_shapes, self._dtype)
@@ -220,7 +221,7 @@ class DataParallel(Network):
 
     def _grad_names(self) -> list[str]:
         """The apply entry's gradient inputs in parameter order (the backward outputs')."""
-        return [name for name, _ in self._grad_shapes]
+        return self._grad_order
 
     def overlap(self) -> OverlappedBackward | None:
         """The overlapped backward the next step runs for the current bucket_bytes (built and
@@ -234,8 +235,9 @@ class DataParallel(Network):
         overlap = self._overlaps[size]
         order = overlap.plan.order if overlap is not None else self._grad_names()
         if self.buffer.grad_names != order:  # the buffer follows the buckets
-            self.buffer = GradientBuffer([(n, dict(self._grad_shapes)[n]) for n in order],
-                                         self._stat_shapes, self._dtype)
+            shapes = dict(self._grad_shapes)
+            self.buffer = GradientBuffer([(n, shapes[n]) for n in order], self._stat_shapes,
+                                         self._dtype)
         return overlap
 
     def _build_overlap(self, segments: BackwardSegments, size: int) -> OverlappedBackward | None:
