@@ -99,12 +99,16 @@ class Contraction(Emitter):
             with kb.loop(0, self.images, name="image") as image:
                 self.task(kb, image, kb.i64(0), ws)
 
-    def columns(self, kb: KernelBuilder, chunk: ir.Value) -> tuple[ir.Value, ir.Value]:
-        """[lo, hi) of C's columns for a chunk, aligned to whole micro-panels."""
-        panels = (self.n + self.nr - 1) // self.nr
-        lo = kb.mul(kb.b.sdiv(kb.mul(chunk, panels), kb.i64(self.chunks)), self.nr)
+    def columns(self, kb: KernelBuilder, chunk: ir.Value, total: int | None = None,
+                panel: int | None = None) -> tuple[ir.Value, ir.Value]:
+        """[lo, hi) of C's columns for a chunk, aligned to whole micro-panels (or of `total`
+        rows or columns in panels of `panel`)."""
+        total = self.n if total is None else total
+        panel = self.nr if panel is None else panel
+        panels = (total + panel - 1) // panel
+        lo = kb.mul(kb.b.sdiv(kb.mul(chunk, panels), kb.i64(self.chunks)), panel)
         hi = kb.min(kb.mul(kb.b.sdiv(kb.mul(kb.add(chunk, 1), panels), kb.i64(self.chunks)),
-                           self.nr), self.n)
+                           panel), total)
         return lo, hi
 
     # ------------------------------------------------------------ the library call

@@ -47,11 +47,7 @@ class Conv2dGradWeight(_Conv):
 
     def channel_range(self, kb: KernelBuilder, chunk: ir.Value) -> tuple[ir.Value, ir.Value]:
         """[lo, hi) of dW's rows (output channels) for a chunk, in whole micro-panels."""
-        panels = _ceil_div(self.og, self.mr)
-        lo = kb.mul(kb.b.sdiv(kb.mul(chunk, panels), kb.i64(self.chunks)), self.mr)
-        hi = kb.min(kb.mul(kb.b.sdiv(kb.mul(kb.add(chunk, 1), panels), kb.i64(self.chunks)),
-                           self.mr), self.og)
-        return lo, hi
+        return self.columns(kb, chunk, self.og, self.mr)
 
     def task_rows(self, chunks: int) -> int:
         """The most im2col rows (columns of dW) one of `chunks` tasks gathers."""
