@@ -151,6 +151,15 @@ class KernelBuilder:
         p = self.b.bitcast(self.gep(ptr, index), vty.as_pointer())
         return self.b.load(p, name=name, align=4 if vty.element == F32 else 8)
 
+    def strided_vload(self, ptr: ir.Value, index: Value, ty: ir.Type, lanes: int,
+                      stride: int) -> ir.Value:
+        """ptr[index + i * stride] for i < lanes: one load of lanes * stride elements shuffled
+        down to every stride-th (cheaper than a gather while the stride is small); every
+        element up to ptr[index + lanes * stride - 1] must be readable."""
+        row = self.vload(ptr, index, ir.VectorType(ty, lanes * stride))
+        pick = ir.Constant(ir.VectorType(I32, lanes), [i * stride for i in range(lanes)])
+        return self.b.shuffle_vector(row, row, pick)
+
     def vstore(self, value: ir.Value, ptr: ir.Value, index: Value) -> None:
         vty = value.type
         p = self.b.bitcast(self.gep(ptr, index), vty.as_pointer())

@@ -266,11 +266,8 @@ class _Conv(Contraction):
         room = kb.b.sdiv(kb.sub(self.w, xoff), kb.i64(s))  # columns whose L*s reads fit
         count = kb.b.sdiv(kb.max(kb.sub(kb.min(hi, room), lo), 0), kb.i64(lanes))
         end = kb.add(lo, kb.mul(count, lanes))
-        wide = ir.VectorType(self.ty, lanes * s)
-        pick = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [i * s for i in range(lanes)])
         with kb.loop(lo, end, step=lanes, name="cv") as ox:
-            row = kb.vload(src, kb.mul(ox, s), wide)
-            kb.vstore(kb.b.shuffle_vector(row, row, pick), dst, ox)
+            kb.vstore(kb.strided_vload(src, kb.mul(ox, s), self.ty, lanes, s), dst, ox)
         return end
 
     def col2im(self, kb: KernelBuilder, col: ir.Value, dx_img: ir.Value, a: Addr,

@@ -110,10 +110,9 @@ class MaxPoolGrad(_Window):
         dy, x, dx = ptrs
         xb, gb, db = bases
         lanes, s = self.lanes, self.sw
-        vty, wide = ir.VectorType(ty, lanes), ir.VectorType(ty, lanes * s)
+        vty = ir.VectorType(ty, lanes)
         ity = ir.VectorType(I32, lanes)
         start = kb.min(ov, self.cols[1] - lanes)
-        pick = ir.Constant(ir.VectorType(I32, lanes), [i * s for i in range(lanes)])
         rows = [kb.add(kb.mul(oy, self.sh), ky * self.dh - self.pt) for ky in range(self.kh)]
         inside = [kb.in_range(iy, 0, self.h) for iy in rows]
         x0 = kb.add(kb.mul(start, s), -self.pl)  # the input column of lane 0's window
@@ -122,8 +121,7 @@ class MaxPoolGrad(_Window):
         for k in range(self.kh * self.kw):
             ky, kx = divmod(k, self.kw)
             iy = kb.min(kb.max(rows[ky], 0), self.h - 1)
-            row = kb.vload(x, self.x_at(kb, xb, iy, kb.add(x0, kx * self.dw)), wide)
-            v = kb.b.shuffle_vector(row, row, pick)
+            v = kb.strided_vload(x, self.x_at(kb, xb, iy, kb.add(x0, kx * self.dw)), ty, lanes, s)
             first = kb.b.icmp_signed("<", arg, ir.Constant(ity, [0] * lanes))
             better = kb.b.or_(first_max(kb, v, best), first)
             better = kb.b.select(inside[ky], better, ir.Constant(better.type, [0] * lanes))
