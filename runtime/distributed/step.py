@@ -131,7 +131,7 @@ class DataParallel(Network):
         `segments` (a JIT network's) make the overlapped step possible."""
         self.comm = comm
         self._segments = segments
-        self._overlaps: dict[int, OverlappedBackward | None] = {}
+        self._overlaps: dict[tuple[int, bool], OverlappedBackward | None] = {}
         self._reducer: Reducer | None = None
         backward = self._need(BACKWARD)
         self._grad_shapes = _gradients(backward, list(self._params))
@@ -153,8 +153,6 @@ class DataParallel(Network):
                                     f"(one Allreduce after backward), got {size!r}")
         self._bucket_bytes = size
         self._bucket_chosen = True
-        # a default refused for want of a spare core is no answer for a size asked for
-        self._overlaps = {k: v for k, v in getattr(self, "_overlaps", {}).items() if v}
 
     def broadcast_parameters(self) -> None:
         """Rank 0's parameters and state on every rank (after a restore on rank 0)."""
@@ -230,9 +228,10 @@ class DataParallel(Network):
         size = self.bucket_bytes
         if size is None or self._segments is None:
             return None
-        if size not in self._overlaps:
-            self._overlaps[size] = self._build_overlap(self._segments, size)
-        overlap = self._overlaps[size]
+        key = (size, self._bucket_chosen)  # a default may be refused where a chosen size is not
+        if key not in self._overlaps:
+            self._overlaps[key] = self._build_overlap(self._segments, size)
+        overlap = self._overlaps[key]
         order = overlap.plan.order if overlap is not None else self._grad_names()
         if self.buffer.grad_names != order:  # the buffer follows the buckets
             shapes = dict(self._grad_shapes)
