@@ -22,6 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 ACTIVATION_LAYOUTS = ("", "nhwc", "nchw8c", "nchw16c")
+LAYOUT_CHOICES = ("auto", "nchw", *ACTIVATION_LAYOUTS[1:])
+"""What the commands' `--layout` takes: "nchw" is the plain layout (the layout pass's ""), "auto"
+what compile(..., layout="auto") chooses on this host."""
 
 
 def block_of(layout: str) -> int:

@@ -173,3 +173,40 @@ def test_gradcheck_command():
     out = netc("gradcheck", EXAMPLES / "mlp.yaml")
     assert out.returncode == 0, out.stderr
     assert "all 6 gradients agree" in out.stdout
+
+
+def test_compile_reports_the_kernels_the_jit_network_runs():
+    """`netc compile` lowers with the JIT's own options (layout "auto" and batchnorm folded),
+    so its kernel list, layouts included, is the one compiler.compile's network runs."""
+    import compiler
+
+    model = EXAMPLES / "cifar_cnn.yaml"
+    net = compiler.compile(compiler.load(model), batch=2)
+    expected = [(k["name"], k.get("layout") or "logical")
+                for k in net.entry("forward").kernels]
+    assert any(layout != "logical" for _, layout in expected)  # auto picked a blocked layout
+
+    def listed(*options: object) -> list[tuple[str, str]]:
+        run = netc("compile", model, "--batch", 2, *options)
+        assert run.returncode == 0, run.stderr
+        rows = run.stdout.split("kernels (", 1)[1].splitlines()[1:]
+        return [(row.split()[0], row.split()[2]) for row in rows if row.startswith("  k")]
+
+    assert listed() == expected
+    assert {layout for _, layout in listed("--layout", "nchw")} == {"logical"}
+
+
+def test_dump_at_a_bound_batch_shows_folded_and_packed_weights():
+    """What the JIT runs: batchnorm folded into the convolution and its weight read as panels;
+    at the symbolic batch the dump keeps batchnorm as the model has it."""
+    model = EXAMPLES / "resnet18.yaml"
+    dumped = netc("dump", model, "--layout", "nchw16c", "--batch", 1,
+                  "--after", "pack-conv-weights")
+    assert dumped.returncode == 0, dumped.stderr
+    assert "= batchnorm(" not in dumped.stdout
+    assert ".packed_weight" in dumped.stdout
+    assert "@oihw" in dumped.stdout
+    symbolic = netc("dump", model, "--layout", "nchw16c", "--after", "pack-conv-weights")
+    assert symbolic.returncode == 0, symbolic.stderr
+    assert "= batchnorm(" in symbolic.stdout
+    assert ".packed_weight" not in symbolic.stdout

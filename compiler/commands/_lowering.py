@@ -27,7 +27,14 @@ def lowered(graph: Graph, kind: str, args: argparse.Namespace,
     if kind == "train":
         opt = Adam(lr=args.lr) if getattr(args, "optimizer", "sgd") == "adam" else SGD(
             lr=getattr(args, "lr", 0.01), momentum=getattr(args, "momentum", 0.0))
-    options = {"layout": args.layout} if getattr(args, "layout", "") else {}
+    options = {}
+    if getattr(args, "layout", ""):  # the JIT's own options, so the dump shows what it runs
+        from compiler.driver.network import jit_options
+
+        # Folding and packing decide by the concrete shapes the JIT always has: a dump at the
+        # symbolic batch shows batchnorm and the weights as the model has them.
+        options = jit_options(graph, "f32", kind != "forward", args.layout,
+                              fold_batch_norm=getattr(args, "batch", None) is not None)
     ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt, options=options)
     timings: list[tuple[str, float]] = []
     how: dict[str, Any] = {"verify_each": True, "timings": timings, **kwargs}

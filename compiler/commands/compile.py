@@ -11,6 +11,8 @@ import argparse
 import time
 
 from compiler.commands._lowering import plan_model
+from compiler.commands.profile import layout_name
+from ir.layouts import LAYOUT_CHOICES
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -34,8 +36,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     print(f"kernels ({len(compiled.kernels)}):")
     width = max((len(k["name"]) for k in compiled.kernels), default=4)
     for k in compiled.kernels:
-        print(f"  {k['name']:{width}s}  {k['kind']:12s} {k['flops']:>14,} FLOPs  "
-              f"{k['ntasks']:4d} task{'s' if k['ntasks'] != 1 else ' '}")
+        print(f"  {k['name']:{width}s}  {k['kind']:12s} {layout_name(k.get('layout') or ''):8s}"
+              f"{k['flops']:>14,} FLOPs  {k['ntasks']:4d} task{'s' if k['ntasks'] != 1 else ' '}")
     flops = sum(k["flops"] for k in compiled.kernels)
     print(f"  total {flops:,} FLOPs per call")
     print(f"memory: scratch peak {plan.scratch_bytes:,} bytes (naive {plan.naive_bytes:,}), "
@@ -49,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     comp.add_argument("model", help="model file (.yaml, .json, .ir)")
     comp.add_argument("--batch", type=int, default=1)
     comp.add_argument("--train", action="store_true", help="the training step")
+    comp.add_argument("--layout", choices=LAYOUT_CHOICES, default="auto",
+                      help="physical layout of the activations (default: what the JIT picks "
+                           "on this host; nchw = plain)")
     comp.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     comp.add_argument("--lr", type=float, default=0.01)
     comp.add_argument("--momentum", type=float, default=0.0)

@@ -19,6 +19,7 @@ from ir.dot import to_dot
 from ir.errors import NetcError
 from ir.graph import Graph
 from ir.jsonio import to_json
+from ir.layouts import LAYOUT_CHOICES
 from ir.printer import print_graph
 
 FORMATS = {"text": print_graph, "dot": to_dot, "json": to_json, "html": to_html}
@@ -154,8 +155,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     dump.add_argument("--stage", choices=("llvm", "llvm-opt", "asm"),
                       help="the generated code instead of the IR")
     dump.add_argument("--batch", type=int, help="bind the batch size (default: symbolic N)")
-    dump.add_argument("--layout", choices=("nhwc", "nchw8c", "nchw16c"),
-                      help="lay activations out this way (the layout pass)")
+    dump.add_argument("--layout", choices=LAYOUT_CHOICES, default="nchw",
+                      help="lay activations out this way (the layout pass; default nchw, the "
+                           "plain order; auto: what the JIT picks on this host)")
     dump.add_argument("--time-passes", action="store_true",
                       help="print every pass's time on stderr")
     dump.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")

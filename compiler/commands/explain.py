@@ -13,7 +13,7 @@ import json
 import sys
 
 from compiler.frontend import load
-from ir.layouts import ACTIVATION_LAYOUTS
+from ir.layouts import LAYOUT_CHOICES
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("model", help="model file (.yaml, .json, .onnx, .ir)")
     cmd.add_argument("layer", help="a flatten layer, a mean over tokens, or the dense layer "
                                     "right after either")
-    cmd.add_argument("--layout", choices=("auto", "nchw", *ACTIVATION_LAYOUTS[1:]), default="auto",
+    cmd.add_argument("--layout", choices=LAYOUT_CHOICES, default="auto",
                      help="physical layout of the activations (default: what "
                           "compile(..., layout=\"auto\") chooses; nchw = plain)")
     cmd.add_argument("--format", choices=("text", "json"), default="text")

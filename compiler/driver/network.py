@@ -74,6 +74,17 @@ DEFAULT_LAYOUT = ""
 GEMMs); for inference auto_layout decides per network."""
 
 
+def jit_options(graph: Graph, dtype: str, train: bool, layout: str = "auto",
+                fold_batch_norm: bool = True) -> dict[str, Any]:
+    """The pass options a JIT network lowers its entries with: the layout ("auto" resolved for
+    this host, "nchw" or "" plain) and batchnorm folding (the JIT network computes the folded
+    and packed constants, runtime/jit/folding.py). `netc compile` and `netc dump` lower with the
+    same options, so what they show is what the JIT runs."""
+    if layout == "auto":
+        layout = auto_layout(graph, dtype, train)
+    return {"layout": "" if layout == "nchw" else layout, "fold_batch_norm": fold_batch_norm}
+
+
 def auto_layout(graph: Graph, dtype: str, train: bool) -> str:
     """What layout="auto" means for this graph on this host (compiler/passes/layout.py's rule
     for the host's vector width)."""
@@ -106,9 +117,7 @@ def build_network(graph: object, batch: int | None, train: bool,
     opt = optimizer or SGD(lr=0.01)
     options: dict[str, Any] = {"dtype": dtype} if dtype != "f32" else {}
     if backend == "jit":  # the reference interpreter always works in the logical order
-        options["layout"] = auto_layout(graph, dtype, train) if layout == "auto" else layout
-        # the JIT network computes the folded constants (runtime/jit/folding.py)
-        options["fold_batch_norm"] = fold_batch_norm
+        options.update(jit_options(graph, dtype, train, layout, fold_batch_norm))
 
     def ctx(train: bool = False, optimizer: SGD | Adam | None = None) -> PassContext:
         return PassContext(batch=batch, options=dict(options), train=train, optimizer=optimizer)

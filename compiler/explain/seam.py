@@ -25,7 +25,7 @@ from compiler.passes import PassContext
 from ir.errors import NetcError
 from ir.graph import Graph, Node
 from ir.layouts import (
-    ACTIVATION_LAYOUTS,
+    LAYOUT_CHOICES,
     Flat,
     block_of,
     element_offset,
@@ -37,8 +37,6 @@ from ir.types import TensorType
 
 BATCH = 2
 """The batch of the numerical checks (the contraction over n needs more than one sample)."""
-LAYOUT_CHOICES = ("auto", "nchw", *ACTIVATION_LAYOUTS[1:])
-"""What `--layout` takes; "nchw" is the plain layout (the layout pass's "")."""
 
 
 @dataclass(frozen=True)
