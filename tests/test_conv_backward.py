@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.codegen.emitters import conv_across
+from compiler.codegen.emitters import conv_across, conv_flat
 from compiler.codegen.emitters.conv_across import accepts
 from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
@@ -158,3 +158,45 @@ def test_a_residual_block_trains_as_the_reference(tmp_path, monkeypatch, bits, d
     for name, g in want.items():
         scale = max(np.abs(g).max(), 1.0)
         np.testing.assert_allclose(grads[name] / scale, g / scale, err_msg=name, **TOL[dtype])
+
+
+FLAT = [
+    # (input shape, weight shape, attrs): conv_flat.py's direct kernels, forward and dx
+    # 17 output channels: one whole panel of 12 (6 at 256 bits) and a remainder; 19 columns
+    # padded to 21, so tiles of 32 (16) columns cross rows and a task's last tile its end
+    ((3, 5, 17, 19), (17, 5, 3, 3), attrs(pad=1)),
+    # batch 1: four tasks of rows per image; a 5x5 kernel, fewer outputs than one panel
+    ((1, 3, 20, 20), (7, 3, 5, 5), attrs(pad=2)),
+    # dilation 2, padding wider than the kernel reaches; 40 channels: two channel blocks
+    ((2, 40, 18, 17), (13, 40, 3, 3), attrs(pad=2, dilation=2)),
+]
+
+
+@pytest.mark.parametrize("bits", widths())
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("x", "w", "attrs"), FLAT)
+def test_flat_direct_kernels_match_the_reference(monkeypatch, bits, dtype, x, w, attrs):
+    """The stride-1 convolution and its input gradient over the padded image's flat pixel
+    axis (the weight gradient stays conv.py's) against the reference interpreter."""
+    monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
+    assert all(conv_flat.accepts(n) for n in grad_inputs(x, w, attrs))
+    graph = op_graph("conv2d", [x, w], attrs, dtype)
+    check(graph, scaled(graph, feeds_for(graph)), dtype)
+
+
+def test_flat_direct_kernels_by_finite_differences():
+    x, w, a = FLAT[0]
+    graph = op_loss_graph("conv2d", [(2, *x[1:]), w], a)
+    assert_gradients(graph, gradcheck_feeds(graph))
+
+
+def test_which_convolutions_run_flat():
+    """resnet18's stride-1 layer1 and layer2 convolutions (and their input gradients) and
+    cifar's; not strided ones, not the small images that run across (layer3 and 4)."""
+    for x, w, a in [((8, 64, 56, 56), (64, 64, 3, 3), attrs(pad=1)),
+                    ((8, 128, 28, 28), (128, 128, 3, 3), attrs(pad=1)),
+                    ((32, 32, 32, 32), (32, 32, 3, 3), attrs(pad=1))]:
+        assert all(conv_flat.accepts(n) for n in grad_inputs(x, w, a))
+    for x, w, a in [((8, 64, 56, 56), (128, 64, 3, 3), attrs(stride=2, pad=1)),
+                    ((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1))]:
+        assert not any(conv_flat.accepts(n) for n in grad_inputs(x, w, a))
