@@ -80,7 +80,7 @@ class _Flat(_Conv):
     def finish_setup(self) -> None:
         target = self.ctx.gen.target
         self.lanes = target.lanes(self.dtype)
-        self.rows_mr, self.cols_nr = target.micro_tile(self.dtype)
+        self.rows_mr, self.cols_nr = self.register_tile(*target.micro_tile(self.dtype))
         self.hp, self.wp = self.padded_dims()
         self.m, self.n, self.k = self.og, self.p, self.kcol
         # columns of one band: whole tiles, the staging block within BAND_BYTES
@@ -91,6 +91,15 @@ class _Flat(_Conv):
         limit = max(1, L1_SOURCE_BYTES // per_channel)
         blocks = _ceil_div(self.cg, limit)
         self.channel_block = _ceil_div(self.cg, blocks)
+
+    def register_tile(self, mr: int, nr: int) -> tuple[int, int]:
+        """(rows, columns) of the register tile: the GEMM micro-kernel's MR x NR, or, where
+        its rows leave a remainder panel and the output channels are whole panels of
+        2*MR/3 rows, that many rows x 3/2 NR columns (as many accumulators): 64 channels
+        are 8 x 8 instead of 5 x 12 + 4."""
+        if self.og % mr == 0 or (2 * mr) % 3 or self.og % (2 * mr // 3):
+            return mr, nr
+        return 2 * mr // 3, 3 * nr // 2
 
     def prepare(self) -> None:
         super().prepare()
