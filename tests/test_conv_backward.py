@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.codegen.emitters import conv_across, conv_flat
+from compiler.codegen.emitters import conv_across, conv_flat, conv_grad_weight
 from compiler.codegen.emitters.conv_across import accepts
 from compiler.driver.pipelines import lower
 from compiler.passes import PassContext
@@ -167,8 +167,9 @@ FLAT = [
     ((3, 5, 17, 19), (17, 5, 3, 3), attrs(pad=1)),
     # batch 1: four tasks of rows per image; a 5x5 kernel, fewer outputs than one panel
     ((1, 3, 20, 20), (7, 3, 5, 5), attrs(pad=2)),
-    # dilation 2, padding wider than the kernel reaches; 40 channels: two channel blocks
-    ((2, 40, 18, 17), (13, 40, 3, 3), attrs(pad=2, dilation=2)),
+    # dilation 2, padding wider than the kernel reaches; 40 channels: two channel blocks;
+    # 16 outputs: register tiles of 8 (4) rows x 3 vectors
+    ((2, 40, 18, 17), (16, 40, 3, 3), attrs(pad=2, dilation=2)),
 ]
 
 
@@ -200,3 +201,46 @@ def test_which_convolutions_run_flat():
     for x, w, a in [((8, 64, 56, 56), (128, 64, 3, 3), attrs(stride=2, pad=1)),
                     ((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1))]:
         assert not any(conv_flat.accepts(n) for n in grad_inputs(x, w, a))
+
+
+TRANSPOSED = [
+    # 32 filters: whole NR panels at both widths, so conv_grad_weight.py runs dW^T; 45 and 147
+    # im2col rows split into tasks of whole MR panels and a remainder
+    ((2, 5, 17, 19), (32, 5, 3, 3), attrs(pad=1)),
+    ((1, 3, 23, 23), (32, 3, 7, 7), attrs(stride=2, pad=3)),  # a stem at batch 1
+    ((3, 20, 9, 9), (32, 20, 1, 1), attrs(stride=2)),  # a strided 1x1 projection
+]
+
+
+@pytest.mark.parametrize("bits", widths())
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("x", "w", "attrs"), TRANSPOSED)
+def test_transposed_weight_gradients_match_the_reference(monkeypatch, bits, dtype, x, w,
+                                                         attrs):
+    monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
+    graph = op_graph("conv2d", [x, w], attrs, dtype)
+    check(graph, scaled(graph, feeds_for(graph)), dtype)
+
+
+def test_transposed_weight_gradients_by_finite_differences():
+    x, w, a = TRANSPOSED[1]
+    graph = op_loss_graph("conv2d", [(2, *x[1:]), w], a)
+    assert_gradients(graph, gradcheck_feeds(graph))
+
+
+def test_which_weight_gradients_run_transposed():
+    """resnet18's stem, layer1 and 2 (dW up to 1 MiB, whole panels of filters); not layer3's
+    2.4 MB dW, nor 24 filters (not whole panels of 32)."""
+    def weight_gradient(x, w, a):
+        graph = op_graph("conv2d", [x, w], a, "f32")
+        lowered = lower(graph, "grads", PassContext(train=True, wrt=("in1",)))
+        (node,) = [n for n in lowered.nodes() if n.op == "conv2d_grad_weight"]
+        return node
+
+    for x, w, a in [((8, 3, 224, 224), (64, 3, 7, 7), attrs(stride=2, pad=3)),
+                    ((8, 64, 56, 56), (64, 64, 3, 3), attrs(pad=1)),
+                    ((8, 128, 28, 28), (128, 128, 3, 3), attrs(pad=1))]:
+        assert conv_grad_weight.runs_transposed(weight_gradient(x, w, a), 32)
+    for x, w, a in [((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1)),
+                    ((8, 64, 56, 56), (24, 64, 1, 1), attrs())]:
+        assert not conv_grad_weight.runs_transposed(weight_gradient(x, w, a), 32)
