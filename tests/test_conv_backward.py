@@ -4,7 +4,9 @@ widths, in f32 and f64, and by finite differences in f64.
 
 The shapes make the kernels cross every edge they have: chunks of columns that split an image
 (5 images of 100 pixels in chunks of 256 columns), rows of W^T in several blocks per task
-(128 channels x 9), strides 1 and 2 with padding, a 7x7 stride-2 kernel and a dilated one."""
+(128 channels x 9), strides 1 and 2 with padding, a 7x7 stride-2 kernel and a dilated one.
+The direct stride-1 kernels of conv_flat.py and the transposed weight gradient of
+conv_grad_weight.py are checked the same way (FLAT, TRANSPOSED)."""
 
 from __future__ import annotations
 
@@ -173,30 +175,12 @@ FLAT = [
 ]
 
 
-@pytest.mark.parametrize("bits", widths())
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("x", "w", "attrs"), FLAT)
-def test_flat_direct_kernels_match_the_reference(monkeypatch, bits, dtype, x, w, attrs):
-    """The stride-1 convolution and its input gradient over the padded image's flat pixel
-    axis (the weight gradient stays conv.py's) against the reference interpreter."""
-    monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
-    assert all(conv_flat.accepts(n) for n in grad_inputs(x, w, attrs))
-    graph = op_graph("conv2d", [x, w], attrs, dtype)
-    check(graph, scaled(graph, feeds_for(graph)), dtype)
-
-
-def test_flat_direct_kernels_by_finite_differences():
-    x, w, a = FLAT[0]
-    graph = op_loss_graph("conv2d", [(2, *x[1:]), w], a)
-    assert_gradients(graph, gradcheck_feeds(graph))
-
-
 def test_which_convolutions_run_flat():
     """resnet18's stride-1 layer1 and layer2 convolutions (and their input gradients) and
     cifar's; not strided ones, not the small images that run across (layer3 and 4)."""
     for x, w, a in [((8, 64, 56, 56), (64, 64, 3, 3), attrs(pad=1)),
                     ((8, 128, 28, 28), (128, 128, 3, 3), attrs(pad=1)),
-                    ((32, 32, 32, 32), (32, 32, 3, 3), attrs(pad=1))]:
+                    ((32, 32, 32, 32), (32, 32, 3, 3), attrs(pad=1)), *FLAT]:
         assert all(conv_flat.accepts(n) for n in grad_inputs(x, w, a))
     for x, w, a in [((8, 64, 56, 56), (128, 64, 3, 3), attrs(stride=2, pad=1)),
                     ((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1))]:
@@ -214,17 +198,19 @@ TRANSPOSED = [
 
 @pytest.mark.parametrize("bits", widths())
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("x", "w", "attrs"), TRANSPOSED)
-def test_transposed_weight_gradients_match_the_reference(monkeypatch, bits, dtype, x, w,
+@pytest.mark.parametrize(("x", "w", "attrs"), FLAT + TRANSPOSED)
+def test_flat_and_transposed_kernels_match_the_reference(monkeypatch, bits, dtype, x, w,
                                                          attrs):
+    """conv_flat.py's stride-1 convolution and input gradient over the padded image's flat
+    pixel axis, and conv_grad_weight.py's dW^T, against the reference interpreter."""
     monkeypatch.setenv("NETC_VECTOR_BITS", str(bits))
     graph = op_graph("conv2d", [x, w], attrs, dtype)
     check(graph, scaled(graph, feeds_for(graph)), dtype)
 
 
-def test_transposed_weight_gradients_by_finite_differences():
-    x, w, a = TRANSPOSED[1]
-    graph = op_loss_graph("conv2d", [(2, *x[1:]), w], a)
+@pytest.mark.parametrize(("x", "w", "attrs"), [FLAT[0], TRANSPOSED[1]])
+def test_flat_and_transposed_kernels_by_finite_differences(x, w, attrs):
+    graph = op_loss_graph("conv2d", [(2, *x[1:]), w], attrs)
     assert_gradients(graph, gradcheck_feeds(graph))
 
 
