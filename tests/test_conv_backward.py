@@ -172,17 +172,24 @@ FLAT = [
     # dilation 2, padding wider than the kernel reaches; 40 channels: two channel blocks;
     # 16 outputs: register tiles of 8 (4) rows x 3 vectors
     ((2, 40, 18, 17), (16, 40, 3, 3), attrs(pad=2, dilation=2)),
+    # strided forwards (phase planes; dx stays conv.py's): a 7x7 stride-2 stem, stride 3 with
+    # dilation 2 (the planes some tap reads)
+    ((2, 3, 41, 39), (16, 3, 7, 7), attrs(stride=2, pad=3)),
+    ((1, 4, 50, 52), (7, 4, 3, 3), attrs(stride=3, pad=2, dilation=2)),
 ]
 
 
 def test_which_convolutions_run_flat():
-    """resnet18's stride-1 layer1 and layer2 convolutions (and their input gradients) and
-    cifar's; not strided ones, not the small images that run across (layer3 and 4)."""
+    """resnet18's stride-1 layer1 and layer2 convolutions and their input gradients, and
+    cifar's; strided ones but not their input gradients; not 1x1 ones, not the small images
+    that run across (layer3 and 4)."""
     for x, w, a in [((8, 64, 56, 56), (64, 64, 3, 3), attrs(pad=1)),
                     ((8, 128, 28, 28), (128, 128, 3, 3), attrs(pad=1)),
-                    ((32, 32, 32, 32), (32, 32, 3, 3), attrs(pad=1)), *FLAT]:
+                    ((32, 32, 32, 32), (32, 32, 3, 3), attrs(pad=1)), *FLAT[:3]]:
         assert all(conv_flat.accepts(n) for n in grad_inputs(x, w, a))
-    for x, w, a in [((8, 64, 56, 56), (128, 64, 3, 3), attrs(stride=2, pad=1)),
+    for x, w, a in [((8, 64, 56, 56), (128, 64, 3, 3), attrs(stride=2, pad=1)), *FLAT[3:]]:
+        assert [conv_flat.accepts(n) for n in grad_inputs(x, w, a)] == [True, False]
+    for x, w, a in [((8, 64, 56, 56), (128, 64, 1, 1), attrs(stride=2)),
                     ((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1))]:
         assert not any(conv_flat.accepts(n) for n in grad_inputs(x, w, a))
 

@@ -1,19 +1,23 @@
-"""Stride-1 convolutions of plain NCHW images, and their input gradients, as direct kernels over
-the flat pixel axis of the zero-padded image: no im2col tile, no packing.
+"""Convolutions of plain NCHW images, and the input gradients of stride-1 ones, as direct
+kernels over the flat pixel axis of the zero-padded image: no im2col tile, no packing.
 
 Where it sits: variants of `conv2d` and `conv2d_grad_input` (compiler/codegen/emitters/
 __init__.py tries VARIANTS before conv.py's defaults) for the plain-layout convolutions of
-training on images of more than conv_across.ACROSS_PIXELS pixels (resnet18's layer1 and 2).
-conv.py's GEMM there has only 64 or 128 rows (the output channels): every im2col element it
-writes and every B panel it reads serve few FMAs, and it ran at ~60% of peak where the library
-GEMM of many rows reaches ~75%.
+training on images of more than conv_across.ACROSS_PIXELS pixels (resnet18's stem, layer1
+and 2). conv.py's GEMM there has only 64 or 128 rows (the output channels): every im2col
+element it writes and every B panel it reads serve few FMAs, and it ran at ~60% of peak where
+the library GEMM of many rows reaches ~75%.
 
-Output pixel (oy, ox) is column q = oy*Wp + ox of the padded image P (Hp x Wp per channel,
-conv.py's fast-gather copy of the task's rows); its tap (ky, kx) reads P[c][q + ky*dh*Wp +
-kx*dw]. So for one channel and tap, NR consecutive columns read one contiguous run of P, and
-a register tile of MR output channels x NR columns is the GEMM micro-kernel with its B row
-loaded straight from P (two vectors) and its A column the MR weights broadcast from W itself
-at fixed offsets:
+Output pixel (oy, ox) is column q = oy*Wp + ox of the padded image P (Hp x Wp per channel, a
+copy of the rows the task reads, zero outside the image); its tap (ky, kx) reads P[c][q +
+ky*dh*Wp + kx*dw]. With stride s, P holds each channel as phase planes, P[c][(a, b)][i][j] =
+the padded image's element (i*s + a, j*s + b) (space to depth), and tap (ky, kx) reads plane
+(ky*dh % s, kx*dw % s) at q + (ky*dh // s)*Wp + kx*dw // s: consecutive output pixels again
+read consecutive elements, and no work is wasted on the pixels the stride skips (only the
+planes some tap reads are filled). So for one channel and tap, NR consecutive columns read one
+contiguous run of P, and a register tile of MR output channels x NR columns is the GEMM
+micro-kernel with its B row loaded straight from P (two vectors) and its A column the MR
+weights broadcast from W itself at fixed offsets (stride 1 shown):
   acc[r][v] += W[o0 + r, c, ky, kx] * P[c][q0 + v*L + ky*dh*Wp + kx*dw]
 over c (a loop, in blocks that keep the tile's rows of P in L1) and the taps (unrolled). The
 Wp - Wo columns at each row's end are computed and dropped (3% at 56 pixels, 7% at 28).
@@ -56,13 +60,17 @@ class WeightAddress(NamedTuple):
 
 
 def accepts(node: Node) -> bool:
-    """An ungrouped plain-NCHW convolution (or the input gradient of one) of stride 1, whose
-    output images have more than ACROSS_PIXELS pixels (smaller ones run across images)."""
+    """An ungrouped plain-NCHW convolution of any stride, or the input gradient of one of
+    stride 1, with a kernel wider than 1x1 (a 1x1 convolution's conv.py GEMM measured faster:
+    it has no taps to share a load of P), whose output images have more than ACROSS_PIXELS
+    pixels (smaller ones run across images)."""
     if node.op not in ("conv2d", "conv2d_grad_input") or node.attrs.get("groups", 1) != 1:
+        return False
+    if [int(d) for d in node.operands[1].type.shape[2:]] == [1, 1]:
         return False
     if node.type.dtype not in ("f32", "f64") or node.type.rank != 4:
         return False
-    if tuple(node.attrs["stride"]) != (1, 1):
+    if node.op == "conv2d_grad_input" and tuple(node.attrs["stride"]) != (1, 1):
         return False
     first = node.operands[0]
     if Addr.of(node.type).layout or Addr.of(first.type).layout:
@@ -81,12 +89,17 @@ class _Flat(_Conv):
         target = self.ctx.gen.target
         self.lanes = target.lanes(self.dtype)
         self.rows_mr, self.cols_nr = self.register_tile(*target.micro_tile(self.dtype))
-        self.hp, self.wp = self.padded_dims()
+        # phase planes: rows and columns of each, then the (a, b) planes some tap reads
+        self.hp = self.ho + (self.kh - 1) * self.dh // self.sh
+        self.wp = self.wo + (self.kw - 1) * self.dw // self.sw
+        self.phases = sorted({(ky * self.dh % self.sh, kx * self.dw % self.sw)
+                              for ky in range(self.kh) for kx in range(self.kw)})
         self.m, self.n, self.k = self.og, self.p, self.kcol
         # columns of one band: whole tiles, the staging block within BAND_BYTES
         tiles = max(1, BAND_BYTES // (self.itemsize * self.og * self.cols_nr))
         self.band = tiles * self.cols_nr
-        # channels of one block: a tile's rows of P (kh rows of NR + kw - 1 columns) in L1
+        # channels of one block: a tile's rows of P (about kh rows of NR + kw - 1 columns)
+        # in L1
         per_channel = self.kh * (self.cols_nr + (self.kw - 1) * self.dw) * self.itemsize
         limit = max(1, L1_SOURCE_BYTES // per_channel)
         blocks = _ceil_div(self.cg, limit)
@@ -112,7 +125,53 @@ class _Flat(_Conv):
 
     def padded_elems(self) -> int:
         """P, with a tile's columns of slack: the last tile of a task reads past its end."""
-        return self.cin * self.hp * self.wp + self.cols_nr + self.lanes
+        return self.cin * self.channel_plane() + self.cols_nr + self.lanes
+
+    def channel_plane(self) -> int:
+        """Elements of one channel's phase planes in P."""
+        return len(self.phases) * self.hp * self.wp
+
+    def tap_offsets(self) -> list[int]:
+        """Where tap (ky, kx) of column q reads P[c], from q: its phase plane, then the plane's
+        row and column (ky*dh // sh, kx*dw // sw)."""
+        plane = self.hp * self.wp
+        offsets = []
+        for ky in range(self.kh):
+            for kx in range(self.kw):
+                phase = self.phases.index((ky * self.dh % self.sh, kx * self.dw % self.sw))
+                offsets.append(phase * plane + ky * self.dh // self.sh * self.wp
+                               + kx * self.dw // self.sw)
+        return offsets
+
+    def fill(self, kb: KernelBuilder, x_img: ir.Value, dst: ir.Value, r0: ir.Value,
+             r1: ir.Value) -> ir.Value:
+        """dst = P for output rows [r0, r1): P[c][(a, b)][i][j] = x[c, i*sh + a - pt,
+        j*sw + b - pl], zero outside the image (with stride 1, the zero-padded image)."""
+        a_ = self.ax
+        zero = ir.Constant(self.ty, 0.0)
+        plane = self.hp * self.wp
+        i1 = kb.add(r1, (self.kh - 1) * self.dh // self.sh)
+        for p, (a, b) in enumerate(self.phases):
+            # columns j whose image column j*sw + b - pl is inside: [lo, hi)
+            lo = min(max(0, _ceil_div(self.pl - b, self.sw)), self.wp)
+            hi = min(max(lo, _ceil_div(self.w + self.pl - b, self.sw)), self.wp)
+            with kb.loop(0, self.cin, name="fc") as c, kb.loop(r0, i1, name="fi") as i:
+                row = kb.gep(dst, kb.add(kb.mul(c, self.channel_plane()),
+                                         kb.add(p * plane, kb.mul(i, self.wp))))
+                iy = kb.add(kb.mul(i, self.sh), a - self.pt)
+                with kb.b.if_else(kb.in_range(iy, 0, self.h)) as (inside, outside):
+                    with inside:
+                        src = kb.gep(x_img, kb.add(a_.channel(kb, c),
+                                                   kb.add(kb.mul(iy, a_.row), b - self.pl)))
+                        with kb.loop(0, lo, name="fz0") as j:
+                            kb.store(zero, row, j)
+                        with kb.loop(lo, hi, name="fcp") as j:
+                            kb.store(kb.load(src, kb.mul(j, self.sw)), row, j)
+                        with kb.loop(hi, self.wp, name="fz1") as j:
+                            kb.store(zero, row, j)
+                    with outside, kb.loop(0, self.wp, name="fz") as j:
+                        kb.store(zero, row, j)
+        return dst
 
     def extra_workspace(self) -> int:
         return (self.tile_elems() + self.padded_elems()) * self.itemsize
@@ -123,8 +182,8 @@ class _Flat(_Conv):
         computed into the staging block and copied into y."""
         r0, r1 = self.columns(kb, chunk, self.ho, 1)
         stage = self.scratch(kb, ws)
-        rows = (r0, kb.add(r1, (self.kh - 1) * self.dh))
-        src = self.source(kb, kb.gep(x, kb.mul(image, self.ax.image)), ws, rows=rows)
+        padded = self.scratch_part(kb, ws, self.tile_elems(), "padded")
+        src = self.fill(kb, kb.gep(x, kb.mul(image, self.ax.image)), padded, r0, r1)
         out = kb.gep(y, kb.mul(image, self.ay.image))
         q_first = kb.mul(r0, self.wp)
         q_end = kb.add(kb.mul(kb.sub(r1, 1), self.wp), self.wo)
@@ -162,9 +221,8 @@ class _Flat(_Conv):
             for v in range(nv):
                 old = kb.vload(corner, r * ldt + v * self.lanes, vty)
                 kb.b.store(kb.b.select(later, old, zero), acc[r][v])
-        plane = self.hp * self.wp
-        taps = [ky * self.dh * self.wp + kx * self.dw
-                for ky in range(self.kh) for kx in range(self.kw)]
+        plane = self.channel_plane()
+        taps = self.tap_offsets()
         wa = self.weights
         w_rows = kb.gep(w, kb.mul(o0, wa.row_stride))
         with kb.loop(c0, c1, name="c") as c:
