@@ -199,7 +199,7 @@ TRANSPOSED = [
     # im2col rows split into tasks of whole MR panels and a remainder
     ((2, 5, 17, 19), (32, 5, 3, 3), attrs(pad=1)),
     ((1, 3, 23, 23), (32, 3, 7, 7), attrs(stride=2, pad=3)),  # a stem at batch 1
-    ((3, 20, 9, 9), (32, 20, 1, 1), attrs(stride=2)),  # a strided 1x1 projection
+    ((3, 20, 9, 9), (32, 20, 3, 3), attrs(stride=2)),  # small images, no padding
 ]
 
 
@@ -223,7 +223,7 @@ def test_flat_and_transposed_kernels_by_finite_differences(x, w, attrs):
 
 def test_which_weight_gradients_run_transposed():
     """resnet18's stem, layer1 and 2 (dW up to 1 MiB, whole panels of filters); not layer3's
-    2.4 MB dW, nor 24 filters (not whole panels of 32)."""
+    2.4 MB dW, nor 24 filters (not whole panels of 32), nor a 1x1 projection."""
     def weight_gradient(x, w, a):
         graph = op_graph("conv2d", [x, w], a, "f32")
         lowered = lower(graph, "grads", PassContext(train=True, wrt=("in1",)))
@@ -235,5 +235,6 @@ def test_which_weight_gradients_run_transposed():
                     ((8, 128, 28, 28), (128, 128, 3, 3), attrs(pad=1))]:
         assert conv_grad_weight.runs_transposed(weight_gradient(x, w, a), 32)
     for x, w, a in [((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1)),
-                    ((8, 64, 56, 56), (24, 64, 1, 1), attrs())]:
+                    ((8, 64, 56, 56), (24, 64, 3, 3), attrs(pad=1)),
+                    ((8, 64, 56, 56), (128, 64, 1, 1), attrs(stride=2))]:
         assert not conv_grad_weight.runs_transposed(weight_gradient(x, w, a), 32)

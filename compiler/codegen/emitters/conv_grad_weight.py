@@ -7,8 +7,9 @@ The GEMM's K axis is the pixels, so one call per tile loads and stores the task'
 tiles are as wide as the task's rows allow. Tasks split dW's columns (the im2col rows each
 gathers) or, with few columns, its rows (see Conv2dGradWeight.setup).
 
-An ungrouped weight gradient of a plain-layout dy, with whole NR panels of output channels and
-a dW of at most TRANSPOSED_BYTES (resnet18's stem, layer1 and 2), runs transposed:
+An ungrouped weight gradient of a plain-layout dy, with whole NR panels of output channels, a
+kernel wider than 1x1 and a dW of at most TRANSPOSED_BYTES (resnet18's stem, layer1 and 2),
+runs transposed:
   dW^T[rows, :] += im2col(x[n])[rows, tile] @ dy[n][:, tile]^T   (into the task's scratch)
 then dW[:, rows] = that block transposed, once per task. Its GEMM has the im2col rows as M and
 the output channels as N: 64 channels are two whole NR panels, where as M they were 5 MR
@@ -34,11 +35,12 @@ TRANSPOSED_BYTES = 1 << 20
 def runs_transposed(node: Node, nr: int) -> bool:
     """Whether a conv2d_grad_weight runs as dW^T (see above) with micro-panels NR wide: an
     ungrouped one of a plain-layout dy, its filters whole panels, its dW within
-    TRANSPOSED_BYTES."""
+    TRANSPOSED_BYTES, its kernel wider than 1x1 (1x1 projections of 7 to 28 pixels wide
+    measured 4-12% slower transposed: their few im2col rows gain nothing)."""
     dy = node.operands[0]
-    filters = int(node.type.shape[0])
+    filters, _, kh, kw = (int(d) for d in node.type.shape)
     return (node.attrs.get("groups", 1) == 1 and not Addr.of(dy.type).layout
-            and filters % nr == 0 and node.type.nbytes() <= TRANSPOSED_BYTES)
+            and filters % nr == 0 and kh * kw > 1 and node.type.nbytes() <= TRANSPOSED_BYTES)
 
 
 class Conv2dGradWeight(_Conv):
