@@ -166,7 +166,7 @@ FLAT = [
     # (input shape, weight shape, attrs): conv_flat.py's direct kernels, forward and dx
     # 17 output channels: one whole panel of 12 (6 at 256 bits) and a remainder; 19 columns
     # padded to 21, so tiles of 32 (16) columns cross rows and a task's last tile its end
-    ((3, 5, 17, 19), (17, 5, 3, 3), attrs(pad=1)),
+    ((3, 8, 17, 19), (17, 8, 3, 3), attrs(pad=1)),
     # batch 1: four tasks of rows per image; a 5x5 kernel, fewer outputs than one panel
     ((1, 3, 20, 20), (7, 3, 5, 5), attrs(pad=2)),
     # dilation 2, padding wider than the kernel reaches; 40 channels: two channel blocks;
@@ -175,14 +175,14 @@ FLAT = [
     # strided forwards (phase planes; dx stays conv.py's): a 7x7 stride-2 stem, stride 3 with
     # dilation 2 (the planes some tap reads)
     ((2, 3, 41, 39), (16, 3, 7, 7), attrs(stride=2, pad=3)),
-    ((1, 4, 50, 52), (7, 4, 3, 3), attrs(stride=3, pad=2, dilation=2)),
+    ((1, 8, 50, 52), (7, 8, 3, 3), attrs(stride=3, pad=2, dilation=2)),
 ]
 
 
 def test_which_convolutions_run_flat():
     """resnet18's stride-1 layer1 and layer2 convolutions and their input gradients, and
-    cifar's; strided ones but not their input gradients; not 1x1 ones, not the small images
-    that run across (layer3 and 4)."""
+    cifar's; strided ones but not their input gradients; not 1x1 ones, not MobileNet's stem
+    (27 terms per output), not the small images that run across (layer3 and 4)."""
     for x, w, a in [((8, 64, 56, 56), (64, 64, 3, 3), attrs(pad=1)),
                     ((8, 128, 28, 28), (128, 128, 3, 3), attrs(pad=1)),
                     ((32, 32, 32, 32), (32, 32, 3, 3), attrs(pad=1)), *FLAT[:3]]:
@@ -190,6 +190,7 @@ def test_which_convolutions_run_flat():
     for x, w, a in [((8, 64, 56, 56), (128, 64, 3, 3), attrs(stride=2, pad=1)), *FLAT[3:]]:
         assert [conv_flat.accepts(n) for n in grad_inputs(x, w, a)] == [True, False]
     for x, w, a in [((8, 64, 56, 56), (128, 64, 1, 1), attrs(stride=2)),
+                    ((8, 3, 224, 224), (32, 3, 3, 3), attrs(stride=2, pad=1)),
                     ((8, 256, 14, 14), (256, 256, 3, 3), attrs(pad=1))]:
         assert not any(conv_flat.accepts(n) for n in grad_inputs(x, w, a))
 

@@ -41,6 +41,9 @@ from compiler.codegen.emitters.conv_across import ACROSS_PIXELS
 from compiler.codegen.kernel_builder import KernelBuilder
 from ir.graph import Node
 
+MIN_DEPTH = 64
+"""Terms summed into one output at least: fewer do not pay for the staging copy (MobileNet's
+3-channel 3x3 stride-2 stem, 27 terms, measured 8% slower than conv.py's GEMM)."""
 BAND_BYTES = 128 * 1024
 """The staging block of one band (output channels x columns) at most: it stays in L2 until
 copied out."""
@@ -62,11 +65,13 @@ class WeightAddress(NamedTuple):
 def accepts(node: Node) -> bool:
     """An ungrouped plain-NCHW convolution of any stride, or the input gradient of one of
     stride 1, with a kernel wider than 1x1 (a 1x1 convolution's conv.py GEMM measured faster:
-    it has no taps to share a load of P), whose output images have more than ACROSS_PIXELS
-    pixels (smaller ones run across images)."""
+    it has no taps to share a load of P) and at least MIN_DEPTH terms per output, whose
+    output images have more than ACROSS_PIXELS pixels (smaller ones run across images)."""
     if node.op not in ("conv2d", "conv2d_grad_input") or node.attrs.get("groups", 1) != 1:
         return False
-    if [int(d) for d in node.operands[1].type.shape[2:]] == [1, 1]:
+    cout, cin, kh, kw = (int(d) for d in node.operands[1].type.shape)
+    depth = (cin if node.op == "conv2d" else cout) * kh * kw
+    if kh * kw == 1 or depth < MIN_DEPTH:
         return False
     if node.type.dtype not in ("f32", "f64") or node.type.rank != 4:
         return False
