@@ -216,6 +216,17 @@ def test_flat_and_transposed_kernels_match_the_reference(monkeypatch, bits, dtyp
     check(graph, scaled(graph, feeds_for(graph)), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_flat_convolution_with_bias(dtype):
+    """The bias is added as the staging block is copied out (grad: the bias's reduce_sum)."""
+    x, w, a = FLAT[0]
+    graph = op_graph("conv2d", [x, w, (w[0],)], a, dtype)
+    conv = next(n for n in graph.nodes() if n.op == "conv2d")
+    assert len(conv.operands) == 3
+    assert conv_flat.accepts(conv)
+    check(graph, scaled(graph, feeds_for(graph)), dtype)
+
+
 @pytest.mark.parametrize(("x", "w", "attrs"), [FLAT[0], TRANSPOSED[1]])
 def test_flat_and_transposed_kernels_by_finite_differences(x, w, attrs):
     graph = op_loss_graph("conv2d", [(2, *x[1:]), w], attrs)
