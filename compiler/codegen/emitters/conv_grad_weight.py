@@ -55,11 +55,12 @@ class Conv2dGradWeight(_Conv):
         self.m, self.n, self.k = self.og, self.kcol, self.nb * self.p
         self.images = 1
         threads = self.ctx.gen.target.threads
-        # Under two column panels for each of the 2 * threads tasks, split the rows between
-        # the threads: each task then gathers all of im2col (cheap for few rows) but packs
-        # only its channels of dy, once, and its GEMM has whole panels (resnet18's stem: 37 of
-        # 64 columns per task did work, and each of 4 tasks packed all 26 MB of dy). A single
-        # panel (cifar's conv1) stays one task: two tasks gathering it twice measured slower.
+        # Unless it runs transposed: under two column panels for each of the 2 * threads
+        # tasks, split the rows between the threads: each task then gathers all of im2col
+        # (cheap for few rows) but packs only its channels of dy, once, and its GEMM has whole
+        # panels (a stem of 48 filters: of 3 x 7 x 7 columns, 37 of 64 per task did work, and
+        # each of 4 tasks packed all of dy). A single panel stays one task: two tasks
+        # gathering it twice measured slower.
         panels = _ceil_div(self.kcol, self.nr)
         self.transposed = runs_transposed(node, self.nr)
         self.by_channels = (not self.transposed and self.groups == 1
