@@ -49,6 +49,20 @@ def _scaled(kb: KernelBuilder, index: Int, factor: int) -> Int:
     return index * factor if isinstance(index, int) else kb.mul(index, factor)
 
 
+def flipped_convolution(w_shape: Sequence[Dim],
+                        attrs: Mapping[str, Any]) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """The weight shape and attributes of the stride-1 convolution of dy whose result is the
+    input gradient: W transposed per group and rotated by 180 degrees, padding (k-1)*d - p."""
+    cout, cg, kh, kw = (int(d) for d in w_shape)
+    groups = attrs["groups"]
+    dh, dw = attrs["dilation"]
+    pt, pl, pb, pr = attrs["pad"]
+    flipped = {"stride": [1, 1], "dilation": [dh, dw], "groups": groups,
+               "pad": [(kh - 1) * dh - pt, (kw - 1) * dw - pl, (kh - 1) * dh - pb,
+                       (kw - 1) * dw - pr]}
+    return (cg * groups, cout // groups, kh, kw), flipped
+
+
 class _Conv(Contraction):
     def geometry(self, x: Addr, w_shape: Sequence[Dim], y: Addr,
                  attrs: Mapping[str, Any]) -> None:
@@ -431,14 +445,8 @@ class Conv2dGradInput(_Conv):
         self.images = int(node.type.shape[0])
         self.as_conv = tuple(node.attrs["stride"]) == (1, 1)
         if self.as_conv:
-            cout, cg, kh, kw = (int(d) for d in w.type.shape)
-            groups = node.attrs["groups"]
-            dh, dw = node.attrs["dilation"]
-            pt, pl, pb, pr = node.attrs["pad"]
-            flipped = {"stride": [1, 1], "dilation": [dh, dw], "groups": groups,
-                       "pad": [(kh - 1) * dh - pt, (kw - 1) * dw - pl, (kh - 1) * dh - pb,
-                               (kw - 1) * dw - pr]}
-            self.geometry(self.ady, (cg * groups, cout // groups, kh, kw), self.adx, flipped)
+            shape, flipped = flipped_convolution(w.type.shape, node.attrs)
+            self.geometry(self.ady, shape, self.adx, flipped)
             self.m, self.n, self.k = self.og, self.p, self.kcol
             return
         self.geometry(self.adx, w.type.shape, self.ady, node.attrs)
