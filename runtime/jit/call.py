@@ -5,13 +5,19 @@ describes each compiled entry as a CompiledEntry: the address of its one native 
 where its results land. JITNetwork (runtime/jit/network.py) and GraphProgram
 (runtime/jit/program.py) bind entries to their Buffers as NativeEntry objects and call them;
 nothing else calls native code. A call fills a preallocated argument vector (no copies), calls
-the entry once under NATIVE_LOCK and hands back copies of the results. In guard mode (NETC_GUARD,
-runtime/guard.py) it arms canaries around every buffer first and checks them after.
+the entry once under NATIVE_LOCK and hands back the results. Results in the output region
+(every output and loss of the JIT's entries that is not an input or a parameter) are written by
+the kernels straight into a block allocated for that call alone, and handed back as views of it:
+no later call can overwrite them, and nothing is copied. Any other result (an input handed back,
+a parameter, a result in the arena of an entry planned without an output region) is copied, as
+is a result whose bytes an earlier result of the same call already holds. In guard mode
+(NETC_GUARD, runtime/guard.py) it arms canaries around every buffer first and checks them after.
 
 The native ABI, which compiler/codegen/module.py generates: `void entry(void **args)` with
 args[0] the scratch arena, args[1] the services table (thread pool, library), args[2] the
 persistent region (parameters and state) and args[3 + k] the k-th external input
-(CompiledEntry.externals, in order).
+(CompiledEntry.externals, in order), then, if the entry has an output region
+(CompiledEntry.output_bytes), args[3 + len(externals)] that call's output block.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ from runtime.reference import Results
 
 @dataclass(frozen=True)
 class Slot:
-    """Where a result lives after a call: region ("scratch" | "persistent" | "input", whose
-    offset is then the external input's index), bytes, type."""
+    """Where a result lives after a call: region ("scratch" | "persistent" | "output" | "input",
+    whose offset is then the external input's index), bytes, type."""
 
     region: str
     offset: int
@@ -58,6 +64,10 @@ class CompiledEntry:
     kernels: list[dict[str, Any]] = field(default_factory=list)
     profile_offset: int | None = None
     """Arena offset of the per-kernel cycle counters (compiled with NETC_PROFILE=1)."""
+    output_bytes: int = 0
+    """Size of the block each call's results are written to (0: no output region)."""
+    output_values: list[tuple[int, int, str]] = field(default_factory=list)
+    """(start, end, name) of every value in that block (guard mode checks the bytes between)."""
 
 
 def address(array: np.ndarray) -> int:
@@ -100,7 +110,8 @@ class NativeEntry:
         self.buffers = buffers
         self.what = what
         self.fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(compiled.address)
-        self.args = (ctypes.c_void_p * (3 + len(compiled.externals)))()
+        self.args = (ctypes.c_void_p * (3 + len(compiled.externals)
+                                        + (1 if compiled.output_bytes else 0)))()
         self.args[1] = services
         self.args[2] = buffers.region.ctypes.data
         self._arena: np.ndarray | None = None
@@ -118,16 +129,16 @@ class NativeEntry:
         checks: list[GuardedBuffer] = []
         if self.buffers.guard:
             feeds, checks = self._arm_guards(feeds, plan)
+        block = self._output_block(checks)
         for k, name in enumerate(compiled.externals):
             args[3 + k] = address(feeds[name])
         with NATIVE_LOCK:
             self.fn(args)
         for check in checks:
             check.check(self.what)
-        outputs = [self._read(s, v, feeds)
-                   for s, v in zip(compiled.outputs, self._views, strict=True)]
-        loss = (self._read(compiled.loss, self._loss_view, feeds)
-                if compiled.loss is not None else None)
+        read = _Reader(feeds, compiled.externals, block)
+        outputs = [read(s, v) for s, v in zip(compiled.outputs, self._views, strict=True)]
+        loss = read(compiled.loss, self._loss_view) if compiled.loss is not None else None
         return Results(outputs, loss, {}, {})
 
     def cycle_counts(self) -> list[tuple[str, int]]:
@@ -167,20 +178,63 @@ class NativeEntry:
         buffers.region_guard.arm()
         return guarded, [*checks, arena]
 
+    def _output_block(self, checks: list[GuardedBuffer]) -> np.ndarray | None:
+        """This call's output block, its address in the argument vector (None: the entry has
+        no output region). In guard mode its guards get canaries and its values poison, and
+        its check joins `checks`."""
+        compiled = self.compiled
+        if not compiled.output_bytes:
+            return None
+        block = fresh_bytes(compiled.output_bytes + self.buffers.guard)
+        self.args[3 + len(compiled.externals)] = address(block)
+        if self.buffers.guard:
+            guarded = GuardedBuffer(block, compiled.output_values, "output block")
+            guarded.arm(poison=True)
+            checks.append(guarded)
+        return block
+
     def _view(self, slot: Slot) -> np.ndarray | None:
         return slot_view(slot, self.buffers)
 
-    def _read(self, slot: Slot, view: np.ndarray | None,
-              feeds: dict[str, np.ndarray]) -> np.ndarray:
+
+class _Reader:
+    """Hands back the results of one call: views of the call's output block (each byte handed
+    back once: a result whose bytes an earlier one holds is copied), copies of the rest."""
+
+    def __init__(self, feeds: dict[str, np.ndarray], externals: list[str],
+                 block: np.ndarray | None) -> None:
+        self.feeds = feeds
+        self.externals = externals
+        self.block = block
+        self.handed: list[tuple[int, int]] = []
+
+    def __call__(self, slot: Slot, view: np.ndarray | None) -> np.ndarray:
+        if slot.region == "output" and self.block is not None:
+            out = np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=self.block,
+                             offset=slot.offset)
+            start, end = slot.offset, slot.offset + out.nbytes
+            if any(lo < end and start < hi for lo, hi in self.handed):
+                return out.copy()
+            self.handed.append((start, end))
+            return out
         if view is None:  # the result is (a view of) the caller's own array
-            return feeds[self.compiled.externals[slot.offset]].reshape(slot.shape).copy()
+            return self.feeds[self.externals[slot.offset]].reshape(slot.shape).copy()
         return view.copy()
+
+
+def fresh_bytes(nbytes: int) -> np.ndarray:
+    """An uninitialised uint8 block of `nbytes` starting at a multiple of ALIGN (kernels load
+    and store aligned vectors; numpy promises 16 bytes). Not zeroed: the kernels write every
+    byte of a result, and zeroing would touch every page before they do."""
+    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    start = (-address(raw)) % ALIGN
+    return raw[start:start + nbytes]
 
 
 def slot_view(slot: Slot, buffers: Buffers) -> np.ndarray | None:
     """A result's bytes where the plan put them, as an array (None for results that are the
-    caller's inputs)."""
-    if slot.region == "input":
+    caller's inputs, or in a call's output block)."""
+    if slot.region in ("input", "output"):
         return None
     buffer = buffers.region if slot.region == "persistent" else buffers.arena
     return np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,

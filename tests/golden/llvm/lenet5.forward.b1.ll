@@ -1618,124 +1618,126 @@ start:
   %"persistent" = load i8*, i8** %".4"
   %".5" = getelementptr i8*, i8** %"args", i64 1
   %"services" = load i8*, i8** %".5"
-  %".6" = bitcast i8* %"services" to i8**
-  %"parallel_for" = load i8*, i8** %".6"
-  %".7" = bitcast i8* %"parallel_for" to void (i8*, i8*, i64)*
-  %".8" = getelementptr i8, i8* %"arena", i64 0
-  %".9" = getelementptr i8*, i8** %"args", i64 3
-  %"input0" = load i8*, i8** %".9"
-  %".10" = getelementptr i8, i8* %"persistent", i64 0
-  %".11" = getelementptr i8, i8* %"persistent", i64 640
+  %".6" = getelementptr i8*, i8** %"args", i64 4
+  %"output" = load i8*, i8** %".6"
+  %".7" = bitcast i8* %"services" to i8**
+  %"parallel_for" = load i8*, i8** %".7"
+  %".8" = bitcast i8* %"parallel_for" to void (i8*, i8*, i64)*
+  %".9" = getelementptr i8, i8* %"arena", i64 0
+  %".10" = getelementptr i8*, i8** %"args", i64 3
+  %"input0" = load i8*, i8** %".10"
+  %".11" = getelementptr i8, i8* %"persistent", i64 0
+  %".12" = getelementptr i8, i8* %"persistent", i64 640
   %"workspace" = getelementptr i8, i8* %"arena", i64 23552
-  %".12" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 0
-  store i8* %"services", i8** %".12"
-  %".14" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 1
-  store i8* %".8", i8** %".14"
-  %".16" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 2
-  store i8* %"input0", i8** %".16"
-  %".18" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 3
-  store i8* %".10", i8** %".18"
-  %".20" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 4
-  store i8* %".11", i8** %".20"
-  %".22" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 5
-  store i8* %"workspace", i8** %".22"
-  %".24" = bitcast [6 x i8*]* %"k1_conv1.table" to i8*
-  %".25" = bitcast void (i8*, i64, i64)* @"netc_k_0ce4bb3d7dd88566340b" to i8*
-  call void %".7"(i8* %".25", i8* %".24", i64 4)
-  %".27" = getelementptr i8, i8* %"arena", i64 0
-  %".28" = getelementptr i8, i8* %"arena", i64 18816
-  %".29" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 0
-  store i8* %".27", i8** %".29"
-  %".31" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 1
-  store i8* %".28", i8** %".31"
-  %".33" = bitcast [2 x i8*]* %"k2_pool1.table" to i8*
-  call void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".33", i64 0, i64 0)
-  %".35" = getelementptr i8, i8* %"arena", i64 0
-  %".36" = getelementptr i8, i8* %"arena", i64 18816
-  %".37" = getelementptr i8, i8* %"persistent", i64 704
-  %".38" = getelementptr i8, i8* %"persistent", i64 10304
+  %".13" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 0
+  store i8* %"services", i8** %".13"
+  %".15" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 1
+  store i8* %".9", i8** %".15"
+  %".17" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 2
+  store i8* %"input0", i8** %".17"
+  %".19" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 3
+  store i8* %".11", i8** %".19"
+  %".21" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 4
+  store i8* %".12", i8** %".21"
+  %".23" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 5
+  store i8* %"workspace", i8** %".23"
+  %".25" = bitcast [6 x i8*]* %"k1_conv1.table" to i8*
+  %".26" = bitcast void (i8*, i64, i64)* @"netc_k_0ce4bb3d7dd88566340b" to i8*
+  call void %".8"(i8* %".26", i8* %".25", i64 4)
+  %".28" = getelementptr i8, i8* %"arena", i64 0
+  %".29" = getelementptr i8, i8* %"arena", i64 18816
+  %".30" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 0
+  store i8* %".28", i8** %".30"
+  %".32" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 1
+  store i8* %".29", i8** %".32"
+  %".34" = bitcast [2 x i8*]* %"k2_pool1.table" to i8*
+  call void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".34", i64 0, i64 0)
+  %".36" = getelementptr i8, i8* %"arena", i64 0
+  %".37" = getelementptr i8, i8* %"arena", i64 18816
+  %".38" = getelementptr i8, i8* %"persistent", i64 704
+  %".39" = getelementptr i8, i8* %"persistent", i64 10304
   %"workspace.1" = getelementptr i8, i8* %"arena", i64 23552
-  %".39" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 0
-  store i8* %"services", i8** %".39"
-  %".41" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 1
-  store i8* %".35", i8** %".41"
-  %".43" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 2
-  store i8* %".36", i8** %".43"
-  %".45" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 3
-  store i8* %".37", i8** %".45"
-  %".47" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 4
-  store i8* %".38", i8** %".47"
-  %".49" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 5
-  store i8* %"workspace.1", i8** %".49"
-  %".51" = bitcast [6 x i8*]* %"k3_conv2.table" to i8*
-  %".52" = bitcast void (i8*, i64, i64)* @"netc_k_121183193c18c2bbd348" to i8*
-  call void %".7"(i8* %".52", i8* %".51", i64 4)
-  %".54" = getelementptr i8, i8* %"arena", i64 0
-  %".55" = getelementptr i8, i8* %"arena", i64 6400
-  %".56" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 0
-  store i8* %".54", i8** %".56"
-  %".58" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 1
-  store i8* %".55", i8** %".58"
-  %".60" = bitcast [2 x i8*]* %"k4_pool2.table" to i8*
-  call void @"netc_k_07d4020f3cd497849c25"(i8* %".60", i64 0, i64 0)
-  %".62" = getelementptr i8, i8* %"arena", i64 0
-  %".63" = getelementptr i8, i8* %"arena", i64 6400
-  %".64" = getelementptr i8, i8* %"persistent", i64 10368
-  %".65" = getelementptr i8, i8* %"persistent", i64 202368
+  %".40" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 0
+  store i8* %"services", i8** %".40"
+  %".42" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 1
+  store i8* %".36", i8** %".42"
+  %".44" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 2
+  store i8* %".37", i8** %".44"
+  %".46" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 3
+  store i8* %".38", i8** %".46"
+  %".48" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 4
+  store i8* %".39", i8** %".48"
+  %".50" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 5
+  store i8* %"workspace.1", i8** %".50"
+  %".52" = bitcast [6 x i8*]* %"k3_conv2.table" to i8*
+  %".53" = bitcast void (i8*, i64, i64)* @"netc_k_121183193c18c2bbd348" to i8*
+  call void %".8"(i8* %".53", i8* %".52", i64 4)
+  %".55" = getelementptr i8, i8* %"arena", i64 0
+  %".56" = getelementptr i8, i8* %"arena", i64 6400
+  %".57" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 0
+  store i8* %".55", i8** %".57"
+  %".59" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 1
+  store i8* %".56", i8** %".59"
+  %".61" = bitcast [2 x i8*]* %"k4_pool2.table" to i8*
+  call void @"netc_k_07d4020f3cd497849c25"(i8* %".61", i64 0, i64 0)
+  %".63" = getelementptr i8, i8* %"arena", i64 0
+  %".64" = getelementptr i8, i8* %"arena", i64 6400
+  %".65" = getelementptr i8, i8* %"persistent", i64 10368
+  %".66" = getelementptr i8, i8* %"persistent", i64 202368
   %"workspace.2" = getelementptr i8, i8* %"arena", i64 23552
-  %".66" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 0
-  store i8* %"services", i8** %".66"
-  %".68" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 1
-  store i8* %".62", i8** %".68"
-  %".70" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 2
-  store i8* %".63", i8** %".70"
-  %".72" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 3
-  store i8* %".64", i8** %".72"
-  %".74" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 4
-  store i8* %".65", i8** %".74"
-  %".76" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 5
-  store i8* %"workspace.2", i8** %".76"
-  %".78" = bitcast [6 x i8*]* %"k5_fc1.table" to i8*
-  %".79" = bitcast void (i8*, i64, i64)* @"netc_k_fe4b84062c38ae9975cf" to i8*
-  call void %".7"(i8* %".79", i8* %".78", i64 4)
-  %".81" = getelementptr i8, i8* %"arena", i64 512
-  %".82" = getelementptr i8, i8* %"arena", i64 0
-  %".83" = getelementptr i8, i8* %"persistent", i64 202880
-  %".84" = getelementptr i8, i8* %"persistent", i64 243200
+  %".67" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 0
+  store i8* %"services", i8** %".67"
+  %".69" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 1
+  store i8* %".63", i8** %".69"
+  %".71" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 2
+  store i8* %".64", i8** %".71"
+  %".73" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 3
+  store i8* %".65", i8** %".73"
+  %".75" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 4
+  store i8* %".66", i8** %".75"
+  %".77" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 5
+  store i8* %"workspace.2", i8** %".77"
+  %".79" = bitcast [6 x i8*]* %"k5_fc1.table" to i8*
+  %".80" = bitcast void (i8*, i64, i64)* @"netc_k_fe4b84062c38ae9975cf" to i8*
+  call void %".8"(i8* %".80", i8* %".79", i64 4)
+  %".82" = getelementptr i8, i8* %"arena", i64 512
+  %".83" = getelementptr i8, i8* %"arena", i64 0
+  %".84" = getelementptr i8, i8* %"persistent", i64 202880
+  %".85" = getelementptr i8, i8* %"persistent", i64 243200
   %"workspace.3" = getelementptr i8, i8* %"arena", i64 23552
-  %".85" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 0
-  store i8* %"services", i8** %".85"
-  %".87" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 1
-  store i8* %".81", i8** %".87"
-  %".89" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 2
-  store i8* %".82", i8** %".89"
-  %".91" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 3
-  store i8* %".83", i8** %".91"
-  %".93" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 4
-  store i8* %".84", i8** %".93"
-  %".95" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 5
-  store i8* %"workspace.3", i8** %".95"
-  %".97" = bitcast [6 x i8*]* %"k6_fc2.table" to i8*
-  call void @"netc_k_54b84496c4dc6e5510d9"(i8* %".97", i64 0, i64 0)
-  %".99" = getelementptr i8, i8* %"arena", i64 512
-  %".100" = getelementptr i8, i8* %"persistent", i64 243584
-  %".101" = getelementptr i8, i8* %"persistent", i64 246976
-  %".102" = getelementptr i8, i8* %"arena", i64 0
+  %".86" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 0
+  store i8* %"services", i8** %".86"
+  %".88" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 1
+  store i8* %".82", i8** %".88"
+  %".90" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 2
+  store i8* %".83", i8** %".90"
+  %".92" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 3
+  store i8* %".84", i8** %".92"
+  %".94" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 4
+  store i8* %".85", i8** %".94"
+  %".96" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 5
+  store i8* %"workspace.3", i8** %".96"
+  %".98" = bitcast [6 x i8*]* %"k6_fc2.table" to i8*
+  call void @"netc_k_54b84496c4dc6e5510d9"(i8* %".98", i64 0, i64 0)
+  %".100" = getelementptr i8, i8* %"arena", i64 512
+  %".101" = getelementptr i8, i8* %"persistent", i64 243584
+  %".102" = getelementptr i8, i8* %"persistent", i64 246976
+  %".103" = getelementptr i8, i8* %"output", i64 0
   %"workspace.4" = getelementptr i8, i8* %"arena", i64 23552
-  %".103" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 0
-  store i8* %"services", i8** %".103"
-  %".105" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 1
-  store i8* %".99", i8** %".105"
-  %".107" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 2
-  store i8* %".100", i8** %".107"
-  %".109" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 3
-  store i8* %".101", i8** %".109"
-  %".111" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 4
-  store i8* %".102", i8** %".111"
-  %".113" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 5
-  store i8* %"workspace.4", i8** %".113"
-  %".115" = bitcast [6 x i8*]* %"k7_fc3.table" to i8*
-  call void @"netc_k_b0ceb310f46478c85c03"(i8* %".115", i64 0, i64 0)
+  %".104" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 0
+  store i8* %"services", i8** %".104"
+  %".106" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 1
+  store i8* %".100", i8** %".106"
+  %".108" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 2
+  store i8* %".101", i8** %".108"
+  %".110" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 3
+  store i8* %".102", i8** %".110"
+  %".112" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 4
+  store i8* %".103", i8** %".112"
+  %".114" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 5
+  store i8* %"workspace.4", i8** %".114"
+  %".116" = bitcast [6 x i8*]* %"k7_fc3.table" to i8*
+  call void @"netc_k_b0ceb310f46478c85c03"(i8* %".116", i64 0, i64 0)
   ret void
 }
 
