@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from compiler.passes import PassContext, register
 from ir.errors import CompileError
 from ir.graph import Graph, Value
-from ir.memory import align, guard_bytes
+from ir.memory import ALIGN, align, guard_bytes
 from ir.ops import VIEW
 from ir.schedule import Allocation, MemoryPlan
 
@@ -97,6 +97,8 @@ def plan_memory(graph: Graph, ctx: PassContext) -> Graph:
     guard = ctx.options.get("guard", guard_bytes())
     peak = _place(graph, intervals, allocations, ctx.options.get("scratch_base", 0), guard)
     output_bytes = _place(graph, outputs, allocations, 0, guard, region="output")
+    if outputs:  # results of no elements still get a (non-empty) block to point into
+        output_bytes = max(output_bytes, ALIGN)
     naive = sum(iv.nbytes for iv in intervals)
     persistent_bytes = max((a.offset + align(a.nbytes) for a in allocations.values()
                             if a.region in ("param", "state")), default=0)
