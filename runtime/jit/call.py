@@ -209,7 +209,9 @@ class _Reader:
         self.handed: list[tuple[int, int]] = []
 
     def __call__(self, slot: Slot, view: np.ndarray | None) -> np.ndarray:
-        if slot.region == "output" and self.block is not None:
+        if slot.region == "output":
+            if self.block is None:  # a compile-driver bug, checked even under `python -O`
+                raise RuntimeError("a result in the output region of an entry without one")
             out = np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=self.block,
                              offset=slot.offset)
             start, end = slot.offset, slot.offset + out.nbytes
