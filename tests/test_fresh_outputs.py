@@ -20,7 +20,7 @@ from compiler.driver.jit import compile_graph, plan
 from ir.graph import Graph
 from ir.types import TensorType
 from runtime.guard import BufferOverrun
-from tests.conftest import EXAMPLES
+from runtime.jit.call import COPY_BELOW
 
 GUARD = 128
 
@@ -95,15 +95,20 @@ def spy_on_output_block(net, entry: str) -> list[int]:
     return seen
 
 
-def forward_net():
-    net = compiler.compile(compiler.load(EXAMPLES / "mlp.yaml"), batch=4)
-    return net, np.random.default_rng(0).standard_normal((4, 784)).astype(np.float32)
+def forward_net(tmp_path, units: int = 10):
+    """A one-layer dense network at batch 128 (its output 128 x `units` floats) and an input."""
+    path = tmp_path / "dense.yaml"
+    path.write_text(f"name: d\ninput: {{name: x, shape: [64]}}\nlayers:\n"
+                    f"  - dense: {{name: fc, units: {units}}}\n  - relu\n")
+    net = compiler.compile(compiler.load(path), batch=128)
+    return net, np.random.default_rng(0).standard_normal((128, 64)).astype(np.float32)
 
 
-def test_forward_returns_the_block_the_kernels_wrote_not_a_copy():
-    """The logits handed back are the bytes the kernels wrote: they lie in that call's output
-    block; two calls get two blocks, and the first result keeps its values."""
-    net, x = forward_net()
+def test_forward_returns_the_block_the_kernels_wrote_not_a_copy(tmp_path):
+    """A large result handed back is the bytes the kernels wrote: it lies in that call's
+    output block; two calls get two blocks, and the first result keeps its values."""
+    net, x = forward_net(tmp_path, units=256)
+    assert COPY_BELOW <= 128 * 256 * 4
     first = net.forward(x)
     kept = first.copy()
     blocks = spy_on_output_block(net, "forward")
@@ -111,6 +116,7 @@ def test_forward_returns_the_block_the_kernels_wrote_not_a_copy():
     third = net.forward(x)
     size = net._entries["forward"].compiled.output_bytes
     assert len(blocks) == 2
+    assert blocks[0] != blocks[1]
     assert blocks[0] <= second.ctypes.data < blocks[0] + size
     assert blocks[1] <= third.ctypes.data < blocks[1] + size
     assert third.ctypes.data % 64 == 0
@@ -119,10 +125,25 @@ def test_forward_returns_the_block_the_kernels_wrote_not_a_copy():
     np.testing.assert_array_equal(third, kept)
 
 
-@pytest.fixture
-def guarded_net(monkeypatch):
+def test_small_results_are_copied_out_of_a_block_the_entry_reuses(tmp_path):
+    """Below COPY_BELOW a fresh block costs more than a copy: the kernels write into one
+    block every call reuses, and the results handed back are copies that later calls leave
+    alone."""
+    net, x = forward_net(tmp_path)
+    first = net.forward(x)
+    kept = first.copy()
+    blocks = spy_on_output_block(net, "forward")
+    second = net.forward(x * 2)
+    net.forward(x)
+    assert blocks[0] == blocks[1]
+    assert not blocks[0] <= second.ctypes.data < blocks[0] + COPY_BELOW
+    np.testing.assert_array_equal(first, kept)
+
+
+@pytest.fixture(params=[10, 256], ids=["reused-block", "fresh-block"])
+def guarded_net(request, monkeypatch, tmp_path):
     monkeypatch.setenv("NETC_GUARD", str(GUARD))
-    net, x = forward_net()
+    net, x = forward_net(tmp_path, units=request.param)
     net.enable_guards(lambda entry: plan(net.graphs.get(entry), net.compiler.layout).plan)
     net.forward(x)  # compiled and clean
     return net, x

@@ -8,8 +8,9 @@ nothing else calls native code. A call fills a preallocated argument vector (no 
 the entry once under NATIVE_LOCK and hands back the results. Results in the output region
 (every output and loss of the JIT's entries that is not an input or a parameter) are written by
 the kernels straight into a block allocated for that call alone, and handed back as views of it:
-no later call can overwrite them, and nothing is copied. Any other result (an input handed back,
-a parameter, a result in the arena of an entry planned without an output region) is copied, as
+no later call can overwrite them, and nothing is copied (OutputBlock; below COPY_BELOW bytes a
+block the entry reuses, copied out, is cheaper). Any other result (an input handed back, a
+parameter, a result in the arena of an entry planned without an output region) is copied, as
 is a result whose bytes an earlier result of the same call already holds. In guard mode
 (NETC_GUARD, runtime/guard.py) it arms canaries around every buffer first and checks them after.
 
@@ -117,6 +118,7 @@ class NativeEntry:
         self._arena: np.ndarray | None = None
         self._views: list[np.ndarray | None] = []
         self._loss_view: np.ndarray | None = None
+        self._outputs = OutputBlock(compiled, buffers.guard)
 
     def __call__(self, feeds: dict[str, np.ndarray], plan: MemoryPlan | None = None) -> Results:
         """One native call on `feeds` (checked, contiguous arrays by input name). In guard mode
@@ -129,17 +131,20 @@ class NativeEntry:
         checks: list[GuardedBuffer] = []
         if self.buffers.guard:
             feeds, checks = self._arm_guards(feeds, plan)
-        block = self._output_block(checks)
+        block = self._outputs.next(args, checks)
         for k, name in enumerate(compiled.externals):
             args[3 + k] = address(feeds[name])
         with NATIVE_LOCK:
             self.fn(args)
         for check in checks:
             check.check(self.what)
-        read = _Reader(feeds, compiled.externals, block)
-        outputs = [read(s, v) for s, v in zip(compiled.outputs, self._views, strict=True)]
-        loss = read(compiled.loss, self._loss_view) if compiled.loss is not None else None
-        return Results(outputs, loss, {}, {})
+        results = [self._read(slot, view, feeds, block, i) for i, (slot, view) in
+                   enumerate(zip(compiled.outputs, self._views, strict=True))]
+        if compiled.loss is not None:
+            results.append(self._read(compiled.loss, self._loss_view, feeds, block,
+                                      len(results)))
+            return Results(results[:-1], results[-1], {}, {})
+        return Results(results, None, {}, {})
 
     def cycle_counts(self) -> list[tuple[str, int]]:
         """(kernel, timestamp-counter cycles summed over calls), then resets the counters;
@@ -178,50 +183,88 @@ class NativeEntry:
         buffers.region_guard.arm()
         return guarded, [*checks, arena]
 
-    def _output_block(self, checks: list[GuardedBuffer]) -> np.ndarray | None:
-        """This call's output block, its address in the argument vector (None: the entry has
-        no output region). In guard mode its guards get canaries and its values poison, and
-        its check joins `checks`."""
-        compiled = self.compiled
-        if not compiled.output_bytes:
+    def _view(self, slot: Slot) -> np.ndarray | None:
+        return slot_view(slot, self.buffers)
+
+    def _read(self, slot: Slot, view: np.ndarray | None, feeds: dict[str, np.ndarray],
+              block: np.ndarray | None, index: int) -> np.ndarray:
+        """The `index`-th result (outputs, then the loss) as an array of the caller's own."""
+        if slot.region == "output":
+            return self._outputs.read(block, index)
+        if view is None:  # the result is (a view of) the caller's own array
+            return feeds[self.compiled.externals[slot.offset]].reshape(slot.shape).copy()
+        return view.copy()
+
+
+COPY_BELOW = 64 * 1024
+"""Output blocks smaller than this are reused by every call and their results copied out: a
+fresh block (allocate, find its address, make the views) costs about 1.3 us, what copying
+64 KiB costs; copying a 1024 x 1024 float32 result cost 40 us, or 0.4 ms inside a call."""
+
+
+class OutputBlock:
+    """Where one entry's kernels write the results of the output region: a block allocated
+    for each call, handed back as views (no copy), or, for small results, one block the entry
+    reuses, copied out. In guard mode each call arms the block's guards (poison in its values)
+    and adds its check."""
+
+    def __init__(self, compiled: CompiledEntry, guard: int) -> None:
+        self.nbytes = compiled.output_bytes + guard if compiled.output_bytes else 0
+        self.slot = 3 + len(compiled.externals)
+        self.values = compiled.output_values
+        self.guard = guard
+        self.reused = fresh_bytes(self.nbytes) if 0 < self.nbytes < COPY_BELOW else None
+        self.reused_at = address(self.reused) if self.reused is not None else 0
+        results = [*compiled.outputs, *([compiled.loss] if compiled.loss else [])]
+        self.spans: list[tuple[int, int, np.dtype, tuple[int, ...]] | None] = []
+        self.repeated: list[bool] = []
+        """Whether an earlier result of the call holds the same bytes (then it is copied)."""
+        handed: list[tuple[int, int]] = []
+        for slot in results:
+            if slot.region != "output":
+                self.spans.append(None)
+                self.repeated.append(False)
+                continue
+            dtype = np.dtype(NUMPY_DTYPE[slot.dtype])
+            start, end = slot.offset, slot.offset + int(np.prod(slot.shape)) * dtype.itemsize
+            self.repeated.append(any(lo < end and start < hi for lo, hi in handed))
+            handed.append((start, end))
+            self.spans.append((start, end, dtype, slot.shape))
+        self.reused_views = [self._view(self.reused, i) for i in range(len(self.spans))
+                             if self.reused is not None]
+
+    def next(self, args: ctypes.Array[ctypes.c_void_p],
+             checks: list[GuardedBuffer]) -> np.ndarray | None:
+        """The block of the coming call, its address in `args` (None: no output region)."""
+        if not self.nbytes:
             return None
-        block = fresh_bytes(compiled.output_bytes + self.buffers.guard)
-        self.args[3 + len(compiled.externals)] = address(block)
-        if self.buffers.guard:
-            guarded = GuardedBuffer(block, compiled.output_values, "output block")
+        if self.reused is not None:
+            block, args[self.slot] = self.reused, self.reused_at
+        else:
+            block = fresh_bytes(self.nbytes)
+            args[self.slot] = address(block)
+        if self.guard:
+            guarded = GuardedBuffer(block, self.values, "output block")
             guarded.arm(poison=True)
             checks.append(guarded)
         return block
 
-    def _view(self, slot: Slot) -> np.ndarray | None:
-        return slot_view(slot, self.buffers)
+    def read(self, block: np.ndarray | None, index: int) -> np.ndarray:
+        """The `index`-th result (outputs, then the loss): a view of a fresh block, unless an
+        earlier result holds the same bytes or the block is reused (then a copy)."""
+        if block is None:  # a compile-driver bug, checked even under `python -O`
+            raise RuntimeError("a result in the output region of an entry without one")
+        if block is self.reused:
+            return self.reused_views[index].copy()
+        out = self._view(block, index)
+        return out.copy() if self.repeated[index] else out
 
-
-class _Reader:
-    """Hands back the results of one call: views of the call's output block (each byte handed
-    back once: a result whose bytes an earlier one holds is copied), copies of the rest."""
-
-    def __init__(self, feeds: dict[str, np.ndarray], externals: list[str],
-                 block: np.ndarray | None) -> None:
-        self.feeds = feeds
-        self.externals = externals
-        self.block = block
-        self.handed: list[tuple[int, int]] = []
-
-    def __call__(self, slot: Slot, view: np.ndarray | None) -> np.ndarray:
-        if slot.region == "output":
-            if self.block is None:  # a compile-driver bug, checked even under `python -O`
-                raise RuntimeError("a result in the output region of an entry without one")
-            out = np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=self.block,
-                             offset=slot.offset)
-            start, end = slot.offset, slot.offset + out.nbytes
-            if any(lo < end and start < hi for lo, hi in self.handed):
-                return out.copy()
-            self.handed.append((start, end))
-            return out
-        if view is None:  # the result is (a view of) the caller's own array
-            return self.feeds[self.externals[slot.offset]].reshape(slot.shape).copy()
-        return view.copy()
+    def _view(self, block: np.ndarray, index: int) -> np.ndarray:
+        span = self.spans[index]
+        if span is None:
+            return block[:0]  # not in the output region: never read from the block
+        start, end, dtype, shape = span
+        return block[start:end].view(dtype).reshape(shape)
 
 
 def fresh_bytes(nbytes: int) -> np.ndarray:
