@@ -28,9 +28,9 @@ class KernelGroup:
 
 @dataclass
 class Allocation:
-    """Where one value lives. region: param | state | input | scratch | alias | const (an
-    immediate in the code, no bytes); for an alias,
-    `source` names the value whose bytes it shares (views, in-place updates)."""
+    """Where one value lives. region: param | state | input | scratch | output (a result, in
+    the region allocated per call) | alias | const (an immediate in the code, no bytes); for an
+    alias, `source` names the value whose bytes it shares (views, in-place updates)."""
 
     value: str
     region: str
@@ -49,6 +49,9 @@ class MemoryPlan:
     naive_bytes: int
     copies: list[tuple[str, str]] = field(default_factory=list)
     """(target, value) updates that could not be done in place: copied at the end of a call."""
+    output_bytes: int = 0
+    """Size of the output region (outputs and loss, fresh for every call; 0: results stay in
+    scratch), which compiler/passes/plan_memory.py fills when asked to."""
 
     @property
     def workspace_offset(self) -> int:
@@ -78,7 +81,9 @@ class MemoryPlan:
         lines.append(f"scratch peak {self.scratch_bytes:,} bytes (naive sum "
                      f"{self.naive_bytes:,}); parameters and state {self.persistent_bytes:,} "
                      "bytes; views 0 bytes")
+        if self.output_bytes:
+            lines.append(f"outputs {self.output_bytes:,} bytes, fresh for every call")
         return "\n".join(lines)
 
 
-_ORDER = {"param": 0, "state": 1, "input": 2, "scratch": 3, "alias": 4, "const": 5}
+_ORDER = {"param": 0, "state": 1, "input": 2, "scratch": 3, "output": 4, "alias": 5, "const": 6}

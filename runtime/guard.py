@@ -5,7 +5,8 @@ every native call), switched on by NETC_GUARD=<bytes> (ir/memory.py reads it) be
 or program is compiled. plan-memory then gives every scratch value
 bytes of its own between guards and leaves guard bytes before every parameter and state slot
 (compiler/passes/plan_memory.py); the runtime adds a guard after the persistent region and after
-the arena, and copies every input array between guards of its own. Before each call the guards
+the arena, and copies every input array between guards of its own; the block a call's outputs
+are written to (fresh for each call) has guards around every output. Before each call the guards
 get a canary pattern and scratch values a poison (all bits set: NaN as a float, so a kernel that
 reads scratch it never wrote is caught by any comparison with the reference); after the call
 any changed guard byte raises BufferOverrun naming the buffer it follows.
@@ -72,6 +73,12 @@ def arena_values(plan: MemoryPlan, workspace_bytes: int) -> list[tuple[int, int,
     workspace = plan.workspace_offset
     data.append((workspace, workspace + workspace_bytes, "the kernels' workspace"))
     return data
+
+
+def output_values(plan: MemoryPlan) -> list[tuple[int, int, str]]:
+    """The output region's data ranges (the results, between guards in guard mode)."""
+    return [(a.offset, a.offset + a.nbytes, f"%{a.value}")
+            for a in plan.allocations.values() if a.region == "output"]
 
 
 def guarded_copy(array: np.ndarray, guard: int, name: str) -> tuple[np.ndarray, GuardedBuffer]:

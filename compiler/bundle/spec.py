@@ -141,7 +141,7 @@ def describe(net: JITNetwork, target: BundleTarget, threads: int) -> BundleSpec:
     for name in ENTRIES:
         graph = graphs.get(name) if graphs.has(name) else None
         if graph is not None:
-            entries[name] = _entry(plan(graph, layout), name, codegen)
+            entries[name] = _entry(plan(graph, layout, outputs=False), name, codegen)
     params = _persistent(primary.params, "param", layout)
     offset = 0
     for i, p in enumerate(params):

@@ -92,6 +92,8 @@ class KernelContext:
             return ("input", self.gen.external.index(alloc.value))
         if alloc.region in ("param", "state"):
             return ("persistent", alloc.offset)
+        if alloc.region == "output":
+            return ("output", alloc.offset)
         return ("arena", alloc.offset)
 
     def elem_type(self, name: str) -> ir.Type:

@@ -6,12 +6,15 @@ table (args[1] of every entry; slot 0 of every kernel's pointer table). Keeping 
 and the blocking loops out of the per-model modules is what makes compiling a model fast.
 
   void netc_gemm_<dt>(i64* args)
-    args: m, n, k, a_ctx, pack_a, b_ctx, pack_b, c, ldc, accumulate, j0, j1, workspace, b_direct
+    args: m, n, k, a_ctx, pack_a, b_ctx, pack_b, c, ldc, accumulate, j0, j1, workspace, b_direct,
+          shared_a, sharers
     C[m, j0:j1] (+)= A[m, k] B[k, j0:j1]; `accumulate` != 0 adds to C (e.g. C holds the bias).
     b_direct != 0: b_ctx is a strided view {T* base, i64 rs, i64 cs = 1} and whole NR-column
     panels of B are read in place, rows rs apart, instead of packed. For few rows of A (an
     im2col tile multiplied by a handful of filters) packing B would move as many bytes as the
     multiply reads; with many rows the packed panel's locality wins and callers pass 0.
+    shared_a != 0: the address of a buffer (gemm_share.shared_a_bytes) where the `sharers` tasks
+    that split one GEMM's columns pack A once between them (compiler/codegen/gemm_share.py).
   void pack_a(i8* ctx, T* dst, i64 i0, i64 rows, i64 k0, i64 kc)   dst[k][MR] = A[i0+r, k0+k]
   void pack_b(i8* ctx, T* dst, i64 k0, i64 kc, i64 j0, i64 cols)   dst[k][NR] = B[k0+k, j0+c]
     (zero-filled past `rows` / `cols`), supplied by the kernel: its own gather for implicit
@@ -24,13 +27,14 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from compiler.codegen.gemm import micro_kernel
+from compiler.codegen.gemm_share import SharedA
 from compiler.codegen.kernel_builder import FLOAT_TYPES, I8P, I64, VOID, KernelBuilder
 from compiler.codegen.services_table import LIBRARY_VERSION as LIBRARY_VERSION
 from compiler.codegen.services_table import SERVICES as SERVICES
 from compiler.codegen.target import CodegenTarget
 
 GEMM_ARGS = ("m", "n", "k", "a_ctx", "pack_a", "b_ctx", "pack_b", "c", "ldc", "accumulate",
-             "j0", "j1", "workspace", "b_direct")
+             "j0", "j1", "workspace", "b_direct", "shared_a", "sharers")
 PACK_FN = {"a": ["ctx", "dst", "i0", "rows", "k0", "kc"], "b": ["ctx", "dst", "k0", "kc", "j0",
                                                                  "cols"]}
 
@@ -112,12 +116,13 @@ def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> 
     b_base = kb.b.inttoptr(kb.load(view, 0), ptr, name="B")
     b_rs = kb.load(view, 1, name="ldb")
     direct = kb.b.icmp_signed("!=", a["b_direct"], kb.i64(0))
+    share = SharedA(kb, dtype, ty, m, mr, a["shared_a"], a["sharers"])
+    # K in equal blocks of at most KC: 288 = 144 + 144, not 256 + 32 (each block reloads
+    # and stores C, so a short last block costs nearly as much as a full one)
+    kblocks = kb.max(kb.b.sdiv(kb.add(k, kcb - 1), kb.i64(kcb)), 1)
+    kstep = kb.max(kb.b.sdiv(kb.add(k, kb.sub(kblocks, 1)), kblocks), 1)
     with kb.loop(a["j0"], a["j1"], step=ncb, name="jc") as jc:
         nc = kb.min(kb.sub(a["j1"], jc), ncb)
-        # K in equal blocks of at most KC: 288 = 144 + 144, not 256 + 32 (each block reloads
-        # and stores C, so a short last block costs nearly as much as a full one)
-        kblocks = kb.max(kb.b.sdiv(kb.add(k, kcb - 1), kb.i64(kcb)), 1)
-        kstep = kb.max(kb.b.sdiv(kb.add(k, kb.sub(kblocks, 1)), kblocks), 1)
         with kb.loop(0, k, step=kstep, name="pc") as pc:
             kc = kb.min(kb.sub(k, pc), kstep)
             with kb.loop(0, nc, step=nr, name="pb") as jr:
@@ -132,11 +137,20 @@ def _gemm(module: ir.Module, target: CodegenTarget, dtype: str, ty: ir.Type) -> 
             b_block = kb.gep(b_base, kb.add(kb.b.mul(pc, b_rs), jc), name="B.block")
             with kb.loop(0, m, step=mcb, name="ic") as ic:
                 mc = kb.min(kb.sub(m, ic), mcb)
-                with kb.loop(0, mc, step=mr, name="pa") as ir_:
-                    kb.b.call(pack_a, [a_ctx, kb.gep(ws, kb.mul(ir_, kc)), kb.add(ic, ir_),
+                ap = share.block(kb, pc, ic, kc, ws)
+
+                def pack_panel(ir_: ir.Value) -> None:
+                    kb.b.call(pack_a, [a_ctx, kb.gep(ap, kb.mul(ir_, kc)), kb.add(ic, ir_),
                                        kb.min(kb.sub(mc, ir_), mr), pc, kc])
-                _tiles(kb, ukernels, ty, mr, nr, ws, bp, tile, c, ldc, ic, mc, jc, nc, kc,
+
+                with kb.b.if_else(share.on) as (together, alone):
+                    with together:
+                        share.pack(kb, kb.b.sdiv(pc, kstep), ic, mc, pack_panel)
+                    with alone, kb.loop(0, mc, step=mr, name="pa") as ir_:
+                        pack_panel(ir_)
+                _tiles(kb, ukernels, ty, mr, nr, ap, bp, tile, c, ldc, ic, mc, jc, nc, kc,
                        accumulate, direct, b_block, b_rs)
+    share.finish(kb, kblocks)
     kb.b.ret_void()
 
 

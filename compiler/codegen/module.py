@@ -14,7 +14,8 @@ The entry module exports `void @<entry>(i8** args)`: it fills each kernel's poin
 runs the kernels in order, serial ones by a direct call, parallel ones through the thread pool's
 `netc_parallel_for`. args[0] is the scratch arena, args[1] the services table (thread pool and
 library entry points, compiler/codegen/library.py), args[2] the persistent region (parameters
-and state), args[3 + k] the k-th external input. Updates that could not be done in
+and state), args[3 + k] the k-th external input, and after them (when the memory plan has an
+output region) the block the call's outputs are written to. Updates that could not be done in
 place are copied at the end. Codegen returns text; compiling it is the runtime's job.
 """
 
@@ -101,6 +102,8 @@ class ModuleGen:
         bases = {"arena": kb.b.load(args, name="arena"),
                  "persistent": kb.b.load(kb.gep(args, 2), name="persistent"),
                  "services": kb.b.load(kb.gep(args, 1), name="services")}
+        if self.graph.plan and self.graph.plan.output_bytes:  # after the external inputs
+            bases["output"] = kb.b.load(kb.gep(args, 3 + len(self.external)), name="output")
         services = kb.b.bitcast(bases["services"], I8P.as_pointer())
         pool = kb.b.bitcast(kb.b.load(services, name="parallel_for"),
                             ir.FunctionType(VOID, [I8P, I8P, I64]).as_pointer())
@@ -220,7 +223,8 @@ class ModuleGen:
             return
         memcpy = ir.Function(module, ir.FunctionType(VOID, [I8P, I8P, I64, I1]),
                              "llvm.memcpy.p0.p0.i64")
-        region = {"scratch": "arena", "param": "persistent", "state": "persistent"}
+        region = {"scratch": "arena", "param": "persistent", "state": "persistent",
+                  "output": "output"}
         for target, value in plan.copies:
             dst, src = plan.resolve(target), plan.resolve(value)
             nbytes = self.graph.value(target).type.nbytes()

@@ -27,6 +27,7 @@ from ir.graph import Graph, Value
 from ir.memory import ALIGN, align
 from ir.printer import print_graph
 from ir.schedule import MemoryPlan
+from runtime.guard import output_values
 from runtime.jit.cache import ModuleSink, compile_program, host
 from runtime.jit.call import CompiledEntry, Slot
 from runtime.jit.pool import Pool, thread_count
@@ -122,9 +123,14 @@ def shared_layout(graphs: list[Graph]) -> tuple[dict[str, int], int]:
     return layout, total
 
 
-def plan(graph: Graph, layout: dict[str, int]) -> Graph:
-    """fuse + plan-memory, with the network's persistent layout."""
-    return run_passes(graph, CODEGEN, PassContext(options={"persistent": layout}))
+def plan(graph: Graph, layout: dict[str, int], outputs: bool = True) -> Graph:
+    """fuse + plan-memory, with the network's persistent layout. `outputs` (the JIT's plan):
+    the results get a region of their own that the runtime allocates fresh for each call and
+    hands back, so they are never copied out of the arena; without it (bundles, whose C API
+    reads results from the arena, and the backward segments, which share one arena) they stay
+    in scratch."""
+    return run_passes(graph, CODEGEN,
+                      PassContext(options={"persistent": layout, "outputs": outputs}))
 
 
 @dataclass
@@ -201,6 +207,7 @@ def _compile_entry(planned: Graph, entry: str, target: CodegenTarget) -> Compile
         externals=externals,
         outputs=[_slot(planned, v) for v in planned.outputs],
         loss=_slot(planned, planned.loss) if planned.loss is not None else None,
+        output_bytes=memory.output_bytes, output_values=output_values(memory),
         info=info, kernels=list(info.meta.get("kernels", [])),
         profile_offset=workspace_offset if target.profile else None,
     )
@@ -219,6 +226,8 @@ def _slot(graph: Graph, value: Value) -> Slot:
     if alloc.region == "input":  # a result that is (a view of) an input: read the caller's array
         externals = [v.name for v in graph.inputs if v.role in ("input", "label")]
         return Slot("input", externals.index(alloc.value), shape, value.type.dtype)
+    if alloc.region == "output":
+        return Slot("output", alloc.offset, shape, value.type.dtype)
     region = "persistent" if alloc.region in ("param", "state") else "scratch"
     return Slot(region, alloc.offset, shape, value.type.dtype)
 

@@ -45,7 +45,7 @@ class BackwardSegments:
             graph = self._graphs.get(BACKWARD)
             if graph is None:
                 raise RuntimeError("this network has no backward entry")
-            self._planned = plan(graph, self._compiler.layout)
+            self._planned = plan(graph, self._compiler.layout, outputs=False)
         return self._planned
 
     @property

@@ -13,6 +13,13 @@ Post: `graph.plan` maps every stored value to bytes:
   that writes it to the last that reads it), best fit among the gaps free for that interval.
 Results (outputs, loss) live to the end of the call. Offsets are 64-byte aligned.
 
+Outputs region (ctx.options["outputs"] = True, what the JIT runtime asks for): the bytes of
+every output and the loss that would be scratch (including the source of a view that is a
+result) go to a region of their own, "output", which the runtime allocates fresh for each call
+and hands back as the results, so nothing is copied out of the arena after the call
+(runtime/jit/call.py). Kernels of the same call still read those values there. Without the
+option (ahead-of-time bundles, the data-parallel backward segments) results stay in scratch.
+
 Guard mode (ctx.options["guard"] = bytes, default from NETC_GUARD; for tests of native memory
 safety): every scratch value gets bytes of its own for the whole call, with `guard` bytes on
 each side that no kernel may touch, and its allocation records its exact size; params and state
@@ -28,7 +35,7 @@ from dataclasses import dataclass
 from compiler.passes import PassContext, register
 from ir.errors import CompileError
 from ir.graph import Graph, Value
-from ir.memory import align, guard_bytes
+from ir.memory import ALIGN, align, guard_bytes
 from ir.ops import VIEW
 from ir.schedule import Allocation, MemoryPlan
 
@@ -73,7 +80,9 @@ def plan_memory(graph: Graph, ctx: PassContext) -> Graph:
     in_place = _in_place_updates(graph, when)
     in_place.update(_raw_in_output(graph, in_place))
     copies = [(t.name, v.name) for t, v in graph.updates if v.name not in in_place]
-    intervals = []
+    returned = _returned(graph) if ctx.options.get("outputs") else set()
+    intervals: list[_Interval] = []
+    outputs: list[_Interval] = []
     for node in graph.nodes():
         name = node.name
         if node.op in VIEW or (node.op == "const" and name not in when):
@@ -83,27 +92,44 @@ def plan_memory(graph: Graph, ctx: PassContext) -> Graph:
         elif name in in_place:
             allocations[name] = Allocation(name, "alias", 0, 0, *live[name], source=in_place[name])
         elif name in live:
-            intervals.append(_Interval(name, align(node.type.nbytes()), *live[name]))
-    peak = _place_scratch(graph, intervals, allocations, ctx.options.get("scratch_base", 0),
-                          ctx.options.get("guard", guard_bytes()))
+            interval = _Interval(name, align(node.type.nbytes()), *live[name])
+            (outputs if name in returned else intervals).append(interval)
+    guard = ctx.options.get("guard", guard_bytes())
+    peak = _place(graph, intervals, allocations, ctx.options.get("scratch_base", 0), guard)
+    output_bytes = _place(graph, outputs, allocations, 0, guard, region="output")
+    if outputs:  # results of no elements still get a (non-empty) block to point into
+        output_bytes = max(output_bytes, ALIGN)
     naive = sum(iv.nbytes for iv in intervals)
     persistent_bytes = max((a.offset + align(a.nbytes) for a in allocations.values()
                             if a.region in ("param", "state")), default=0)
-    graph.plan = MemoryPlan(allocations, persistent_bytes, peak, naive, copies)
+    graph.plan = MemoryPlan(allocations, persistent_bytes, peak, naive, copies, output_bytes)
     return graph
 
 
-def _place_scratch(graph: Graph, intervals: list[_Interval], allocations: dict[str, Allocation],
-                   base: int, guard: int) -> int:
-    """Gives each interval its scratch offset; returns the peak. In guard mode every value
-    lives for the whole call between guards of its own, and records its exact size."""
+def _returned(graph: Graph) -> set[str]:
+    """The values whose bytes the caller gets back: the outputs and the loss, and every value
+    one of them is a view of (the view's source holds the bytes)."""
+    results = [*graph.outputs, *([graph.loss] if graph.loss is not None else [])]
+    names = set()
+    for value in results:
+        while value.node is not None and value.node.op in VIEW:
+            names.add(value.name)
+            value = value.node.operands[0]
+        names.add(value.name)
+    return names
+
+
+def _place(graph: Graph, intervals: list[_Interval], allocations: dict[str, Allocation],
+           base: int, guard: int, region: str = "scratch") -> int:
+    """Gives each interval its offset in `region`; returns the peak. In guard mode every
+    value lives for the whole call between guards of its own, and records its exact size."""
     if guard:
         end = max((iv.end for iv in intervals), default=0)
         intervals = [_Interval(iv.value, guard + iv.nbytes + guard, 0, end) for iv in intervals]
     offsets, peak = _best_fit(intervals)
     for iv in intervals:
         nbytes = graph.value(iv.value).type.nbytes() if guard else iv.nbytes
-        allocations[iv.value] = Allocation(iv.value, "scratch", base + offsets[iv.value] + guard,
+        allocations[iv.value] = Allocation(iv.value, region, base + offsets[iv.value] + guard,
                                            nbytes, iv.start, iv.end)
     return peak
 

@@ -5,13 +5,20 @@ describes each compiled entry as a CompiledEntry: the address of its one native 
 where its results land. JITNetwork (runtime/jit/network.py) and GraphProgram
 (runtime/jit/program.py) bind entries to their Buffers as NativeEntry objects and call them;
 nothing else calls native code. A call fills a preallocated argument vector (no copies), calls
-the entry once under NATIVE_LOCK and hands back copies of the results. In guard mode (NETC_GUARD,
-runtime/guard.py) it arms canaries around every buffer first and checks them after.
+the entry once under NATIVE_LOCK and hands back the results. Results in the output region
+(every output and loss of the JIT's entries that is not an input or a parameter) are written by
+the kernels straight into a block allocated for that call alone, and handed back as views of it:
+no later call can overwrite them, and nothing is copied (OutputBlock; below COPY_BELOW bytes a
+block the entry reuses, copied out, is cheaper). Any other result (an input handed back, a
+parameter, a result in the arena of an entry planned without an output region) is copied, as
+is a result whose bytes an earlier result of the same call already holds. In guard mode
+(NETC_GUARD, runtime/guard.py) it arms canaries around every buffer first and checks them after.
 
 The native ABI, which compiler/codegen/module.py generates: `void entry(void **args)` with
 args[0] the scratch arena, args[1] the services table (thread pool, library), args[2] the
 persistent region (parameters and state) and args[3 + k] the k-th external input
-(CompiledEntry.externals, in order).
+(CompiledEntry.externals, in order), then, if the entry has an output region
+(CompiledEntry.output_bytes), args[3 + len(externals)] that call's output block.
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ from runtime.reference import Results
 
 @dataclass(frozen=True)
 class Slot:
-    """Where a result lives after a call: region ("scratch" | "persistent" | "input", whose
-    offset is then the external input's index), bytes, type."""
+    """Where a result lives after a call: region ("scratch" | "persistent" | "output" | "input",
+    whose offset is then the external input's index), bytes, type."""
 
     region: str
     offset: int
@@ -58,6 +65,10 @@ class CompiledEntry:
     kernels: list[dict[str, Any]] = field(default_factory=list)
     profile_offset: int | None = None
     """Arena offset of the per-kernel cycle counters (compiled with NETC_PROFILE=1)."""
+    output_bytes: int = 0
+    """Size of the block each call's results are written to (0: no output region)."""
+    output_values: list[tuple[int, int, str]] = field(default_factory=list)
+    """(start, end, name) of every value in that block (guard mode checks the bytes between)."""
 
 
 def address(array: np.ndarray) -> int:
@@ -100,12 +111,14 @@ class NativeEntry:
         self.buffers = buffers
         self.what = what
         self.fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(compiled.address)
-        self.args = (ctypes.c_void_p * (3 + len(compiled.externals)))()
+        self.args = (ctypes.c_void_p * (3 + len(compiled.externals)
+                                        + (1 if compiled.output_bytes else 0)))()
         self.args[1] = services
         self.args[2] = buffers.region.ctypes.data
         self._arena: np.ndarray | None = None
         self._views: list[np.ndarray | None] = []
         self._loss_view: np.ndarray | None = None
+        self._outputs = OutputBlock(compiled, buffers.guard)
 
     def __call__(self, feeds: dict[str, np.ndarray], plan: MemoryPlan | None = None) -> Results:
         """One native call on `feeds` (checked, contiguous arrays by input name). In guard mode
@@ -118,17 +131,20 @@ class NativeEntry:
         checks: list[GuardedBuffer] = []
         if self.buffers.guard:
             feeds, checks = self._arm_guards(feeds, plan)
+        block = self._outputs.next(args, checks)
         for k, name in enumerate(compiled.externals):
             args[3 + k] = address(feeds[name])
         with NATIVE_LOCK:
             self.fn(args)
         for check in checks:
             check.check(self.what)
-        outputs = [self._read(s, v, feeds)
-                   for s, v in zip(compiled.outputs, self._views, strict=True)]
-        loss = (self._read(compiled.loss, self._loss_view, feeds)
-                if compiled.loss is not None else None)
-        return Results(outputs, loss, {}, {})
+        results = [self._read(slot, view, feeds, block, i) for i, (slot, view) in
+                   enumerate(zip(compiled.outputs, self._views, strict=True))]
+        if compiled.loss is not None:
+            results.append(self._read(compiled.loss, self._loss_view, feeds, block,
+                                      len(results)))
+            return Results(results[:-1], results[-1], {}, {})
+        return Results(results, None, {}, {})
 
     def cycle_counts(self) -> list[tuple[str, int]]:
         """(kernel, timestamp-counter cycles summed over calls), then resets the counters;
@@ -170,17 +186,100 @@ class NativeEntry:
     def _view(self, slot: Slot) -> np.ndarray | None:
         return slot_view(slot, self.buffers)
 
-    def _read(self, slot: Slot, view: np.ndarray | None,
-              feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def _read(self, slot: Slot, view: np.ndarray | None, feeds: dict[str, np.ndarray],
+              block: np.ndarray | None, index: int) -> np.ndarray:
+        """The `index`-th result (outputs, then the loss) as an array of the caller's own."""
+        if slot.region == "output":
+            return self._outputs.read(block, index)
         if view is None:  # the result is (a view of) the caller's own array
             return feeds[self.compiled.externals[slot.offset]].reshape(slot.shape).copy()
         return view.copy()
 
 
+COPY_BELOW = 64 * 1024
+"""Output blocks smaller than this are reused by every call and their results copied out: a
+fresh block (allocate, find its address, make the views) costs about 1.3 us, what copying
+64 KiB costs; copying a 1024 x 1024 float32 result cost 40 us, or 0.4 ms inside a call."""
+
+
+class OutputBlock:
+    """Where one entry's kernels write the results of the output region: a block allocated
+    for each call, handed back as views (no copy), or, for small results, one block the entry
+    reuses, copied out. In guard mode each call arms the block's guards (poison in its values)
+    and adds its check."""
+
+    def __init__(self, compiled: CompiledEntry, guard: int) -> None:
+        self.nbytes = compiled.output_bytes + guard if compiled.output_bytes else 0
+        self.slot = 3 + len(compiled.externals)
+        self.values = compiled.output_values
+        self.guard = guard
+        self.reused = fresh_bytes(self.nbytes) if 0 < self.nbytes < COPY_BELOW else None
+        self.reused_at = address(self.reused) if self.reused is not None else 0
+        results = [*compiled.outputs, *([compiled.loss] if compiled.loss else [])]
+        self.spans: list[tuple[int, int, np.dtype, tuple[int, ...]] | None] = []
+        self.repeated: list[bool] = []
+        """Whether an earlier result of the call holds the same bytes (then it is copied)."""
+        handed: list[tuple[int, int]] = []
+        for slot in results:
+            if slot.region != "output":
+                self.spans.append(None)
+                self.repeated.append(False)
+                continue
+            dtype = np.dtype(NUMPY_DTYPE[slot.dtype])
+            start, end = slot.offset, slot.offset + int(np.prod(slot.shape)) * dtype.itemsize
+            self.repeated.append(any(lo < end and start < hi for lo, hi in handed))
+            handed.append((start, end))
+            self.spans.append((start, end, dtype, slot.shape))
+        self.reused_views = [self._view(self.reused, i) for i in range(len(self.spans))
+                             if self.reused is not None]
+
+    def next(self, args: ctypes.Array[ctypes.c_void_p],
+             checks: list[GuardedBuffer]) -> np.ndarray | None:
+        """The block of the coming call, its address in `args` (None: no output region)."""
+        if not self.nbytes:
+            return None
+        if self.reused is not None:
+            block, args[self.slot] = self.reused, self.reused_at
+        else:
+            block = fresh_bytes(self.nbytes)
+            args[self.slot] = address(block)
+        if self.guard:
+            guarded = GuardedBuffer(block, self.values, "output block")
+            guarded.arm(poison=True)
+            checks.append(guarded)
+        return block
+
+    def read(self, block: np.ndarray | None, index: int) -> np.ndarray:
+        """The `index`-th result (outputs, then the loss): a view of a fresh block, unless an
+        earlier result holds the same bytes or the block is reused (then a copy)."""
+        if block is None:  # a compile-driver bug, checked even under `python -O`
+            raise RuntimeError("a result in the output region of an entry without one")
+        if block is self.reused:
+            return self.reused_views[index].copy()
+        out = self._view(block, index)
+        return out.copy() if self.repeated[index] else out
+
+    def _view(self, block: np.ndarray, index: int) -> np.ndarray:
+        span = self.spans[index]
+        if span is None:
+            return block[:0]  # not in the output region: never read from the block
+        start, end, dtype, shape = span
+        return block[start:end].view(dtype).reshape(shape)
+
+
+def fresh_bytes(nbytes: int) -> np.ndarray:
+    """An uninitialised uint8 block of `nbytes` starting at a multiple of ALIGN (kernels load
+    and store aligned vectors; numpy promises 16 bytes). Not zeroed: the kernels write every
+    byte of a result, and zeroing would touch every page before they do."""
+    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    start = (-address(raw)) % ALIGN
+    return raw[start:start + nbytes]
+
+
 def slot_view(slot: Slot, buffers: Buffers) -> np.ndarray | None:
     """A result's bytes where the plan put them, as an array (None for results that are the
-    caller's inputs)."""
-    if slot.region == "input":
+    caller's inputs, or in a call's output block)."""
+    if slot.region in ("input", "output"):
         return None
     buffer = buffers.region if slot.region == "persistent" else buffers.arena
     return np.ndarray(slot.shape, dtype=NUMPY_DTYPE[slot.dtype], buffer=buffer,

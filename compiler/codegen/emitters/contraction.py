@@ -19,8 +19,10 @@ import llvmlite.ir as ir
 
 from compiler.codegen.emitters.base import SERIAL_WORK, Emitter
 from compiler.codegen.epilogue import box_supported, emit_box
+from compiler.codegen.gemm_share import shared_a_bytes
 from compiler.codegen.kernel_builder import I8P, I64, VOID, KernelBuilder
 from compiler.codegen.library import GEMM_ARGS, SERVICES, pack_type, workspace_elems
+from ir.memory import align
 
 Int: TypeAlias = ir.Value | int
 DOT_ROWS = 4
@@ -90,6 +92,7 @@ class Contraction(Emitter):
         return max(1, min(want, panels))
 
     def emit(self, kb: KernelBuilder, task: ir.Value, thread: ir.Value) -> None:
+        self.thread = thread  # for a task whose workspace is not simply its thread's slot
         ws = self.ctx.thread_workspace(kb, thread)
         if self.ctx.ntasks > 1:
             image = kb.b.sdiv(task, kb.i64(self.chunks), name="image")
@@ -115,12 +118,15 @@ class Contraction(Emitter):
 
     def gemm(self, kb: KernelBuilder, m: Int, n: Int, k: Int, a: View, b: View, c: ir.Value,
              ldc: Int, accumulate: Int, j0: Int, j1: Int, ws: ir.Value,
-             b_in_place: bool = False) -> None:
+             b_in_place: bool = False, shared_a: ir.Value | None = None,
+             sharers: int = 0) -> None:
         """C[:, j0:j1] (+)= A B through the library, A and B packed by its strided packers;
         B's whole panels are read in place when its rows are contiguous and A has few rows
         (library.py: packing would cost about as much as the multiply), or for any A when the
         caller says B is a small tile it just wrote (`b_in_place`: an im2col tile, whose rows
-        are in cache and not 4 KiB apart, so reading them in place beats copying them)."""
+        are in cache and not 4 KiB apart, so reading them in place beats copying them).
+        `shared_a`: the buffer where the `sharers` tasks of this GEMM pack A once between them
+        (compiler/codegen/gemm_share.py)."""
         args = kb.var(ir.ArrayType(I64, len(GEMM_ARGS)), name="gemm.args")
         views = []
         for which, view in (("a", a), ("b", b)):
@@ -138,7 +144,8 @@ class Contraction(Emitter):
                   "workspace": ws,
                   "b_direct": int((b_in_place or isinstance(m, int)
                                    and m <= DIRECT_B_ROWS * self.mr)
-                                  and isinstance(b.cs, int) and b.cs == 1)}
+                                  and isinstance(b.cs, int) and b.cs == 1),
+                  "shared_a": 0 if shared_a is None else shared_a, "sharers": sharers}
         for i, field in enumerate(GEMM_ARGS):
             kb.b.store(self._i64(kb, values[field]), kb.b.gep(args, [kb.i64(0), kb.i64(i)]))
         fn = self._service(kb, f"gemm_{self.dtype}", ir.FunctionType(VOID, [I64.as_pointer()]))
@@ -188,6 +195,19 @@ class Contraction(Emitter):
 
 
 class Dense(Contraction):
+    shared_bytes = 0
+    """The packed A that the column chunks share (gemm_share.py; 0: each packs its own)."""
+
+    def prepare(self) -> None:
+        """Column chunks of one GEMM pack A once between them, in a buffer after every
+        thread's packing buffers (each thread's workspace grows by its share of it)."""
+        super().prepare()
+        if type(self) is not Dense or self.chunks < 2 or self.m <= DOT_ROWS:
+            return
+        target = self.ctx.gen.target
+        self.shared_bytes = shared_a_bytes(target, self.dtype, self.m, self.k)
+        self.ctx.workspace += align(-(-self.shared_bytes // target.threads))
+
     def setup(self) -> None:
         node = self.ctx.anchor
         x, w = node.operands[0], node.operands[1]
@@ -220,7 +240,16 @@ class Dense(Contraction):
             bias = self.ctx.ptr(self.ctx.anchor.operands[2].name)
             self.init_rows(kb, y, self.n, self.m, lo, hi, lambda kb, i, j: kb.load(bias, j))
         a, b = self.views()
-        self.gemm(kb, self.m, self.n, self.k, a, b, y, self.n, int(self.has_bias), lo, hi, ws)
+        if self.shared_bytes:
+            threads = self.ctx.gen.target.threads
+            base = self.ctx.thread_workspace(kb, kb.i64(0))
+            own = kb.b.gep(base, [kb.mul(self.thread, self.gemm_bytes)], name="own")
+            shared = kb.b.gep(base, [kb.i64(threads * self.gemm_bytes)], name="shared")
+            self.gemm(kb, self.m, self.n, self.k, a, b, y, self.n, int(self.has_bias), lo, hi,
+                      own, shared_a=shared, sharers=self.chunks)
+        else:
+            self.gemm(kb, self.m, self.n, self.k, a, b, y, self.n, int(self.has_bias), lo, hi,
+                      ws)
         self.task_epilogue(kb, image, lo, hi)
 
     def dots(self, kb: KernelBuilder, y: ir.Value, lo: ir.Value, hi: ir.Value) -> None:

@@ -1,5 +1,5 @@
 ; netc dump lenet5.yaml --stage llvm --batch 1, target x86_64-unknown-linux-gnu vector=256 threads=2
-; ===== k1_conv1 (netc_k_0ce4bb3d7dd88566340b)
+; ===== k1_conv1 (netc_k_4a88004ef79f4858711e)
 ; ModuleID = "k1_conv1"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -7,7 +7,7 @@ target datalayout = ""
 define internal void @"k1_conv1.body"(i8* %"services", i8* noalias %"relu1|conv1", i8* noalias %"image", i8* noalias %"conv1.weight", i8* noalias %"conv1.bias", i8* noalias %"workspace", i64 %"task", i64 %"thread")
 {
 entry:
-  %"gemm.args" = alloca [14 x i64]
+  %"gemm.args" = alloca [16 x i64]
   %"a.view" = alloca [3 x i64]
   %"b.view" = alloca [3 x i64]
   br label %"start"
@@ -168,7 +168,7 @@ p0.body:
   %".108" = sub i64 %".107", %"p0"
   br label %"r.loop"
 p0.done:
-  %".249" = add i64 %"image.2", 1
+  %".253" = add i64 %"image.2", 1
   br label %"e0.loop"
 r.loop:
   %"r" = phi  i64 [0, %"p0.body"], [%"r.next", %"oy.done"]
@@ -221,46 +221,50 @@ r.done:
   %".207" = getelementptr i8*, i8** %".206", i64 4
   %"pack_b_strided_f32" = load i8*, i8** %".207"
   %".208" = bitcast i8* %"pack_b_strided_f32" to void (i8*, float*, i64, i64, i64, i64)*
-  %".209" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 0
+  %".209" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 0
   store i64 6, i64* %".209"
-  %".211" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 1
+  %".211" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 1
   store i64 %".184", i64* %".211"
-  %".213" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 2
+  %".213" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 2
   store i64 25, i64* %".213"
   %".215" = ptrtoint i8* %".194" to i64
-  %".216" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 3
+  %".216" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 3
   store i64 %".215", i64* %".216"
   %".218" = ptrtoint void (i8*, float*, i64, i64, i64, i64)* %".205" to i64
-  %".219" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 4
+  %".219" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 4
   store i64 %".218", i64* %".219"
   %".221" = ptrtoint i8* %".202" to i64
-  %".222" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 5
+  %".222" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 5
   store i64 %".221", i64* %".222"
   %".224" = ptrtoint void (i8*, float*, i64, i64, i64, i64)* %".208" to i64
-  %".225" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 6
+  %".225" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 6
   store i64 %".224", i64* %".225"
   %".227" = ptrtoint float* %".185" to i64
-  %".228" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 7
+  %".228" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 7
   store i64 %".227", i64* %".228"
-  %".230" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 8
+  %".230" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 8
   store i64 784, i64* %".230"
-  %".232" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 9
+  %".232" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 9
   store i64 1, i64* %".232"
-  %".234" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 10
+  %".234" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 10
   store i64 0, i64* %".234"
-  %".236" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 11
+  %".236" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 11
   store i64 %".184", i64* %".236"
   %".238" = ptrtoint i8* %".12" to i64
-  %".239" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 12
+  %".239" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 12
   store i64 %".238", i64* %".239"
-  %".241" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 13
+  %".241" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 13
   store i64 1, i64* %".241"
-  %".243" = bitcast i8* %"services" to i8**
-  %".244" = getelementptr i8*, i8** %".243", i64 1
-  %"gemm_f32" = load i8*, i8** %".244"
-  %".245" = bitcast i8* %"gemm_f32" to void (i64*)*
-  %".246" = bitcast [14 x i64]* %"gemm.args" to i64*
-  call void %".245"(i64* %".246")
+  %".243" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 14
+  store i64 0, i64* %".243"
+  %".245" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 15
+  store i64 0, i64* %".245"
+  %".247" = bitcast i8* %"services" to i8**
+  %".248" = getelementptr i8*, i8** %".247", i64 1
+  %"gemm_f32" = load i8*, i8** %".248"
+  %".249" = bitcast i8* %"gemm_f32" to void (i64*)*
+  %".250" = bitcast [16 x i64]* %"gemm.args" to i64*
+  call void %".249"(i64* %".250")
   %"p0.next" = add i64 %"p0", 208
   br label %"p0.loop"
 oy.loop:
@@ -336,16 +340,16 @@ v.done:
   br label %"oy.body.endif"
 e0.loop:
   %"e0" = phi  i64 [%"image.2", %"p0.done"], [%"e0.next", %"e1.done"]
-  %".251" = icmp slt i64 %"e0", %".249"
-  br i1 %".251", label %"e0.body", label %"e0.done"
+  %".255" = icmp slt i64 %"e0", %".253"
+  br i1 %".255", label %"e0.body", label %"e0.done"
 e0.body:
   br label %"e1.loop"
 e0.done:
   ret void
 e1.loop:
   %"e1" = phi  i64 [0, %"e0.body"], [%"e1.next", %"e2.done"]
-  %".254" = icmp slt i64 %"e1", 6
-  br i1 %".254", label %"e1.body", label %"e1.done"
+  %".258" = icmp slt i64 %"e1", 6
+  br i1 %".258", label %"e1.body", label %"e1.done"
 e1.body:
   br label %"e2.loop"
 e1.done:
@@ -353,19 +357,19 @@ e1.done:
   br label %"e0.loop"
 e2.loop:
   %"e2" = phi  i64 [%".15", %"e1.body"], [%"e2.next", %"e2.body"]
-  %".257" = icmp slt i64 %"e2", %".21"
-  br i1 %".257", label %"e2.body", label %"e2.done"
+  %".261" = icmp slt i64 %"e2", %".21"
+  br i1 %".261", label %"e2.body", label %"e2.done"
 e2.body:
-  %".259" = mul i64 %"e0", 4704
-  %".260" = mul i64 %"e1", 784
-  %".261" = add i64 %".259", %".260"
-  %".262" = add i64 %".261", %"e2"
-  %".263" = getelementptr float, float* %"conv1", i64 %".262"
-  %"conv1.1" = load float, float* %".263"
-  %".264" = fcmp olt float %"conv1.1",              0x0
-  %".265" = select  i1 %".264", float              0x0, float %"conv1.1"
-  %".266" = getelementptr float, float* %"relu1", i64 %".262"
-  store float %".265", float* %".266"
+  %".263" = mul i64 %"e0", 4704
+  %".264" = mul i64 %"e1", 784
+  %".265" = add i64 %".263", %".264"
+  %".266" = add i64 %".265", %"e2"
+  %".267" = getelementptr float, float* %"conv1", i64 %".266"
+  %"conv1.1" = load float, float* %".267"
+  %".268" = fcmp olt float %"conv1.1",              0x0
+  %".269" = select  i1 %".268", float              0x0, float %"conv1.1"
+  %".270" = getelementptr float, float* %"relu1", i64 %".266"
+  store float %".269", float* %".270"
   %"e2.next" = add i64 %"e2", 1
   br label %"e2.loop"
 e2.done:
@@ -373,7 +377,7 @@ e2.done:
   br label %"e1.loop"
 }
 
-define void @"netc_k_0ce4bb3d7dd88566340b"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_4a88004ef79f4858711e"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -504,7 +508,7 @@ start:
   call void @"k2_pool1.body"(i8* %".7", i8* %".9", i64 %".2", i64 %".3")
   ret void
 }
-; ===== k3_conv2 (netc_k_121183193c18c2bbd348)
+; ===== k3_conv2 (netc_k_3414b7335606c1af85cd)
 ; ModuleID = "k3_conv2"
 target triple = "x86_64-unknown-linux-gnu"
 target datalayout = ""
@@ -512,7 +516,7 @@ target datalayout = ""
 define internal void @"k3_conv2.body"(i8* %"services", i8* noalias %"relu2|conv2", i8* noalias %"pool1", i8* noalias %"conv2.weight", i8* noalias %"conv2.bias", i8* noalias %"workspace", i64 %"task", i64 %"thread")
 {
 entry:
-  %"gemm.args" = alloca [14 x i64]
+  %"gemm.args" = alloca [16 x i64]
   %"a.view" = alloca [3 x i64]
   %"b.view" = alloca [3 x i64]
   br label %"start"
@@ -671,7 +675,7 @@ p0.body:
   %".106" = sub i64 %".105", %"p0"
   br label %"r.loop"
 p0.done:
-  %".235" = add i64 %"image", 1
+  %".239" = add i64 %"image", 1
   br label %"e0.loop"
 r.loop:
   %"r" = phi  i64 [0, %"p0.body"], [%"r.next", %"oy.done"]
@@ -724,46 +728,50 @@ r.done:
   %".193" = getelementptr i8*, i8** %".192", i64 4
   %"pack_b_strided_f32" = load i8*, i8** %".193"
   %".194" = bitcast i8* %"pack_b_strided_f32" to void (i8*, float*, i64, i64, i64, i64)*
-  %".195" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 0
+  %".195" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 0
   store i64 16, i64* %".195"
-  %".197" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 1
+  %".197" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 1
   store i64 %".170", i64* %".197"
-  %".199" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 2
+  %".199" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 2
   store i64 150, i64* %".199"
   %".201" = ptrtoint i8* %".180" to i64
-  %".202" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 3
+  %".202" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 3
   store i64 %".201", i64* %".202"
   %".204" = ptrtoint void (i8*, float*, i64, i64, i64, i64)* %".191" to i64
-  %".205" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 4
+  %".205" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 4
   store i64 %".204", i64* %".205"
   %".207" = ptrtoint i8* %".188" to i64
-  %".208" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 5
+  %".208" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 5
   store i64 %".207", i64* %".208"
   %".210" = ptrtoint void (i8*, float*, i64, i64, i64, i64)* %".194" to i64
-  %".211" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 6
+  %".211" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 6
   store i64 %".210", i64* %".211"
   %".213" = ptrtoint float* %".171" to i64
-  %".214" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 7
+  %".214" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 7
   store i64 %".213", i64* %".214"
-  %".216" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 8
+  %".216" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 8
   store i64 100, i64* %".216"
-  %".218" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 9
+  %".218" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 9
   store i64 1, i64* %".218"
-  %".220" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 10
+  %".220" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 10
   store i64 0, i64* %".220"
-  %".222" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 11
+  %".222" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 11
   store i64 %".170", i64* %".222"
   %".224" = ptrtoint i8* %".12" to i64
-  %".225" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 12
+  %".225" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 12
   store i64 %".224", i64* %".225"
-  %".227" = getelementptr [14 x i64], [14 x i64]* %"gemm.args", i64 0, i64 13
+  %".227" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 13
   store i64 1, i64* %".227"
-  %".229" = bitcast i8* %"services" to i8**
-  %".230" = getelementptr i8*, i8** %".229", i64 1
-  %"gemm_f32" = load i8*, i8** %".230"
-  %".231" = bitcast i8* %"gemm_f32" to void (i64*)*
-  %".232" = bitcast [14 x i64]* %"gemm.args" to i64*
-  call void %".231"(i64* %".232")
+  %".229" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 14
+  store i64 0, i64* %".229"
+  %".231" = getelementptr [16 x i64], [16 x i64]* %"gemm.args", i64 0, i64 15
+  store i64 0, i64* %".231"
+  %".233" = bitcast i8* %"services" to i8**
+  %".234" = getelementptr i8*, i8** %".233", i64 1
+  %"gemm_f32" = load i8*, i8** %".234"
+  %".235" = bitcast i8* %"gemm_f32" to void (i64*)*
+  %".236" = bitcast [16 x i64]* %"gemm.args" to i64*
+  call void %".235"(i64* %".236")
   %"p0.next" = add i64 %"p0", 32
   br label %"p0.loop"
 oy.loop:
@@ -827,16 +835,16 @@ v.done:
   br label %"oy.body.endif"
 e0.loop:
   %"e0" = phi  i64 [%"image", %"p0.done"], [%"e0.next", %"e1.done"]
-  %".237" = icmp slt i64 %"e0", %".235"
-  br i1 %".237", label %"e0.body", label %"e0.done"
+  %".241" = icmp slt i64 %"e0", %".239"
+  br i1 %".241", label %"e0.body", label %"e0.done"
 e0.body:
   br label %"e1.loop"
 e0.done:
   ret void
 e1.loop:
   %"e1" = phi  i64 [0, %"e0.body"], [%"e1.next", %"e2.done"]
-  %".240" = icmp slt i64 %"e1", 16
-  br i1 %".240", label %"e1.body", label %"e1.done"
+  %".244" = icmp slt i64 %"e1", 16
+  br i1 %".244", label %"e1.body", label %"e1.done"
 e1.body:
   br label %"e2.loop"
 e1.done:
@@ -844,19 +852,19 @@ e1.done:
   br label %"e0.loop"
 e2.loop:
   %"e2" = phi  i64 [%".15", %"e1.body"], [%"e2.next", %"e2.body"]
-  %".243" = icmp slt i64 %"e2", %".21"
-  br i1 %".243", label %"e2.body", label %"e2.done"
+  %".247" = icmp slt i64 %"e2", %".21"
+  br i1 %".247", label %"e2.body", label %"e2.done"
 e2.body:
-  %".245" = mul i64 %"e0", 1600
-  %".246" = mul i64 %"e1", 100
-  %".247" = add i64 %".245", %".246"
-  %".248" = add i64 %".247", %"e2"
-  %".249" = getelementptr float, float* %"conv2", i64 %".248"
-  %"conv2.1" = load float, float* %".249"
-  %".250" = fcmp olt float %"conv2.1",              0x0
-  %".251" = select  i1 %".250", float              0x0, float %"conv2.1"
-  %".252" = getelementptr float, float* %"relu2", i64 %".248"
-  store float %".251", float* %".252"
+  %".249" = mul i64 %"e0", 1600
+  %".250" = mul i64 %"e1", 100
+  %".251" = add i64 %".249", %".250"
+  %".252" = add i64 %".251", %"e2"
+  %".253" = getelementptr float, float* %"conv2", i64 %".252"
+  %"conv2.1" = load float, float* %".253"
+  %".254" = fcmp olt float %"conv2.1",              0x0
+  %".255" = select  i1 %".254", float              0x0, float %"conv2.1"
+  %".256" = getelementptr float, float* %"relu2", i64 %".252"
+  store float %".255", float* %".256"
   %"e2.next" = add i64 %"e2", 1
   br label %"e2.loop"
 e2.done:
@@ -864,7 +872,7 @@ e2.done:
   br label %"e1.loop"
 }
 
-define void @"netc_k_121183193c18c2bbd348"(i8* %".1", i64 %".2", i64 %".3")
+define void @"netc_k_3414b7335606c1af85cd"(i8* %".1", i64 %".2", i64 %".3")
 {
 entry:
   br label %"start"
@@ -1618,134 +1626,136 @@ start:
   %"persistent" = load i8*, i8** %".4"
   %".5" = getelementptr i8*, i8** %"args", i64 1
   %"services" = load i8*, i8** %".5"
-  %".6" = bitcast i8* %"services" to i8**
-  %"parallel_for" = load i8*, i8** %".6"
-  %".7" = bitcast i8* %"parallel_for" to void (i8*, i8*, i64)*
-  %".8" = getelementptr i8, i8* %"arena", i64 0
-  %".9" = getelementptr i8*, i8** %"args", i64 3
-  %"input0" = load i8*, i8** %".9"
-  %".10" = getelementptr i8, i8* %"persistent", i64 0
-  %".11" = getelementptr i8, i8* %"persistent", i64 640
+  %".6" = getelementptr i8*, i8** %"args", i64 4
+  %"output" = load i8*, i8** %".6"
+  %".7" = bitcast i8* %"services" to i8**
+  %"parallel_for" = load i8*, i8** %".7"
+  %".8" = bitcast i8* %"parallel_for" to void (i8*, i8*, i64)*
+  %".9" = getelementptr i8, i8* %"arena", i64 0
+  %".10" = getelementptr i8*, i8** %"args", i64 3
+  %"input0" = load i8*, i8** %".10"
+  %".11" = getelementptr i8, i8* %"persistent", i64 0
+  %".12" = getelementptr i8, i8* %"persistent", i64 640
   %"workspace" = getelementptr i8, i8* %"arena", i64 23552
-  %".12" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 0
-  store i8* %"services", i8** %".12"
-  %".14" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 1
-  store i8* %".8", i8** %".14"
-  %".16" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 2
-  store i8* %"input0", i8** %".16"
-  %".18" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 3
-  store i8* %".10", i8** %".18"
-  %".20" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 4
-  store i8* %".11", i8** %".20"
-  %".22" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 5
-  store i8* %"workspace", i8** %".22"
-  %".24" = bitcast [6 x i8*]* %"k1_conv1.table" to i8*
-  %".25" = bitcast void (i8*, i64, i64)* @"netc_k_0ce4bb3d7dd88566340b" to i8*
-  call void %".7"(i8* %".25", i8* %".24", i64 4)
-  %".27" = getelementptr i8, i8* %"arena", i64 0
-  %".28" = getelementptr i8, i8* %"arena", i64 18816
-  %".29" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 0
-  store i8* %".27", i8** %".29"
-  %".31" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 1
-  store i8* %".28", i8** %".31"
-  %".33" = bitcast [2 x i8*]* %"k2_pool1.table" to i8*
-  call void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".33", i64 0, i64 0)
-  %".35" = getelementptr i8, i8* %"arena", i64 0
-  %".36" = getelementptr i8, i8* %"arena", i64 18816
-  %".37" = getelementptr i8, i8* %"persistent", i64 704
-  %".38" = getelementptr i8, i8* %"persistent", i64 10304
+  %".13" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 0
+  store i8* %"services", i8** %".13"
+  %".15" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 1
+  store i8* %".9", i8** %".15"
+  %".17" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 2
+  store i8* %"input0", i8** %".17"
+  %".19" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 3
+  store i8* %".11", i8** %".19"
+  %".21" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 4
+  store i8* %".12", i8** %".21"
+  %".23" = getelementptr [6 x i8*], [6 x i8*]* %"k1_conv1.table", i64 0, i64 5
+  store i8* %"workspace", i8** %".23"
+  %".25" = bitcast [6 x i8*]* %"k1_conv1.table" to i8*
+  %".26" = bitcast void (i8*, i64, i64)* @"netc_k_4a88004ef79f4858711e" to i8*
+  call void %".8"(i8* %".26", i8* %".25", i64 4)
+  %".28" = getelementptr i8, i8* %"arena", i64 0
+  %".29" = getelementptr i8, i8* %"arena", i64 18816
+  %".30" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 0
+  store i8* %".28", i8** %".30"
+  %".32" = getelementptr [2 x i8*], [2 x i8*]* %"k2_pool1.table", i64 0, i64 1
+  store i8* %".29", i8** %".32"
+  %".34" = bitcast [2 x i8*]* %"k2_pool1.table" to i8*
+  call void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".34", i64 0, i64 0)
+  %".36" = getelementptr i8, i8* %"arena", i64 0
+  %".37" = getelementptr i8, i8* %"arena", i64 18816
+  %".38" = getelementptr i8, i8* %"persistent", i64 704
+  %".39" = getelementptr i8, i8* %"persistent", i64 10304
   %"workspace.1" = getelementptr i8, i8* %"arena", i64 23552
-  %".39" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 0
-  store i8* %"services", i8** %".39"
-  %".41" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 1
-  store i8* %".35", i8** %".41"
-  %".43" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 2
-  store i8* %".36", i8** %".43"
-  %".45" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 3
-  store i8* %".37", i8** %".45"
-  %".47" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 4
-  store i8* %".38", i8** %".47"
-  %".49" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 5
-  store i8* %"workspace.1", i8** %".49"
-  %".51" = bitcast [6 x i8*]* %"k3_conv2.table" to i8*
-  %".52" = bitcast void (i8*, i64, i64)* @"netc_k_121183193c18c2bbd348" to i8*
-  call void %".7"(i8* %".52", i8* %".51", i64 4)
-  %".54" = getelementptr i8, i8* %"arena", i64 0
-  %".55" = getelementptr i8, i8* %"arena", i64 6400
-  %".56" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 0
-  store i8* %".54", i8** %".56"
-  %".58" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 1
-  store i8* %".55", i8** %".58"
-  %".60" = bitcast [2 x i8*]* %"k4_pool2.table" to i8*
-  call void @"netc_k_07d4020f3cd497849c25"(i8* %".60", i64 0, i64 0)
-  %".62" = getelementptr i8, i8* %"arena", i64 0
-  %".63" = getelementptr i8, i8* %"arena", i64 6400
-  %".64" = getelementptr i8, i8* %"persistent", i64 10368
-  %".65" = getelementptr i8, i8* %"persistent", i64 202368
+  %".40" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 0
+  store i8* %"services", i8** %".40"
+  %".42" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 1
+  store i8* %".36", i8** %".42"
+  %".44" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 2
+  store i8* %".37", i8** %".44"
+  %".46" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 3
+  store i8* %".38", i8** %".46"
+  %".48" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 4
+  store i8* %".39", i8** %".48"
+  %".50" = getelementptr [6 x i8*], [6 x i8*]* %"k3_conv2.table", i64 0, i64 5
+  store i8* %"workspace.1", i8** %".50"
+  %".52" = bitcast [6 x i8*]* %"k3_conv2.table" to i8*
+  %".53" = bitcast void (i8*, i64, i64)* @"netc_k_3414b7335606c1af85cd" to i8*
+  call void %".8"(i8* %".53", i8* %".52", i64 4)
+  %".55" = getelementptr i8, i8* %"arena", i64 0
+  %".56" = getelementptr i8, i8* %"arena", i64 6400
+  %".57" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 0
+  store i8* %".55", i8** %".57"
+  %".59" = getelementptr [2 x i8*], [2 x i8*]* %"k4_pool2.table", i64 0, i64 1
+  store i8* %".56", i8** %".59"
+  %".61" = bitcast [2 x i8*]* %"k4_pool2.table" to i8*
+  call void @"netc_k_07d4020f3cd497849c25"(i8* %".61", i64 0, i64 0)
+  %".63" = getelementptr i8, i8* %"arena", i64 0
+  %".64" = getelementptr i8, i8* %"arena", i64 6400
+  %".65" = getelementptr i8, i8* %"persistent", i64 10368
+  %".66" = getelementptr i8, i8* %"persistent", i64 202368
   %"workspace.2" = getelementptr i8, i8* %"arena", i64 23552
-  %".66" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 0
-  store i8* %"services", i8** %".66"
-  %".68" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 1
-  store i8* %".62", i8** %".68"
-  %".70" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 2
-  store i8* %".63", i8** %".70"
-  %".72" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 3
-  store i8* %".64", i8** %".72"
-  %".74" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 4
-  store i8* %".65", i8** %".74"
-  %".76" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 5
-  store i8* %"workspace.2", i8** %".76"
-  %".78" = bitcast [6 x i8*]* %"k5_fc1.table" to i8*
-  %".79" = bitcast void (i8*, i64, i64)* @"netc_k_fe4b84062c38ae9975cf" to i8*
-  call void %".7"(i8* %".79", i8* %".78", i64 4)
-  %".81" = getelementptr i8, i8* %"arena", i64 512
-  %".82" = getelementptr i8, i8* %"arena", i64 0
-  %".83" = getelementptr i8, i8* %"persistent", i64 202880
-  %".84" = getelementptr i8, i8* %"persistent", i64 243200
+  %".67" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 0
+  store i8* %"services", i8** %".67"
+  %".69" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 1
+  store i8* %".63", i8** %".69"
+  %".71" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 2
+  store i8* %".64", i8** %".71"
+  %".73" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 3
+  store i8* %".65", i8** %".73"
+  %".75" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 4
+  store i8* %".66", i8** %".75"
+  %".77" = getelementptr [6 x i8*], [6 x i8*]* %"k5_fc1.table", i64 0, i64 5
+  store i8* %"workspace.2", i8** %".77"
+  %".79" = bitcast [6 x i8*]* %"k5_fc1.table" to i8*
+  %".80" = bitcast void (i8*, i64, i64)* @"netc_k_fe4b84062c38ae9975cf" to i8*
+  call void %".8"(i8* %".80", i8* %".79", i64 4)
+  %".82" = getelementptr i8, i8* %"arena", i64 512
+  %".83" = getelementptr i8, i8* %"arena", i64 0
+  %".84" = getelementptr i8, i8* %"persistent", i64 202880
+  %".85" = getelementptr i8, i8* %"persistent", i64 243200
   %"workspace.3" = getelementptr i8, i8* %"arena", i64 23552
-  %".85" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 0
-  store i8* %"services", i8** %".85"
-  %".87" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 1
-  store i8* %".81", i8** %".87"
-  %".89" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 2
-  store i8* %".82", i8** %".89"
-  %".91" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 3
-  store i8* %".83", i8** %".91"
-  %".93" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 4
-  store i8* %".84", i8** %".93"
-  %".95" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 5
-  store i8* %"workspace.3", i8** %".95"
-  %".97" = bitcast [6 x i8*]* %"k6_fc2.table" to i8*
-  call void @"netc_k_54b84496c4dc6e5510d9"(i8* %".97", i64 0, i64 0)
-  %".99" = getelementptr i8, i8* %"arena", i64 512
-  %".100" = getelementptr i8, i8* %"persistent", i64 243584
-  %".101" = getelementptr i8, i8* %"persistent", i64 246976
-  %".102" = getelementptr i8, i8* %"arena", i64 0
+  %".86" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 0
+  store i8* %"services", i8** %".86"
+  %".88" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 1
+  store i8* %".82", i8** %".88"
+  %".90" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 2
+  store i8* %".83", i8** %".90"
+  %".92" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 3
+  store i8* %".84", i8** %".92"
+  %".94" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 4
+  store i8* %".85", i8** %".94"
+  %".96" = getelementptr [6 x i8*], [6 x i8*]* %"k6_fc2.table", i64 0, i64 5
+  store i8* %"workspace.3", i8** %".96"
+  %".98" = bitcast [6 x i8*]* %"k6_fc2.table" to i8*
+  call void @"netc_k_54b84496c4dc6e5510d9"(i8* %".98", i64 0, i64 0)
+  %".100" = getelementptr i8, i8* %"arena", i64 512
+  %".101" = getelementptr i8, i8* %"persistent", i64 243584
+  %".102" = getelementptr i8, i8* %"persistent", i64 246976
+  %".103" = getelementptr i8, i8* %"output", i64 0
   %"workspace.4" = getelementptr i8, i8* %"arena", i64 23552
-  %".103" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 0
-  store i8* %"services", i8** %".103"
-  %".105" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 1
-  store i8* %".99", i8** %".105"
-  %".107" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 2
-  store i8* %".100", i8** %".107"
-  %".109" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 3
-  store i8* %".101", i8** %".109"
-  %".111" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 4
-  store i8* %".102", i8** %".111"
-  %".113" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 5
-  store i8* %"workspace.4", i8** %".113"
-  %".115" = bitcast [6 x i8*]* %"k7_fc3.table" to i8*
-  call void @"netc_k_b0ceb310f46478c85c03"(i8* %".115", i64 0, i64 0)
+  %".104" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 0
+  store i8* %"services", i8** %".104"
+  %".106" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 1
+  store i8* %".100", i8** %".106"
+  %".108" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 2
+  store i8* %".101", i8** %".108"
+  %".110" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 3
+  store i8* %".102", i8** %".110"
+  %".112" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 4
+  store i8* %".103", i8** %".112"
+  %".114" = getelementptr [6 x i8*], [6 x i8*]* %"k7_fc3.table", i64 0, i64 5
+  store i8* %"workspace.4", i8** %".114"
+  %".116" = bitcast [6 x i8*]* %"k7_fc3.table" to i8*
+  call void @"netc_k_b0ceb310f46478c85c03"(i8* %".116", i64 0, i64 0)
   ret void
 }
 
 declare i64 @"llvm.readcyclecounter"()
 
-declare void @"netc_k_0ce4bb3d7dd88566340b"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_4a88004ef79f4858711e"(i8* %".1", i64 %".2", i64 %".3")
 
 declare void @"netc_k_54c86f34c5c7a0ebf21c"(i8* %".1", i64 %".2", i64 %".3")
 
-declare void @"netc_k_121183193c18c2bbd348"(i8* %".1", i64 %".2", i64 %".3")
+declare void @"netc_k_3414b7335606c1af85cd"(i8* %".1", i64 %".2", i64 %".3")
 
 declare void @"netc_k_07d4020f3cd497849c25"(i8* %".1", i64 %".2", i64 %".3")
 

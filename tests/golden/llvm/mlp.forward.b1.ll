@@ -622,69 +622,71 @@ start:
   %"persistent" = load i8*, i8** %".4"
   %".5" = getelementptr i8*, i8** %"args", i64 1
   %"services" = load i8*, i8** %".5"
-  %".6" = bitcast i8* %"services" to i8**
-  %"parallel_for" = load i8*, i8** %".6"
-  %".7" = bitcast i8* %"parallel_for" to void (i8*, i8*, i64)*
-  %".8" = getelementptr i8, i8* %"arena", i64 0
-  %".9" = getelementptr i8*, i8** %"args", i64 3
-  %"input0" = load i8*, i8** %".9"
-  %".10" = getelementptr i8, i8* %"persistent", i64 0
-  %".11" = getelementptr i8, i8* %"persistent", i64 1605632
+  %".6" = getelementptr i8*, i8** %"args", i64 4
+  %"output" = load i8*, i8** %".6"
+  %".7" = bitcast i8* %"services" to i8**
+  %"parallel_for" = load i8*, i8** %".7"
+  %".8" = bitcast i8* %"parallel_for" to void (i8*, i8*, i64)*
+  %".9" = getelementptr i8, i8* %"arena", i64 0
+  %".10" = getelementptr i8*, i8** %"args", i64 3
+  %"input0" = load i8*, i8** %".10"
+  %".11" = getelementptr i8, i8* %"persistent", i64 0
+  %".12" = getelementptr i8, i8* %"persistent", i64 1605632
   %"workspace" = getelementptr i8, i8* %"arena", i64 4096
-  %".12" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 0
-  store i8* %"services", i8** %".12"
-  %".14" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 1
-  store i8* %".8", i8** %".14"
-  %".16" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 2
-  store i8* %"input0", i8** %".16"
-  %".18" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 3
-  store i8* %".10", i8** %".18"
-  %".20" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 4
-  store i8* %".11", i8** %".20"
-  %".22" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 5
-  store i8* %"workspace", i8** %".22"
-  %".24" = bitcast [6 x i8*]* %"k1_fc1.table" to i8*
-  %".25" = bitcast void (i8*, i64, i64)* @"netc_k_84f1baf9096a8abeaf19" to i8*
-  call void %".7"(i8* %".25", i8* %".24", i64 4)
-  %".27" = getelementptr i8, i8* %"arena", i64 2048
-  %".28" = getelementptr i8, i8* %"arena", i64 0
-  %".29" = getelementptr i8, i8* %"persistent", i64 1607680
-  %".30" = getelementptr i8, i8* %"persistent", i64 2656256
+  %".13" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 0
+  store i8* %"services", i8** %".13"
+  %".15" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 1
+  store i8* %".9", i8** %".15"
+  %".17" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 2
+  store i8* %"input0", i8** %".17"
+  %".19" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 3
+  store i8* %".11", i8** %".19"
+  %".21" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 4
+  store i8* %".12", i8** %".21"
+  %".23" = getelementptr [6 x i8*], [6 x i8*]* %"k1_fc1.table", i64 0, i64 5
+  store i8* %"workspace", i8** %".23"
+  %".25" = bitcast [6 x i8*]* %"k1_fc1.table" to i8*
+  %".26" = bitcast void (i8*, i64, i64)* @"netc_k_84f1baf9096a8abeaf19" to i8*
+  call void %".8"(i8* %".26", i8* %".25", i64 4)
+  %".28" = getelementptr i8, i8* %"arena", i64 2048
+  %".29" = getelementptr i8, i8* %"arena", i64 0
+  %".30" = getelementptr i8, i8* %"persistent", i64 1607680
+  %".31" = getelementptr i8, i8* %"persistent", i64 2656256
   %"workspace.1" = getelementptr i8, i8* %"arena", i64 4096
-  %".31" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 0
-  store i8* %"services", i8** %".31"
-  %".33" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 1
-  store i8* %".27", i8** %".33"
-  %".35" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 2
-  store i8* %".28", i8** %".35"
-  %".37" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 3
-  store i8* %".29", i8** %".37"
-  %".39" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 4
-  store i8* %".30", i8** %".39"
-  %".41" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 5
-  store i8* %"workspace.1", i8** %".41"
-  %".43" = bitcast [6 x i8*]* %"k2_fc2.table" to i8*
-  %".44" = bitcast void (i8*, i64, i64)* @"netc_k_efbc201f3307a8b1db00" to i8*
-  call void %".7"(i8* %".44", i8* %".43", i64 4)
-  %".46" = getelementptr i8, i8* %"arena", i64 2048
-  %".47" = getelementptr i8, i8* %"persistent", i64 2658304
-  %".48" = getelementptr i8, i8* %"persistent", i64 2678784
-  %".49" = getelementptr i8, i8* %"arena", i64 0
+  %".32" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 0
+  store i8* %"services", i8** %".32"
+  %".34" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 1
+  store i8* %".28", i8** %".34"
+  %".36" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 2
+  store i8* %".29", i8** %".36"
+  %".38" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 3
+  store i8* %".30", i8** %".38"
+  %".40" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 4
+  store i8* %".31", i8** %".40"
+  %".42" = getelementptr [6 x i8*], [6 x i8*]* %"k2_fc2.table", i64 0, i64 5
+  store i8* %"workspace.1", i8** %".42"
+  %".44" = bitcast [6 x i8*]* %"k2_fc2.table" to i8*
+  %".45" = bitcast void (i8*, i64, i64)* @"netc_k_efbc201f3307a8b1db00" to i8*
+  call void %".8"(i8* %".45", i8* %".44", i64 4)
+  %".47" = getelementptr i8, i8* %"arena", i64 2048
+  %".48" = getelementptr i8, i8* %"persistent", i64 2658304
+  %".49" = getelementptr i8, i8* %"persistent", i64 2678784
+  %".50" = getelementptr i8, i8* %"output", i64 0
   %"workspace.2" = getelementptr i8, i8* %"arena", i64 4096
-  %".50" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 0
-  store i8* %"services", i8** %".50"
-  %".52" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 1
-  store i8* %".46", i8** %".52"
-  %".54" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 2
-  store i8* %".47", i8** %".54"
-  %".56" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 3
-  store i8* %".48", i8** %".56"
-  %".58" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 4
-  store i8* %".49", i8** %".58"
-  %".60" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 5
-  store i8* %"workspace.2", i8** %".60"
-  %".62" = bitcast [6 x i8*]* %"k3_fc3.table" to i8*
-  call void @"netc_k_f631547a9fede874e8e5"(i8* %".62", i64 0, i64 0)
+  %".51" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 0
+  store i8* %"services", i8** %".51"
+  %".53" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 1
+  store i8* %".47", i8** %".53"
+  %".55" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 2
+  store i8* %".48", i8** %".55"
+  %".57" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 3
+  store i8* %".49", i8** %".57"
+  %".59" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 4
+  store i8* %".50", i8** %".59"
+  %".61" = getelementptr [6 x i8*], [6 x i8*]* %"k3_fc3.table", i64 0, i64 5
+  store i8* %"workspace.2", i8** %".61"
+  %".63" = bitcast [6 x i8*]* %"k3_fc3.table" to i8*
+  call void @"netc_k_f631547a9fede874e8e5"(i8* %".63", i64 0, i64 0)
   ret void
 }
 
