@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.codegen.emitters.conv_direct import accepts
+from compiler.codegen.emitters.conv_direct import _makespan, accepts
 from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
 from compiler.driver.network import build_network
 from compiler.driver.pipelines import lower
@@ -105,6 +105,19 @@ def small_image_net():
             "layers": layers, "loss": "softmax_cross_entropy"}
 
 
+def pointwise_net():
+    """Pointwise convolutions on a 7x9 image, as mobilenet's and efficientnet's last stages:
+    register tiles run across rows (63 pixels: whole tiles and a narrower last one at both
+    widths), tasks split channel groups and tiles; 176 channels (11 vectors of 16, a last
+    group of one vector), 40 (nchw8c blocks); a ReLU6 and a residual add in the epilogue."""
+    layers = [conv("expand", 176, 1), {"relu6": {"name": "r6"}},
+              conv("project", 96, 1), {"add": {"name": "res", "inputs": ["project", "image"]}},
+              conv("narrow", 40, 1),
+              {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 3}}]
+    return {"name": "pointwise", "input": {"name": "image", "shape": [96, 7, 9]},
+            "layers": layers, "loss": "softmax_cross_entropy"}
+
+
 def load(tmp_path, model):
     path = tmp_path / f"{model['name']}.json"
     path.write_text(json.dumps(model))
@@ -140,6 +153,13 @@ def test_one_image_fills_its_source_once_for_all_groups(tmp_path, layout, dtype)
     groups over it (the image loop outside the groups)."""
     compare(load(tmp_path, small_image_net()), (24, 14, 14), layout, dtype, batch=1)
     compare(load(tmp_path, conv_net()), (3, 14, 13), layout, dtype, batch=1)
+
+
+@pytest.mark.parametrize("layout", ["nhwc", "nchw8c", "nchw16c"])
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_pointwise_tiles_run_across_rows(tmp_path, layout, dtype):
+    for batch in (1, 3):
+        compare(load(tmp_path, pointwise_net()), (96, 7, 9), layout, dtype, batch=batch)
 
 
 @pytest.mark.parametrize("layout", ["nhwc", "nchw16c"])
@@ -197,6 +217,14 @@ def test_direct_convolutions_read_weights_packed_once(tmp_path):
     text = print_graph(lowered)
     assert "@oihw32o input" in text
     assert print_graph(parse(text)) == text
+
+
+def test_task_split_evens_out_the_threads():
+    """6 channel groups x 7 rows on 2 threads: 4 tasks of 1, 2, 1, 2 groups left one thread
+    4 groups' work; 6 tasks of one group each give both 3."""
+    assert _makespan(6, 4, 7, 1, 2) == 28
+    assert _makespan(6, 6, 7, 1, 2) == 21
+    assert _makespan(1, 1, 56, 4, 2) == 28
 
 
 def test_panels_are_the_weight_blocked_over_output_channels():

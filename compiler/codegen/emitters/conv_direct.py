@@ -51,7 +51,8 @@ from ir.layouts import block_of, weight_panels_of
 GROUP_VECTORS = 2
 """Output-channel vectors of one register tile (the GEMM micro-kernel's NR / lanes)."""
 TASKS_PER_THREAD = 2
-"""Tasks per thread and image: enough to even out the threads' shares."""
+"""Tasks per thread and image: enough for the pool to even out a thread held up by another
+process (column_chunks takes up to twice as many when they split the work more evenly)."""
 MIN_RUN = 4
 """The shortest run of contiguous output channels worth a vector (f64 on 256-bit vectors)."""
 UNROLL_CHANNELS = 8
@@ -66,6 +67,7 @@ UNROLL_TAPS = 64
 a 16c source (its channels a run-time loop) or a 7x7 one over a plain source unroll fully."""
 LINE = 64
 """Bytes of a cache line."""
+
 
 
 def _run(a: Addr) -> int:
@@ -117,6 +119,22 @@ class Tile(NamedTuple):
     width: int
 
 
+def _parts(total: int, parts: int) -> list[int]:
+    """The sizes split() gives `parts` parts of `total` units (part i: [i*total // parts,
+    (i+1)*total // parts))."""
+    return [(i + 1) * total // parts - i * total // parts for i in range(parts)]
+
+
+def _makespan(units: int, cc: int, lines: int, rc: int, threads: int) -> int:
+    """The busiest thread's work (channel units x lines) when the pool hands the cc x rc
+    tasks, in task order, each to the thread that frees up first."""
+    loads = [0] * threads
+    for u in _parts(units, cc):
+        for r in _parts(lines, rc):
+            loads[loads.index(min(loads))] += u * r
+    return max(loads)
+
+
 def _pow2_divisor(n: int, cap: int) -> int:
     v = cap
     while v > 1 and n % v:
@@ -161,8 +179,20 @@ class DirectConv2d(Contraction):
         if not self.padded:
             self.hp, self.wp = self.ax.h, self.ax.w
         mr = target.micro_tile(self.dtype)[0]
-        self.tile = next((t for t in range(mr, mr // 2 - 1, -1) if self.wo % t == 0),
-                         min(mr, self.wo))
+        self.flat = (not self.padded and (self.kh, self.kw, self.sh, self.sw) == (1, 1, 1, 1))
+        """A pointwise convolution: its pixels are one run in the source and the output, so a
+        register tile runs across rows (a 7-pixel row filled half the registers and re-read
+        the weights once per row)."""
+        if self.flat:
+            # as few tiles as MR-pixel ones, of even widths: 49 pixels as 4 x 10 + 9, not
+            # 4 x 12 + 1 (one pixel's FMA chain waits out the latency at every weight row)
+            pixels = self.ho * self.wo
+            self.tile = -(-pixels // -(-pixels // mr))
+        else:
+            self.tile = next((t for t in range(mr, mr // 2 - 1, -1) if self.wo % t == 0),
+                             min(mr, self.wo))
+        self.lines = -(-self.ho * self.wo // self.tile) if self.flat else self.ho
+        """The units tasks split (rows; for a flat tile, its tiles)."""
 
     # ------------------------------------------------------------ tasks and scratch
 
@@ -184,16 +214,25 @@ class DirectConv2d(Contraction):
         return (self.source_elems() + self.packed_elems() + 2 * self.vec) * self.itemsize
 
     def column_chunks(self) -> int:
+        """Channel chunks x line chunks, the split whose busiest thread has the least work
+        (on a tie, the one nearest TASKS_PER_THREAD tasks a thread): a fixed 4 x 1 split of
+        efficientnet's 6-group layers at batch 1 gave one thread 4 groups' work, the other 2."""
         threads = self.ctx.gen.target.threads
         want = TASKS_PER_THREAD * threads
-        self.channel_chunks = min(want, self.units)
-        self.row_chunks = min(self.ho, -(-want // self.channel_chunks))
+        cap = 2 * want
+        best = min((_makespan(self.units, cc, self.lines, rc, threads), abs(cc * rc - want),
+                    -cc * rc,
+                    cc, rc)
+                   for cc in range(1, min(cap, self.units) + 1)
+                   for rc in range(1, min(cap // cc, self.lines) + 1))
+        self.channel_chunks, self.row_chunks = best[3], best[4]
         return self.channel_chunks * self.row_chunks
 
     def split(self, kb: KernelBuilder, chunk: ir.Value) -> tuple[ir.Value, ...]:
-        """(first group, end group, first row, end row) of a task."""
+        """(first group, end group, first line, end line) of a task (lines: rows, or tiles
+        of a flat schedule)."""
         if self.chunks == 1:
-            return kb.i64(0), kb.i64(self.groups_n), kb.i64(0), kb.i64(self.ho)
+            return kb.i64(0), kb.i64(self.groups_n), kb.i64(0), kb.i64(self.lines)
         cc, rc = self.channel_chunks, self.row_chunks
         ci = kb.b.sdiv(chunk, kb.i64(rc), name="cchunk")
         ri = kb.b.srem(chunk, kb.i64(rc), name="rchunk")
@@ -204,7 +243,7 @@ class DirectConv2d(Contraction):
 
         u0, u1 = part(ci, cc, self.units)
         return (kb.mul(u0, self.per_unit), kb.min(kb.mul(u1, self.per_unit), self.groups_n),
-                *part(ri, rc, self.ho))
+                *part(ri, rc, self.lines))
 
     # ------------------------------------------------------------ the task
 
@@ -253,7 +292,9 @@ class DirectConv2d(Contraction):
         if self.vector_epilogue is not None:
             return
         self.channel_bounds = (kb.mul(g0, self.group), kb.min(kb.mul(g1, self.group), self.cout))
-        self.task_epilogue(kb, image, kb.mul(r0, self.wo), kb.mul(r1, self.wo))
+        unit, pixels = (self.tile, self.ho * self.wo) if self.flat else (self.wo, None)
+        lo, hi = kb.mul(r0, unit), kb.mul(r1, unit)
+        self.task_epilogue(kb, image, lo, hi if pixels is None else kb.min(hi, pixels))
 
     def group_outer(self) -> bool:
         """Pack each group's weights once and refill the source per group and image, unless
@@ -303,6 +344,9 @@ class DirectConv2d(Contraction):
              y: ir.Value, n: ir.Value, o0: ir.Value, nv: int, r0: ir.Value,
              r1: ir.Value) -> None:
         """Output channels [o0, o0 + nv*vec) of rows [r0, r1) of image n, tile by tile."""
+        if self.flat:
+            self.flat_tiles(kb, bias, src, panels, y, n, o0, nv, r0, r1)
+            return
         whole = self.wo // self.tile * self.tile
         with kb.loop(r0, r1, name="oy") as oy:
             with kb.loop(0, whole, step=self.tile, name="ox") as ox:
@@ -311,6 +355,22 @@ class DirectConv2d(Contraction):
             if whole < self.wo:
                 self.register_tile(kb, bias, src, panels, y,
                                    Tile(n, o0, nv, oy, whole, self.wo - whole))
+
+    def flat_tiles(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value,
+                   panels: Panels, y: ir.Value, n: ir.Value, o0: ir.Value, nv: int,
+                   t0: ir.Value, t1: ir.Value) -> None:
+        """Tiles [t0, t1) of the pixels of image n read as one run (a flat schedule): the
+        tile at q = t * tile covers pixels [q, q + tile); the last one, narrower, is the
+        remainder."""
+        pixels = self.ho * self.wo
+        whole = pixels // self.tile
+        with kb.loop(t0, kb.min(t1, whole), name="oq") as t:
+            tile = Tile(n, o0, nv, kb.i64(0), kb.mul(t, self.tile), self.tile)
+            self.register_tile(kb, bias, src, panels, y, tile)
+        if pixels % self.tile:
+            with kb.if_(kb.lt(whole, t1)):
+                tile = Tile(n, o0, nv, kb.i64(0), whole * self.tile, pixels % self.tile)
+                self.register_tile(kb, bias, src, panels, y, tile)
 
     def panels(self, kb: KernelBuilder, w: ir.Value, packed: ir.Value, o0: ir.Value,
                nv: int) -> Panels:
@@ -418,7 +478,10 @@ class DirectConv2d(Contraction):
                    acc: list[list[ir.Value]]) -> None:
         for v in range(tile.nv):
             for t in range(tile.width):
-                at = (tile.n, kb.add(tile.o0, v * self.vec), tile.oy, kb.add(tile.ox0, t))
+                oy, ox = tile.oy, kb.add(tile.ox0, t)
+                if self.flat:  # pixel q of the run is (q // wo, q % wo)
+                    oy, ox = kb.b.udiv(ox, kb.i64(self.wo)), kb.b.urem(ox, kb.i64(self.wo))
+                at = (tile.n, kb.add(tile.o0, v * self.vec), oy, ox)
                 if self.vector_epilogue is not None:
                     self.vector_epilogue.emit(kb, at, acc[t][v])
                 else:
