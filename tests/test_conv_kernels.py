@@ -106,15 +106,16 @@ def small_image_net():
 
 
 def pointwise_net():
-    """Pointwise convolutions on a 7x9 image, as mobilenet's and efficientnet's last stages:
-    register tiles run across rows (63 pixels: whole tiles and a narrower last one at both
-    widths), tasks split channel groups and tiles; 176 channels (11 vectors of 16, a last
-    group of one vector), 40 (nchw8c blocks); a ReLU6 and a residual add in the epilogue."""
-    layers = [conv("expand", 176, 1), {"relu6": {"name": "r6"}},
-              conv("project", 96, 1), {"add": {"name": "res", "inputs": ["project", "image"]}},
+    """Pointwise convolutions on a 14x13 image, as mobilenet's and efficientnet's: register
+    tiles run across rows (182 pixels: whole tiles and a narrower last one at both widths),
+    tasks split channel groups and tiles; 176 channels (11 vectors of 16, a last group of one
+    vector), 40 (nchw8c blocks); a ReLU6 and a residual add in the epilogue; projections
+    (fewer channels out than in) over 3 images take register tiles of 4 vectors."""
+    layers = [conv("pre", 128, 1), conv("expand", 176, 1), {"relu6": {"name": "r6"}},
+              conv("project", 128, 1), {"add": {"name": "res", "inputs": ["project", "pre"]}},
               conv("narrow", 40, 1),
               {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 3}}]
-    return {"name": "pointwise", "input": {"name": "image", "shape": [96, 7, 9]},
+    return {"name": "pointwise", "input": {"name": "image", "shape": [96, 14, 13]},
             "layers": layers, "loss": "softmax_cross_entropy"}
 
 
@@ -159,7 +160,19 @@ def test_one_image_fills_its_source_once_for_all_groups(tmp_path, layout, dtype)
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_pointwise_tiles_run_across_rows(tmp_path, layout, dtype):
     for batch in (1, 3):
-        compare(load(tmp_path, pointwise_net()), (96, 7, 9), layout, dtype, batch=batch)
+        compare(load(tmp_path, pointwise_net()), (96, 14, 13), layout, dtype, batch=batch)
+
+
+def test_projections_over_many_pixels_pack_four_vectors(tmp_path):
+    """Weight panels of 4 vectors of 16 for the projections at batch 3 (546 pixels), of 2 at
+    batch 1 (182) and for the expansion."""
+    graph = load(tmp_path, pointwise_net())
+    for batch, wide in ((1, 32), (3, 64)):
+        options = {"layout": "nchw16c", "fold_batch_norm": True}
+        lowered = lower(graph, "forward", PassContext(batch=batch, options=options))
+        widths = {n.name: weight_panels_of(n.operands[1].type.layout) for n in lowered.nodes()
+                  if accepts(n)}
+        assert widths == {"pre": 32, "expand": 16, "project": wide, "narrow": 8}
 
 
 @pytest.mark.parametrize("layout", ["nhwc", "nchw16c"])
@@ -221,10 +234,13 @@ def test_direct_convolutions_read_weights_packed_once(tmp_path):
 
 def test_task_split_evens_out_the_threads():
     """6 channel groups x 7 rows on 2 threads: 4 tasks of 1, 2, 1, 2 groups left one thread
-    4 groups' work; 6 tasks of one group each give both 3."""
-    assert _makespan(6, 4, 7, 1, 2) == 28
-    assert _makespan(6, 6, 7, 1, 2) == 21
-    assert _makespan(1, 1, 56, 4, 2) == 28
+    4 groups' work; 6 tasks of one group each give both 3. Groups of unequal widths (96
+    channels: one group of 4 vectors, one of 2) count by their vectors."""
+    assert _makespan([1] * 6, 4, 7, 1, 2) == 28
+    assert _makespan([1] * 6, 6, 7, 1, 2) == 21
+    assert _makespan([1], 1, 56, 4, 2) == 28
+    assert _makespan([4, 2], 2, 5, 1, 2) == 20
+    assert _makespan([4, 2], 1, 5, 5, 2) == 18
 
 
 def test_panels_are_the_weight_blocked_over_output_channels():

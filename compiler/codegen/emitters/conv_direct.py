@@ -50,6 +50,16 @@ from ir.layouts import block_of, weight_panels_of
 
 GROUP_VECTORS = 2
 """Output-channel vectors of one register tile (the GEMM micro-kernel's NR / lanes)."""
+POINTWISE_VECTORS = 4
+"""Output-channel vectors of a projection's register tile (a pointwise convolution to fewer
+channels than it reads), over half as many pixels (the same accumulators): each pixel's
+broadcast serves twice the FMAs, each weight row half; it pays where the source's traffic
+outweighs the weights' (576->96, 576->160, 1152->192 and 1152->320 layers at batch 8 on one
+thread: 5-11% less time; expansions such as 192->1152 and 7x7 images at batch 1, weight-bound,
+took up to 9% more)."""
+POINTWISE_MIN_PIXELS = 392
+"""Output pixels (all images) from which a projection takes POINTWISE_VECTORS: 7x7 at batch 8,
+not 14x14 at batch 1 (no gain there)."""
 TASKS_PER_THREAD = 2
 """Tasks per thread and image: enough for the pool to even out a thread held up by another
 process (column_chunks takes up to twice as many when they split the work more evenly)."""
@@ -88,6 +98,21 @@ def accepts(node: Node) -> bool:
     return run >= MIN_RUN and run % MIN_RUN == 0
 
 
+def is_pointwise(w_shape: Any, attrs: Mapping[str, Any]) -> bool:
+    """A 1x1 convolution of stride 1 without padding: its pixels are one run in the source
+    and in the output."""
+    return (tuple(int(d) for d in w_shape[2:]) == (1, 1) and tuple(attrs["stride"]) == (1, 1)
+            and not any(attrs["pad"]))
+
+
+def group_vectors(w_shape: Any, attrs: Mapping[str, Any], pixels: int) -> int:
+    """Output-channel vectors of one register tile for a weight of `w_shape` over `pixels`
+    output pixels."""
+    projection = is_pointwise(w_shape, attrs) and int(w_shape[0]) < int(w_shape[1])
+    return (POINTWISE_VECTORS if projection and pixels >= POINTWISE_MIN_PIXELS
+            else GROUP_VECTORS)
+
+
 def panel_width(node: Node) -> int:
     """The panel width pack-conv-weights packs `node`'s weight in (0 when `node` does not run
     here): the largest power of two up to a register tile of the widest vectors that divides
@@ -97,7 +122,9 @@ def panel_width(node: Node) -> int:
     if not accepts(node):
         return 0
     lanes = WIDEST_VECTOR_BITS // (32 if node.type.dtype == "f32" else 64)
-    return _pow2_divisor(int(node.operands[1].type.shape[0]), GROUP_VECTORS * lanes)
+    w_shape, (n, _, h, w) = node.operands[1].type.shape, node.type.shape
+    gv = group_vectors(w_shape, node.attrs, int(n) * int(h) * int(w))
+    return _pow2_divisor(int(w_shape[0]), gv * lanes)
 
 
 class Panels(NamedTuple):
@@ -119,18 +146,19 @@ class Tile(NamedTuple):
     width: int
 
 
-def _parts(total: int, parts: int) -> list[int]:
-    """The sizes split() gives `parts` parts of `total` units (part i: [i*total // parts,
-    (i+1)*total // parts))."""
-    return [(i + 1) * total // parts - i * total // parts for i in range(parts)]
+def _parts(sizes: list[int], parts: int) -> list[int]:
+    """The work of the `parts` parts split() makes of units of these sizes (part i: units
+    [i*n // parts, (i+1)*n // parts))."""
+    n = len(sizes)
+    return [sum(sizes[i * n // parts:(i + 1) * n // parts]) for i in range(parts)]
 
 
-def _makespan(units: int, cc: int, lines: int, rc: int, threads: int) -> int:
-    """The busiest thread's work (channel units x lines) when the pool hands the cc x rc
+def _makespan(units: list[int], cc: int, lines: int, rc: int, threads: int) -> int:
+    """The busiest thread's work (channel vectors x lines) when the pool hands the cc x rc
     tasks, in task order, each to the thread that frees up first."""
     loads = [0] * threads
     for u in _parts(units, cc):
-        for r in _parts(lines, rc):
+        for r in _parts([1] * lines, rc):
             loads[loads.index(min(loads))] += u * r
     return max(loads)
 
@@ -147,11 +175,11 @@ class DirectConv2d(Contraction):
         node = self.ctx.anchor
         x, w = node.operands[0], node.operands[1]
         self.ax, self.ay = Addr.of(x.type), Addr.of(node.type)
+        self.prepacked = weight_panels_of(w.type.layout)
+        """The panel width of a weight packed once by the runtime (0: pack per call)."""
         self.geometry(w.type.shape, node.attrs)
         self.nb = self.ay.n  # images are a loop inside every task (see task())
         self.has_bias = len(node.operands) == 3
-        self.prepacked = weight_panels_of(w.type.layout)
-        """The panel width of a weight packed once by the runtime (0: pack per call)."""
         self.m, self.n, self.k = self.cout, self.ho * self.wo, self.kcol
 
     def geometry(self, w_shape: Any, attrs: Mapping[str, Any]) -> None:
@@ -164,7 +192,10 @@ class DirectConv2d(Contraction):
         self.pt, self.pl, self.pb, self.pr = attrs["pad"]
         self.ho, self.wo = self.ay.h, self.ay.w
         self.vec = _pow2_divisor(_run(self.ay), lanes)
-        self.group = GROUP_VECTORS * self.vec  # output channels of one register tile
+        # a weight packed per call takes the library packer's panels, GROUP_VECTORS wide
+        pixels = self.ay.n * self.ay.h * self.ay.w
+        self.gv = group_vectors(w_shape, attrs, pixels) if self.prepacked else GROUP_VECTORS
+        self.group = self.gv * self.vec  # output channels of one register tile
         self.groups_n = -(-self.cout // self.group)
         # tasks split channels in whole layout blocks: a task's epilogue sweeps whole blocks
         # (f64 on 256-bit vectors: groups of 8 channels, blocks of 16)
@@ -179,13 +210,13 @@ class DirectConv2d(Contraction):
         if not self.padded:
             self.hp, self.wp = self.ax.h, self.ax.w
         mr = target.micro_tile(self.dtype)[0]
-        self.flat = (not self.padded and (self.kh, self.kw, self.sh, self.sw) == (1, 1, 1, 1))
-        """A pointwise convolution: its pixels are one run in the source and the output, so a
-        register tile runs across rows (a 7-pixel row filled half the registers and re-read
-        the weights once per row)."""
+        self.flat = is_pointwise(w_shape, attrs)
+        """A register tile runs across rows (a 7-pixel row filled half the registers and
+        re-read the weights once per row)."""
         if self.flat:
-            # as few tiles as MR-pixel ones, of even widths: 49 pixels as 4 x 10 + 9, not
-            # 4 x 12 + 1 (one pixel's FMA chain waits out the latency at every weight row)
+            # as few tiles as the accumulators allow, of even widths: 49 pixels as 4 x 10 + 9,
+            # not 4 x 12 + 1 (one pixel's FMA chain waits out the latency at every weight row)
+            mr = mr * GROUP_VECTORS // self.gv
             pixels = self.ho * self.wo
             self.tile = -(-pixels // -(-pixels // mr))
         else:
@@ -220,13 +251,18 @@ class DirectConv2d(Contraction):
         threads = self.ctx.gen.target.threads
         want = TASKS_PER_THREAD * threads
         cap = 2 * want
-        best = min((_makespan(self.units, cc, self.lines, rc, threads), abs(cc * rc - want),
-                    -cc * rc,
-                    cc, rc)
+        units = [sum(self.group_width(g) for g in range(u, min(u + self.per_unit, self.groups_n)))
+                 for u in range(0, self.groups_n, self.per_unit)]
+        best = min((_makespan(units, cc, self.lines, rc, threads), abs(cc * rc - want),
+                    -cc * rc, cc, rc)
                    for cc in range(1, min(cap, self.units) + 1)
                    for rc in range(1, min(cap // cc, self.lines) + 1))
         self.channel_chunks, self.row_chunks = best[3], best[4]
         return self.channel_chunks * self.row_chunks
+
+    def group_width(self, g: int) -> int:
+        """Vectors of channel group g (the last one may hold fewer)."""
+        return min(self.gv, (self.cout - g * self.group) // self.vec)
 
     def split(self, kb: KernelBuilder, chunk: ir.Value) -> tuple[ir.Value, ...]:
         """(first group, end group, first line, end line) of a task (lines: rows, or tiles
@@ -266,7 +302,7 @@ class DirectConv2d(Contraction):
         def groups(body: Callable[[ir.Value, int], None]) -> None:
             full = self.cout // self.group
             with kb.loop(g0, kb.min(g1, full), name="og") as g:
-                body(kb.mul(g, self.group), GROUP_VECTORS)
+                body(kb.mul(g, self.group), self.gv)
             if self.cout % self.group:  # a last group of fewer vectors (cout: whole vectors)
                 with kb.if_(kb.lt(full, g1)):
                     body(kb.i64(full * self.group), (self.cout % self.group) // self.vec)
