@@ -27,10 +27,13 @@ on the accumulators in registers before that store when its ops allow
 (compiler/codegen/vector_epilogue.py), and the raw convolution is then not stored at all unless
 a later kernel reads it; otherwise the
 epilogue sweeps exactly what the task wrote, as in conv.py. Strided convolutions compute only
-the output pixels (no wasted work).
-Tasks: channel-group chunks x output-row chunks, so both cores work at batch 1 (deep layers,
-few pixels and many channels, split channels; early ones rows); the images of a batch are a
-loop inside each task, so weights are not packed once per image.
+the output pixels (no wasted work). A pointwise convolution (1x1, stride 1, unpadded) reads
+its pixels as one run, so its tiles run across rows (7x7 images: tiles of 10 pixels, not 7),
+and a projection over many pixels takes tiles of 4 vectors x 6 pixels (POINTWISE_VECTORS).
+Tasks: channel-group chunks x output-row (or pointwise tile) chunks, so both cores work at
+batch 1 (deep layers, few pixels and many channels, split channels; early ones rows), the split
+that leaves the busiest thread the least work; the images of a batch are a loop inside each
+task, so weights are not packed once per image.
 """
 
 from __future__ import annotations
