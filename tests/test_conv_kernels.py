@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import compiler
-from compiler.codegen.emitters.conv_direct import accepts
+from compiler.codegen.emitters.conv_direct import _makespan, accepts
 from compiler.codegen.kernel_builder import I64, VOID, KernelBuilder
 from compiler.driver.network import build_network
 from compiler.driver.pipelines import lower
@@ -91,6 +91,34 @@ def epilogue_net():
             "layers": layers, "loss": "softmax_cross_entropy"}
 
 
+def small_image_net():
+    """Deep layers on small images, as resnet18's layer4 at batch 1: a 14x14 image, a stride-2
+    convolution down to 7x7, channel counts that are not multiples of 16 (40: nchw8c blocks;
+    176: 11 vectors of 16, several groups to a task and a last one of one vector) and a
+    residual add."""
+    layers = [conv("wide", 48, 3, padding=1), {"relu": {"name": "r1"}},
+              conv("down", 40, 3, stride=2, padding=1),
+              conv("deep", 176, 3, padding=1), {"relu": {"name": "r2"}},
+              conv("deep2", 176, 3, padding=1), {"add": {"name": "res", "inputs": ["deep2", "r2"]}},
+              {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 3}}]
+    return {"name": "small", "input": {"name": "image", "shape": [24, 14, 14]},
+            "layers": layers, "loss": "softmax_cross_entropy"}
+
+
+def pointwise_net():
+    """Pointwise convolutions on a 14x13 image, as mobilenet's and efficientnet's: register
+    tiles run across rows (182 pixels: whole tiles and a narrower last one at both widths),
+    tasks split channel groups and tiles; 176 channels (11 vectors of 16, a last group of one
+    vector), 40 (nchw8c blocks); a ReLU6 and a residual add in the epilogue; projections
+    (fewer channels out than in) over 3 images take register tiles of 4 vectors."""
+    layers = [conv("pre", 128, 1), conv("expand", 176, 1), {"relu6": {"name": "r6"}},
+              conv("project", 128, 1), {"add": {"name": "res", "inputs": ["project", "pre"]}},
+              conv("narrow", 40, 1),
+              {"flatten": {"name": "flat"}}, {"dense": {"name": "fc", "units": 3}}]
+    return {"name": "pointwise", "input": {"name": "image", "shape": [96, 14, 13]},
+            "layers": layers, "loss": "softmax_cross_entropy"}
+
+
 def load(tmp_path, model):
     path = tmp_path / f"{model['name']}.json"
     path.write_text(json.dumps(model))
@@ -121,6 +149,34 @@ def test_batches_loop_inside_the_tasks(tmp_path, layout):
 
 @pytest.mark.parametrize("layout", ["nhwc", "nchw16c"])
 @pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_one_image_fills_its_source_once_for_all_groups(tmp_path, layout, dtype):
+    """Batch 1: each task fills the padded source of its rows once, then runs its channel
+    groups over it (the image loop outside the groups)."""
+    compare(load(tmp_path, small_image_net()), (24, 14, 14), layout, dtype, batch=1)
+    compare(load(tmp_path, conv_net()), (3, 14, 13), layout, dtype, batch=1)
+
+
+@pytest.mark.parametrize("layout", ["nhwc", "nchw8c", "nchw16c"])
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_pointwise_tiles_run_across_rows(tmp_path, layout, dtype):
+    for batch in (1, 3):
+        compare(load(tmp_path, pointwise_net()), (96, 14, 13), layout, dtype, batch=batch)
+
+
+def test_projections_over_many_pixels_pack_four_vectors(tmp_path):
+    """Weight panels of 4 vectors of 16 for the projections at batch 3 (546 pixels), of 2 at
+    batch 1 (182) and for the expansion."""
+    graph = load(tmp_path, pointwise_net())
+    for batch, wide in ((1, 32), (3, 64)):
+        options = {"layout": "nchw16c", "fold_batch_norm": True}
+        lowered = lower(graph, "forward", PassContext(batch=batch, options=options))
+        widths = {n.name: weight_panels_of(n.operands[1].type.layout) for n in lowered.nodes()
+                  if accepts(n)}
+        assert widths == {"pre": 32, "expand": 16, "project": wide, "narrow": 8}
+
+
+@pytest.mark.parametrize("layout", ["nhwc", "nchw16c"])
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
 def test_fused_epilogues_match_the_reference(tmp_path, layout, dtype):
     compare(load(tmp_path, epilogue_net()), (16, 9, 10), layout, dtype, batch=2)
 
@@ -144,16 +200,18 @@ def test_training_reads_the_direct_forward(tmp_path):
 def test_weights_packed_per_call_match_the_reference(tmp_path, layout, dtype):
     """fold_batch_norm=False (what AOT bundles build): no runtime constants, so the direct
     kernels pack their weights per call, as they did before pack-conv-weights; batch 3 runs
-    both loop orders (wide_net)."""
-    for model, shape in ((conv_net(), (3, 14, 13)), (wide_net(), (16, 24, 24))):
+    both loop orders (wide_net), batch 1 the image loop outside the groups."""
+    cases = ((conv_net(), (3, 14, 13), 3), (wide_net(), (16, 24, 24), 3),
+             (small_image_net(), (24, 14, 14), 1))
+    for model, shape, batch in cases:
         graph = load(tmp_path, model)
-        ref = compiler.compile(graph, batch=3, backend="reference", dtype=dtype)
-        net = build_network(graph, batch=3, train=False, optimizer=None, backend="jit", seed=0,
-                            dtype=dtype, layout=layout, fold_batch_norm=False)
+        ref = compiler.compile(graph, batch=batch, backend="reference", dtype=dtype)
+        net = build_network(graph, batch=batch, train=False, optimizer=None, backend="jit",
+                            seed=0, dtype=dtype, layout=layout, fold_batch_norm=False)
         assert not [v for v in net.graphs.forward.inputs if weight_panels_of(v.type.layout)]
         for name in ref.params:
             net.params[name] = ref.params[name]
-        x = np.random.default_rng(4).standard_normal((3, *shape)).astype(net.params[
+        x = np.random.default_rng(4).standard_normal((batch, *shape)).astype(net.params[
             "fc.weight"].dtype)
         np.testing.assert_allclose(net.forward(x), ref.forward(x), **TOL[dtype])
 
@@ -172,6 +230,17 @@ def test_direct_convolutions_read_weights_packed_once(tmp_path):
     text = print_graph(lowered)
     assert "@oihw32o input" in text
     assert print_graph(parse(text)) == text
+
+
+def test_task_split_evens_out_the_threads():
+    """6 channel groups x 7 rows on 2 threads: 4 tasks of 1, 2, 1, 2 groups left one thread
+    4 groups' work; 6 tasks of one group each give both 3. Groups of unequal widths (96
+    channels: one group of 4 vectors, one of 2) count by their vectors."""
+    assert _makespan([1] * 6, 4, 7, 1, 2) == 28
+    assert _makespan([1] * 6, 6, 7, 1, 2) == 21
+    assert _makespan([1], 1, 56, 4, 2) == 28
+    assert _makespan([4, 2], 2, 5, 1, 2) == 20
+    assert _makespan([4, 2], 1, 5, 5, 2) == 18
 
 
 def test_panels_are_the_weight_blocked_over_output_channels():

@@ -27,10 +27,13 @@ on the accumulators in registers before that store when its ops allow
 (compiler/codegen/vector_epilogue.py), and the raw convolution is then not stored at all unless
 a later kernel reads it; otherwise the
 epilogue sweeps exactly what the task wrote, as in conv.py. Strided convolutions compute only
-the output pixels (no wasted work).
-Tasks: channel-group chunks x output-row chunks, so both cores work at batch 1 (deep layers,
-few pixels and many channels, split channels; early ones rows); the images of a batch are a
-loop inside each task, so weights are not packed once per image.
+the output pixels (no wasted work). A pointwise convolution (1x1, stride 1, unpadded) reads
+its pixels as one run, so its tiles run across rows (7x7 images: tiles of 10 pixels, not 7),
+and a projection over many pixels takes tiles of 4 vectors x 6 pixels (POINTWISE_VECTORS).
+Tasks: channel-group chunks x output-row (or pointwise tile) chunks, so both cores work at
+batch 1 (deep layers, few pixels and many channels, split channels; early ones rows), the split
+that leaves the busiest thread the least work; the images of a batch are a loop inside each
+task, so weights are not packed once per image.
 """
 
 from __future__ import annotations
@@ -50,8 +53,19 @@ from ir.layouts import block_of, weight_panels_of
 
 GROUP_VECTORS = 2
 """Output-channel vectors of one register tile (the GEMM micro-kernel's NR / lanes)."""
+POINTWISE_VECTORS = 4
+"""Output-channel vectors of a projection's register tile (a pointwise convolution to fewer
+channels than it reads), over half as many pixels (the same accumulators): each pixel's
+broadcast serves twice the FMAs, each weight row half; it pays where the source's traffic
+outweighs the weights' (576->96, 576->160, 1152->192 and 1152->320 layers at batch 8 on one
+thread: 5-11% less time; expansions such as 192->1152 and 7x7 images at batch 1, weight-bound,
+took up to 9% more)."""
+POINTWISE_MIN_PIXELS = 392
+"""Output pixels (all images) from which a projection takes POINTWISE_VECTORS: 7x7 at batch 8,
+not 14x14 at batch 1 (no gain there)."""
 TASKS_PER_THREAD = 2
-"""Tasks per thread and image: enough to even out the threads' shares."""
+"""Tasks per thread and image: enough for the pool to even out a thread held up by another
+process (column_chunks takes up to twice as many when they split the work more evenly)."""
 MIN_RUN = 4
 """The shortest run of contiguous output channels worth a vector (f64 on 256-bit vectors)."""
 UNROLL_CHANNELS = 8
@@ -66,6 +80,7 @@ UNROLL_TAPS = 64
 a 16c source (its channels a run-time loop) or a 7x7 one over a plain source unroll fully."""
 LINE = 64
 """Bytes of a cache line."""
+
 
 
 def _run(a: Addr) -> int:
@@ -86,6 +101,21 @@ def accepts(node: Node) -> bool:
     return run >= MIN_RUN and run % MIN_RUN == 0
 
 
+def is_pointwise(w_shape: Any, attrs: Mapping[str, Any]) -> bool:
+    """A 1x1 convolution of stride 1 without padding: its pixels are one run in the source
+    and in the output."""
+    return (tuple(int(d) for d in w_shape[2:]) == (1, 1) and tuple(attrs["stride"]) == (1, 1)
+            and not any(attrs["pad"]))
+
+
+def group_vectors(w_shape: Any, attrs: Mapping[str, Any], pixels: int) -> int:
+    """Output-channel vectors of one register tile for a weight of `w_shape` over `pixels`
+    output pixels."""
+    projection = is_pointwise(w_shape, attrs) and int(w_shape[0]) < int(w_shape[1])
+    return (POINTWISE_VECTORS if projection and pixels >= POINTWISE_MIN_PIXELS
+            else GROUP_VECTORS)
+
+
 def panel_width(node: Node) -> int:
     """The panel width pack-conv-weights packs `node`'s weight in (0 when `node` does not run
     here): the largest power of two up to a register tile of the widest vectors that divides
@@ -95,7 +125,9 @@ def panel_width(node: Node) -> int:
     if not accepts(node):
         return 0
     lanes = WIDEST_VECTOR_BITS // (32 if node.type.dtype == "f32" else 64)
-    return _pow2_divisor(int(node.operands[1].type.shape[0]), GROUP_VECTORS * lanes)
+    w_shape, (n, _, h, w) = node.operands[1].type.shape, node.type.shape
+    gv = group_vectors(w_shape, node.attrs, int(n) * int(h) * int(w))
+    return _pow2_divisor(int(w_shape[0]), gv * lanes)
 
 
 class Panels(NamedTuple):
@@ -117,6 +149,23 @@ class Tile(NamedTuple):
     width: int
 
 
+def _parts(sizes: list[int], parts: int) -> list[int]:
+    """The work of the `parts` parts split() makes of units of these sizes (part i: units
+    [i*n // parts, (i+1)*n // parts))."""
+    n = len(sizes)
+    return [sum(sizes[i * n // parts:(i + 1) * n // parts]) for i in range(parts)]
+
+
+def _makespan(units: list[int], cc: int, lines: int, rc: int, threads: int) -> int:
+    """The busiest thread's work (channel vectors x lines) when the pool hands the cc x rc
+    tasks, in task order, each to the thread that frees up first."""
+    loads = [0] * threads
+    for u in _parts(units, cc):
+        for r in _parts([1] * lines, rc):
+            loads[loads.index(min(loads))] += u * r
+    return max(loads)
+
+
 def _pow2_divisor(n: int, cap: int) -> int:
     v = cap
     while v > 1 and n % v:
@@ -129,11 +178,11 @@ class DirectConv2d(Contraction):
         node = self.ctx.anchor
         x, w = node.operands[0], node.operands[1]
         self.ax, self.ay = Addr.of(x.type), Addr.of(node.type)
+        self.prepacked = weight_panels_of(w.type.layout)
+        """The panel width of a weight packed once by the runtime (0: pack per call)."""
         self.geometry(w.type.shape, node.attrs)
         self.nb = self.ay.n  # images are a loop inside every task (see task())
         self.has_bias = len(node.operands) == 3
-        self.prepacked = weight_panels_of(w.type.layout)
-        """The panel width of a weight packed once by the runtime (0: pack per call)."""
         self.m, self.n, self.k = self.cout, self.ho * self.wo, self.kcol
 
     def geometry(self, w_shape: Any, attrs: Mapping[str, Any]) -> None:
@@ -146,7 +195,10 @@ class DirectConv2d(Contraction):
         self.pt, self.pl, self.pb, self.pr = attrs["pad"]
         self.ho, self.wo = self.ay.h, self.ay.w
         self.vec = _pow2_divisor(_run(self.ay), lanes)
-        self.group = GROUP_VECTORS * self.vec  # output channels of one register tile
+        # a weight packed per call takes the library packer's panels, GROUP_VECTORS wide
+        pixels = self.ay.n * self.ay.h * self.ay.w
+        self.gv = group_vectors(w_shape, attrs, pixels) if self.prepacked else GROUP_VECTORS
+        self.group = self.gv * self.vec  # output channels of one register tile
         self.groups_n = -(-self.cout // self.group)
         # tasks split channels in whole layout blocks: a task's epilogue sweeps whole blocks
         # (f64 on 256-bit vectors: groups of 8 channels, blocks of 16)
@@ -161,8 +213,20 @@ class DirectConv2d(Contraction):
         if not self.padded:
             self.hp, self.wp = self.ax.h, self.ax.w
         mr = target.micro_tile(self.dtype)[0]
-        self.tile = next((t for t in range(mr, mr // 2 - 1, -1) if self.wo % t == 0),
-                         min(mr, self.wo))
+        self.flat = is_pointwise(w_shape, attrs)
+        """A register tile runs across rows (a 7-pixel row filled half the registers and
+        re-read the weights once per row)."""
+        if self.flat:
+            # as few tiles as the accumulators allow, of even widths: 49 pixels as 4 x 10 + 9,
+            # not 4 x 12 + 1 (one pixel's FMA chain waits out the latency at every weight row)
+            mr = mr * GROUP_VECTORS // self.gv
+            pixels = self.ho * self.wo
+            self.tile = -(-pixels // -(-pixels // mr))
+        else:
+            self.tile = next((t for t in range(mr, mr // 2 - 1, -1) if self.wo % t == 0),
+                             min(mr, self.wo))
+        self.lines = -(-self.ho * self.wo // self.tile) if self.flat else self.ho
+        """The units tasks split (rows; for a flat tile, its tiles)."""
 
     # ------------------------------------------------------------ tasks and scratch
 
@@ -184,16 +248,30 @@ class DirectConv2d(Contraction):
         return (self.source_elems() + self.packed_elems() + 2 * self.vec) * self.itemsize
 
     def column_chunks(self) -> int:
+        """Channel chunks x line chunks, the split whose busiest thread has the least work
+        (on a tie, the one nearest TASKS_PER_THREAD tasks a thread): a fixed 4 x 1 split of
+        efficientnet's 6-group layers at batch 1 gave one thread 4 groups' work, the other 2."""
         threads = self.ctx.gen.target.threads
         want = TASKS_PER_THREAD * threads
-        self.channel_chunks = min(want, self.units)
-        self.row_chunks = min(self.ho, -(-want // self.channel_chunks))
+        cap = 2 * want
+        units = [sum(self.group_width(g) for g in range(u, min(u + self.per_unit, self.groups_n)))
+                 for u in range(0, self.groups_n, self.per_unit)]
+        best = min((_makespan(units, cc, self.lines, rc, threads), abs(cc * rc - want),
+                    -cc * rc, cc, rc)
+                   for cc in range(1, min(cap, self.units) + 1)
+                   for rc in range(1, min(cap // cc, self.lines) + 1))
+        self.channel_chunks, self.row_chunks = best[3], best[4]
         return self.channel_chunks * self.row_chunks
 
+    def group_width(self, g: int) -> int:
+        """Vectors of channel group g (the last one may hold fewer)."""
+        return min(self.gv, (self.cout - g * self.group) // self.vec)
+
     def split(self, kb: KernelBuilder, chunk: ir.Value) -> tuple[ir.Value, ...]:
-        """(first group, end group, first row, end row) of a task."""
+        """(first group, end group, first line, end line) of a task (lines: rows, or tiles
+        of a flat schedule)."""
         if self.chunks == 1:
-            return kb.i64(0), kb.i64(self.groups_n), kb.i64(0), kb.i64(self.ho)
+            return kb.i64(0), kb.i64(self.groups_n), kb.i64(0), kb.i64(self.lines)
         cc, rc = self.channel_chunks, self.row_chunks
         ci = kb.b.sdiv(chunk, kb.i64(rc), name="cchunk")
         ri = kb.b.srem(chunk, kb.i64(rc), name="rchunk")
@@ -204,7 +282,7 @@ class DirectConv2d(Contraction):
 
         u0, u1 = part(ci, cc, self.units)
         return (kb.mul(u0, self.per_unit), kb.min(kb.mul(u1, self.per_unit), self.groups_n),
-                *part(ri, rc, self.ho))
+                *part(ri, rc, self.lines))
 
     # ------------------------------------------------------------ the task
 
@@ -227,7 +305,7 @@ class DirectConv2d(Contraction):
         def groups(body: Callable[[ir.Value, int], None]) -> None:
             full = self.cout // self.group
             with kb.loop(g0, kb.min(g1, full), name="og") as g:
-                body(kb.mul(g, self.group), GROUP_VECTORS)
+                body(kb.mul(g, self.group), self.gv)
             if self.cout % self.group:  # a last group of fewer vectors (cout: whole vectors)
                 with kb.if_(kb.lt(full, g1)):
                     body(kb.i64(full * self.group), (self.cout % self.group) // self.vec)
@@ -253,15 +331,20 @@ class DirectConv2d(Contraction):
         if self.vector_epilogue is not None:
             return
         self.channel_bounds = (kb.mul(g0, self.group), kb.min(kb.mul(g1, self.group), self.cout))
-        self.task_epilogue(kb, image, kb.mul(r0, self.wo), kb.mul(r1, self.wo))
+        unit, pixels = (self.tile, self.ho * self.wo) if self.flat else (self.wo, None)
+        lo, hi = kb.mul(r0, unit), kb.mul(r1, unit)
+        self.task_epilogue(kb, image, lo, hi if pixels is None else kb.min(hi, pixels))
 
     def group_outer(self) -> bool:
         """Pack each group's weights once and refill the source per group and image, unless
         the refills move more elements than repacking per image would (weights packed by the
         runtime: than reading the task's panels again per image, from beyond L2 when they are
-        big; the same count)."""
-        if not self.padded or self.nb == 1:
+        big; the same count). One image fills its source once for all the task's groups
+        (resnet18's layer4 at batch 1 refilled its 166 KB padded source for each of them)."""
+        if not self.padded:
             return True
+        if self.nb == 1:
+            return False
         groups = -(-self.units // self.channel_chunks) * self.per_unit
         return groups * self.source_elems() <= self.kcol * self.cout
 
@@ -300,6 +383,9 @@ class DirectConv2d(Contraction):
              y: ir.Value, n: ir.Value, o0: ir.Value, nv: int, r0: ir.Value,
              r1: ir.Value) -> None:
         """Output channels [o0, o0 + nv*vec) of rows [r0, r1) of image n, tile by tile."""
+        if self.flat:
+            self.flat_tiles(kb, bias, src, panels, y, n, o0, nv, r0, r1)
+            return
         whole = self.wo // self.tile * self.tile
         with kb.loop(r0, r1, name="oy") as oy:
             with kb.loop(0, whole, step=self.tile, name="ox") as ox:
@@ -308,6 +394,22 @@ class DirectConv2d(Contraction):
             if whole < self.wo:
                 self.register_tile(kb, bias, src, panels, y,
                                    Tile(n, o0, nv, oy, whole, self.wo - whole))
+
+    def flat_tiles(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value,
+                   panels: Panels, y: ir.Value, n: ir.Value, o0: ir.Value, nv: int,
+                   t0: ir.Value, t1: ir.Value) -> None:
+        """Tiles [t0, t1) of the pixels of image n read as one run (a flat schedule): the
+        tile at q = t * tile covers pixels [q, q + tile); the last one, narrower, is the
+        remainder."""
+        pixels = self.ho * self.wo
+        whole = pixels // self.tile
+        with kb.loop(t0, kb.min(t1, whole), name="oq") as t:
+            tile = Tile(n, o0, nv, kb.i64(0), kb.mul(t, self.tile), self.tile)
+            self.register_tile(kb, bias, src, panels, y, tile)
+        if pixels % self.tile:
+            with kb.if_(kb.lt(whole, t1)):
+                tile = Tile(n, o0, nv, kb.i64(0), whole * self.tile, pixels % self.tile)
+                self.register_tile(kb, bias, src, panels, y, tile)
 
     def panels(self, kb: KernelBuilder, w: ir.Value, packed: ir.Value, o0: ir.Value,
                nv: int) -> Panels:
@@ -415,7 +517,10 @@ class DirectConv2d(Contraction):
                    acc: list[list[ir.Value]]) -> None:
         for v in range(tile.nv):
             for t in range(tile.width):
-                at = (tile.n, kb.add(tile.o0, v * self.vec), tile.oy, kb.add(tile.ox0, t))
+                oy, ox = tile.oy, kb.add(tile.ox0, t)
+                if self.flat:  # pixel q of the run is (q // wo, q % wo)
+                    oy, ox = kb.b.udiv(ox, kb.i64(self.wo)), kb.b.urem(ox, kb.i64(self.wo))
+                at = (tile.n, kb.add(tile.o0, v * self.vec), oy, ox)
                 if self.vector_epilogue is not None:
                     self.vector_epilogue.emit(kb, at, acc[t][v])
                 else:
