@@ -35,6 +35,7 @@ def lowered(graph: Graph, kind: str, args: argparse.Namespace,
         # symbolic batch shows batchnorm and the weights as the model has them.
         options = jit_options(graph, "f32", kind != "forward", args.layout,
                               fold_batch_norm=getattr(args, "batch", None) is not None)
+        options["outputs"] = True  # plan-memory, when dumped, places results as the JIT does
     ctx = PassContext(batch=args.batch, train=kind != "forward", optimizer=opt, options=options)
     timings: list[tuple[str, float]] = []
     how: dict[str, Any] = {"verify_each": True, "timings": timings, **kwargs}
