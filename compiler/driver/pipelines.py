@@ -26,7 +26,7 @@ CODEGEN = ("fuse", "plan-memory")
 shared parameter layout); `netc dump --after fuse|plan-memory` runs them too."""
 PIPELINES: dict[str, tuple[str, ...]] = {
     "forward": ("bind-batch", "set-dtype", "drop-loss", "canonicalize", "fold-batch-norm",
-                *SIMPLIFY, "layout", "pack-conv-weights"),
+                *SIMPLIFY, "scale-into-weight", "layout", "pack-conv-weights"),
     "grads": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",
               *SIMPLIFY, "layout"),
     "train": ("bind-batch", "set-dtype", "training-forms", "canonicalize", "autodiff",
