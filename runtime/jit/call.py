@@ -71,12 +71,17 @@ class CompiledEntry:
     """(start, end, name) of every value in that block (guard mode checks the bytes between)."""
 
 
+_addressof, _char_from_buffer = ctypes.addressof, ctypes.c_char.from_buffer
+"""Bound once: after a native call streamed megabytes through the caches, each lookup of a
+module attribute per call is a cache miss (forward at batch 1 reads one address a call)."""
+
+
 def address(array: np.ndarray) -> int:
     """The data pointer of a (checked, contiguous) array: through the buffer protocol, a few
     times cheaper than array.ctypes.data, which read-only arrays still need."""
     try:
         # numpy's stubs do not declare ndarray's buffer protocol, which from_buffer uses
-        return ctypes.addressof(ctypes.c_char.from_buffer(array))  # type: ignore[arg-type]
+        return _addressof(_char_from_buffer(array))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return int(array.ctypes.data)
 
