@@ -176,14 +176,37 @@ class Network:
                         if v.type.layout}
         self.params = ArrayDict(self._params, "parameter", self.layouts)
         self.state = ArrayDict(self._state, "state tensor", self.layouts)
+        self._ready = self._ready_spec()
+
+    def _ready_spec(self) -> tuple[str, tuple[int | str, ...], np.dtype] | None:
+        """(name, shape, dtype) of a network's one forward input, when an array already of
+        that shape and dtype, C-contiguous and aligned, passes `_check_array` unchanged (so
+        forward() can accept it with a few attribute reads); None when inputs are read as
+        ids (they are copied and range-checked) or there is not exactly one input.
+        Subclasses that change `_inputs` recompute it."""
+        if len(self._inputs) != 1 or self._inputs[0].name in self._index_bounds:
+            return None
+        value = self._inputs[0]
+        return value.name, tuple(value.type.shape), np.dtype(NUMPY_DTYPE[value.type.dtype])
 
     # ------------------------------------------------------------ public API
 
     def forward(self, *inputs: Any) -> np.ndarray:
         """The output of the last layer (e.g. logits), inference semantics."""
-        feeds = self._check_inputs(inputs, "forward")
-        out = self._run("forward", feeds)
-        return out.outputs[0]
+        ready = self._ready
+        if ready is not None and len(inputs) == 1:
+            # the common call, checked with the fewest reads (a batch-1 forward runs from cold
+            # caches after its kernels): anything else goes through the full check below
+            x = inputs[0]
+            if type(x) is np.ndarray and x.shape == ready[1] and x.dtype == ready[2]:
+                flags = x.flags
+                if flags.c_contiguous and flags.aligned:
+                    return self._forward_checked({ready[0]: x})
+        return self._forward_checked(self._check_inputs(inputs, "forward"))
+
+    def _forward_checked(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """forward() on checked arrays; the JIT runs it without the Results of `_run`."""
+        return self._run("forward", feeds).outputs[0]
 
     def loss_and_grads(self, *inputs: Any) -> tuple[float, dict[str, np.ndarray]]:
         """(loss, {param name: gradient}) for one batch; parameters are not changed."""

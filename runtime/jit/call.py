@@ -71,12 +71,17 @@ class CompiledEntry:
     """(start, end, name) of every value in that block (guard mode checks the bytes between)."""
 
 
+_addressof, _char_from_buffer = ctypes.addressof, ctypes.c_char.from_buffer
+"""Bound once: after a native call streamed megabytes through the caches, each lookup of a
+module attribute per call is a cache miss (forward at batch 1 reads one address a call)."""
+
+
 def address(array: np.ndarray) -> int:
     """The data pointer of a (checked, contiguous) array: through the buffer protocol, a few
     times cheaper than array.ctypes.data, which read-only arrays still need."""
     try:
         # numpy's stubs do not declare ndarray's buffer protocol, which from_buffer uses
-        return ctypes.addressof(ctypes.c_char.from_buffer(array))  # type: ignore[arg-type]
+        return _addressof(_char_from_buffer(array))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return int(array.ctypes.data)
 
@@ -119,6 +124,15 @@ class NativeEntry:
         self._views: list[np.ndarray | None] = []
         self._loss_view: np.ndarray | None = None
         self._outputs = OutputBlock(compiled, buffers.guard)
+        self._constants: dict[str, np.ndarray] | None = None
+        """The arrays whose addresses `first` last wrote into `args` (kept alive here: the
+        native code reads them); None after `__call__` wrote every external."""
+        self._per_call: list[tuple[int, str]] = []
+        """(argument index, name) of the externals `first` writes on every call."""
+        first_in_reused = (self._outputs.reused is not None and bool(compiled.outputs)
+                           and compiled.outputs[0].region == "output")
+        self._first_copied = self._outputs.reused_views[0] if first_in_reused else None
+        """The first result's view of the reused output block, when that is where it lands."""
 
     def __call__(self, feeds: dict[str, np.ndarray], plan: MemoryPlan | None = None) -> Results:
         """One native call on `feeds` (checked, contiguous arrays by input name). In guard mode
@@ -132,6 +146,7 @@ class NativeEntry:
         if self.buffers.guard:
             feeds, checks = self._arm_guards(feeds, plan)
         block = self._outputs.next(args, checks)
+        self._constants = None  # every external's slot is rewritten: `first` rebinds
         for k, name in enumerate(compiled.externals):
             args[3 + k] = address(feeds[name])
         with NATIVE_LOCK:
@@ -145,6 +160,47 @@ class NativeEntry:
                                       len(results)))
             return Results(results[:-1], results[-1], {}, {})
         return Results(results, None, {}, {})
+
+    def first(self, feeds: dict[str, np.ndarray], constants: dict[str, np.ndarray]
+              ) -> np.ndarray:
+        """The first result of one call on `feeds` plus `constants` (a forward's output), as
+        `__call__` would give it, with less Python around the native call (after it every line
+        runs from cold caches): the constants' addresses are written only when `constants` is
+        another dict than last time (the folded constants hand back a new one whenever they
+        are recomputed) or the arena moved, and no Results is built. Not for guard mode, which
+        copies and checks every external on every call."""
+        args = self.args
+        if constants is not self._constants or self._arena is not self.buffers.arena:
+            self._prepare(constants)
+        outputs = self._outputs
+        block = outputs.reused if outputs.reused is not None else outputs.next(args, [])
+        for k, name in self._per_call:
+            args[k] = address(feeds[name])
+        with NATIVE_LOCK:
+            self.fn(args)
+        if self._first_copied is not None:
+            return self._first_copied.copy()
+        slot = self.compiled.outputs[0]
+        if slot.region == "output":
+            return outputs.read(block, 0)
+        return self._read(slot, self._views[0], {**feeds, **constants}, block, 0)
+
+    def _prepare(self, constants: dict[str, np.ndarray]) -> None:
+        """What `first` keeps across calls: the arena (grown and bound), the reused output
+        block's address and the addresses of `constants` in `args`, and which externals
+        remain to be written per call."""
+        self.buffers.reserve(self.compiled.arena_bytes)
+        if self._arena is not self.buffers.arena:
+            self._bind(self.buffers.arena)
+        if self._outputs.reused is not None:
+            self.args[self._outputs.slot] = self._outputs.reused_at
+        self._per_call = []
+        for k, name in enumerate(self.compiled.externals):
+            if name in constants:
+                self.args[3 + k] = address(constants[name])
+            else:
+                self._per_call.append((3 + k, name))
+        self._constants = constants
 
     def cycle_counts(self) -> list[tuple[str, int]]:
         """(kernel, timestamp-counter cycles summed over calls), then resets the counters;

@@ -61,6 +61,7 @@ class JITNetwork(Network):
         if not self.graphs.has("train"):  # inference only: forward is the primary graph
             folded = folded_input_names(self.graphs.forward)
             self._inputs = [v for v in self._inputs if v.name not in folded]
+            self._ready = self._ready_spec()
         self.params = WatchedArrayDict(self.params, self._touch_folds)
         self.state = WatchedArrayDict(self.state, self._touch_folds)
 
@@ -68,12 +69,16 @@ class JITNetwork(Network):
         if self._folds is not None:
             self._folds.touch()
 
-    def _with_folds(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The forward entry's feeds plus its folded batchnorm constants (runtime/jit/folding)."""
+    def _folded(self) -> dict[str, np.ndarray]:
+        """The forward entry's folded and packed constants (runtime/jit/folding), up to date."""
         if self._folds is None:
             self._folds = FoldedConstants(self.graphs.forward,
                                           lambda: {**self._params, **self._state}, self.layouts)
-        return {**feeds, **self._folds.feeds()}
+        return self._folds.feeds()
+
+    def _with_folds(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The forward entry's feeds plus its folded constants."""
+        return {**feeds, **self._folded()}
 
     def enable_guards(self, plan_for: Callable[[str], MemoryPlan]) -> None:
         """Guard mode (NETC_GUARD set when the network was compiled): `plan_for(entry)` gives
@@ -105,6 +110,20 @@ class JITNetwork(Network):
             if entry in ("train", "apply"):  # the entries that update the parameters
                 self._touch_folds()
             return results
+
+    def _forward_checked(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """forward() on checked arrays: the native call of `_run` with the constants' addresses
+        written only when they change, and no Results built (NativeEntry.first). Guard mode
+        takes `_run`, which copies and checks every input, constants included."""
+        if self._buffers.guard:
+            return self._run("forward", feeds).outputs[0]
+        with self._lock:
+            native = self._entries.get("forward")
+            if native is None:
+                self.entry("forward")
+                native = self._entries["forward"]
+            folds = self._folds
+            return native.first(feeds, folds.feeds() if folds is not None else self._folded())
 
     def profile(self, name: str) -> list[tuple[str, int]]:
         """(kernel, timestamp-counter cycles summed over calls) and resets the counters;
