@@ -139,9 +139,7 @@ class NativeEntry:
         `plan`, the entry's memory plan, lets every scratch value be guarded and poisoned;
         without it the arena is guarded as one value."""
         compiled, args = self.compiled, self.args
-        self.buffers.reserve(compiled.arena_bytes)
-        if self._arena is not self.buffers.arena:
-            self._bind(self.buffers.arena)
+        self._fit_arena()
         checks: list[GuardedBuffer] = []
         if self.buffers.guard:
             feeds, checks = self._arm_guards(feeds, plan)
@@ -189,9 +187,7 @@ class NativeEntry:
         """What `first` keeps across calls: the arena (grown and bound), the reused output
         block's address and the addresses of `constants` in `args`, and which externals
         remain to be written per call."""
-        self.buffers.reserve(self.compiled.arena_bytes)
-        if self._arena is not self.buffers.arena:
-            self._bind(self.buffers.arena)
+        self._fit_arena()
         if self._outputs.reused is not None:
             self.args[self._outputs.slot] = self._outputs.reused_at
         self._per_call = []
@@ -213,6 +209,13 @@ class NativeEntry:
         out = [(k["name"], int(c)) for k, c in zip(compiled.kernels, counters, strict=True)]
         counters[...] = 0
         return out
+
+    def _fit_arena(self) -> None:
+        """The shared arena grown to this entry's need, and `args` and the result views
+        pointing into it (again after another entry grew it)."""
+        self.buffers.reserve(self.compiled.arena_bytes)
+        if self._arena is not self.buffers.arena:
+            self._bind(self.buffers.arena)
 
     def _bind(self, arena: np.ndarray) -> None:
         """Points the argument vector and the result views at `arena` (after it grew)."""
