@@ -147,6 +147,25 @@ class KernelBuilder:
     def store(self, value: ir.Value, ptr: ir.Value, index: Value = 0) -> None:
         self.b.store(value, self.gep(ptr, index) if not _is_zero(index) else ptr)
 
+    def padded_row(self, row: ir.Value, inside: ir.Value, src: ir.Value,
+                   span: tuple[Value, Value], width: int, ty: ir.Type, step: int = 1) -> None:
+        """One row of a zero-padded copy of an image: row[j] = src[j * step] for j in
+        span = [lo, hi) when `inside` (the row lies in the image), zero for every other j in
+        [0, width). Zeros, one straight (or strided) copy, zeros: each a loop LLVM vectorizes.
+        `src` is only read when `inside`."""
+        zero = ir.Constant(ty, 0.0)
+        lo, hi = span
+        with self.b.if_else(inside) as (copy, clear):
+            with copy:
+                with self.loop(0, lo, name="pz0") as j:
+                    self.store(zero, row, j)
+                with self.loop(lo, hi, name="pcp") as j:
+                    self.store(self.load(src, self.mul(j, step)), row, j)
+                with self.loop(hi, width, name="pz1") as j:
+                    self.store(zero, row, j)
+            with clear, self.loop(0, width, name="pz") as j:
+                self.store(zero, row, j)
+
     def vload(self, ptr: ir.Value, index: Value, vty: ir.VectorType, name: str = "") -> ir.Value:
         p = self.b.bitcast(self.gep(ptr, index), vty.as_pointer())
         return self.b.load(p, name=name, align=4 if vty.element == F32 else 8)

@@ -354,7 +354,6 @@ class DirectConv2d(Contraction):
         a, cb = self.ax, self.cb
         i0 = kb.mul(r0, self.sh)
         i1 = kb.add(kb.mul(kb.sub(r1, 1), self.sh), (self.kh - 1) * self.dh + 1)
-        zero = ir.Constant(self.ty, 0.0)
         plane = self.hp * self.wp * cb
         with kb.loop(0, self.icb, name="sc") as c, kb.loop(i0, i1, name="si") as i:
             row = kb.gep(dst, kb.add(kb.mul(c, plane), kb.mul(i, self.wp * cb)))
@@ -365,18 +364,9 @@ class DirectConv2d(Contraction):
             first = max(0, -self.pl)  # the first image column inside P
             lo = max(0, self.pl) * cb
             count = max(0, min(a.w, self.wp - self.pl) - first) * cb
-            with kb.b.if_else(inside) as (copy, clear):
-                with copy:
-                    src = kb.gep(x_img, kb.add(a.channel(kb, kb.mul(c, cb)),
-                                               kb.add(kb.mul(iy, a.row), first * cb)))
-                    with kb.loop(0, lo, name="sz0") as j:
-                        kb.store(zero, row, j)
-                    with kb.loop(0, count, name="sj") as j:
-                        kb.store(kb.load(src, j), row, kb.add(j, lo))
-                    with kb.loop(lo + count, self.wp * cb, name="sz1") as j:
-                        kb.store(zero, row, j)
-                with clear, kb.loop(0, self.wp * cb, name="sz") as j:
-                    kb.store(zero, row, j)
+            src = kb.gep(x_img, kb.add(a.channel(kb, kb.mul(c, cb)),
+                                       kb.add(kb.mul(iy, a.row), first * cb - lo)))
+            kb.padded_row(row, inside, src, (lo, lo + count), self.wp * cb, self.ty)
         return dst
 
     def rows(self, kb: KernelBuilder, bias: ir.Value | None, src: ir.Value, panels: Panels,

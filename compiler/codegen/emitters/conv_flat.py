@@ -155,7 +155,6 @@ class _Flat(_Conv):
         """dst = P for output rows [r0, r1): P[c][(a, b)][i][j] = x[c, i*sh + a - pt,
         j*sw + b - pl], zero outside the image (with stride 1, the zero-padded image)."""
         a_ = self.ax
-        zero = ir.Constant(self.ty, 0.0)
         plane = self.hp * self.wp
         i1 = kb.add(r1, (self.kh - 1) * self.dh // self.sh)
         for p, (a, b) in enumerate(self.phases):
@@ -166,18 +165,10 @@ class _Flat(_Conv):
                 row = kb.gep(dst, kb.add(kb.mul(c, self.channel_plane()),
                                          kb.add(p * plane, kb.mul(i, self.wp))))
                 iy = kb.add(kb.mul(i, self.sh), a - self.pt)
-                with kb.b.if_else(kb.in_range(iy, 0, self.h)) as (inside, outside):
-                    with inside:
-                        src = kb.gep(x_img, kb.add(a_.channel(kb, c),
-                                                   kb.add(kb.mul(iy, a_.row), b - self.pl)))
-                        with kb.loop(0, lo, name="fz0") as j:
-                            kb.store(zero, row, j)
-                        with kb.loop(lo, hi, name="fcp") as j:
-                            kb.store(kb.load(src, kb.mul(j, self.sw)), row, j)
-                        with kb.loop(hi, self.wp, name="fz1") as j:
-                            kb.store(zero, row, j)
-                    with outside, kb.loop(0, self.wp, name="fz") as j:
-                        kb.store(zero, row, j)
+                src = kb.gep(x_img, kb.add(a_.channel(kb, c),
+                                           kb.add(kb.mul(iy, a_.row), b - self.pl)))
+                kb.padded_row(row, kb.in_range(iy, 0, self.h), src, (lo, hi), self.wp, self.ty,
+                              self.sw)
         return dst
 
     def extra_workspace(self) -> int:
